@@ -1,0 +1,1 @@
+"""Campaign Console's domain and persistence layer: no terminal code lives here."""

@@ -1,0 +1,106 @@
+"""Engine and session factory over psycopg 3; the one place that turns a target into connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import config, embedded
+from core.errors import DatabaseUnavailable
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A libpq URL (postgresql://...) as SQLAlchemy's psycopg 3 URL."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise DatabaseUnavailable(
+        f"Not a PostgreSQL URL: {config.mask_dsn(url)} (expected postgresql://user@host/db)"
+    )
+
+
+def libpq_url(url: str) -> str:
+    """The URL psycopg.connect takes (no +psycopg driver suffix)."""
+    return (
+        make_url(sqlalchemy_url(url))
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+
+
+def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    options = ["-c timezone=UTC"]
+    if read_only:
+        # The server refuses writes itself, so nothing in the app can slip one through.
+        options.append("-c default_transaction_read_only=on")
+    connect_args = {"options": " ".join(options), "application_name": "campaign-console"}
+    connect_args.update(kwargs.pop("connect_args", {}))
+    engine = create_engine(
+        sqlalchemy_url(url), connect_args=connect_args, pool_pre_ping=True, **kwargs
+    )
+    if read_only:
+        event.listen(engine, "connect", _assert_read_only)
+    return engine
+
+
+def _assert_read_only(dbapi_conn, _record) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SHOW default_transaction_read_only")
+        if cur.fetchone()[0] != "on":
+            raise DatabaseUnavailable("The server ignored the read-only setting; not going on.")
+
+
+@dataclass
+class Database:
+    """A connected database: its URL, engine and sessions. Close it when done."""
+
+    url: str
+    read_only: bool = False
+    engine: Engine = field(init=False)
+    sessions: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = make_engine(self.url, read_only=self.read_only)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def display_url(self) -> str:
+        return config.mask_dsn(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back (and re-raises) on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except OperationalError as exc:
+            raise DatabaseUnavailable(
+                config.mask_secrets(f"Cannot reach {self.display_url}: {exc.orig}", self.url)
+            ) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def connect(target: config.DatabaseTarget, *, read_only: bool = False) -> Database:
+    """Open the target database, starting the embedded server when no URL was given."""
+    url = embedded.start() if target.embedded else target.url
+    assert url is not None
+    db = Database(url, read_only=read_only)
+    db.ping()
+    return db

@@ -1,0 +1,1 @@
+"""Alembic environment and versions (packaged so an installed app can migrate itself)."""

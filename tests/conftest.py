@@ -1,0 +1,98 @@
+"""Every test gets a clean, migrated database on a real PostgreSQL server.
+
+TEST_DATABASE_URL names a server to use (any database on it; the harness creates its own);
+without it an embedded server is started once per session (per xdist worker). The schema is
+migrated once into a template database, and each test gets a fresh clone of it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from core import embedded, schema
+from core.db import Database, libpq_url
+
+
+def _replace_db(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return libpq_url(url)
+    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    admin = embedded.start_server(pgdata, cleanup="delete")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        # Throwaway data: durability buys nothing here and costs the suite seconds.
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
+    return admin
+
+
+def _admin_exec(admin_url: str, statement: sql.Composable) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _drop(admin_url: str, name: str) -> None:
+    _admin_exec(
+        admin_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    )
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_admin_url) -> Iterator[str]:
+    name = f"cc_tpl_{uuid.uuid4().hex[:10]}"
+    _admin_exec(pg_admin_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _replace_db(pg_admin_url, name)
+    schema.upgrade(url)
+    yield url
+    _drop(pg_admin_url, name)
+
+
+@pytest.fixture
+def empty_db_url(pg_admin_url) -> Iterator[str]:
+    """A new database with no schema at all (for migration tests)."""
+    name = f"cc_e_{uuid.uuid4().hex[:10]}"
+    _admin_exec(pg_admin_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield _replace_db(pg_admin_url, name)
+    _drop(pg_admin_url, name)
+
+
+@pytest.fixture
+def db_url(pg_admin_url, template_url) -> Iterator[str]:
+    """A migrated database of this test's own, cloned from the template."""
+    name = f"cc_t_{uuid.uuid4().hex[:10]}"
+    template = template_url.rsplit("/", 1)[1].split("?", 1)[0]
+    _admin_exec(
+        pg_admin_url,
+        sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+            sql.Identifier(name), sql.Identifier(template)
+        ),
+    )
+    yield _replace_db(pg_admin_url, name)
+    _drop(pg_admin_url, name)
+
+
+@pytest.fixture
+def db(db_url) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def session(db):
+    with db.sessions() as s:
+        yield s

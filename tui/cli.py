@@ -1,0 +1,98 @@
+"""The `campaigns` command: opens the app, or runs a scripting subcommand through core."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from core import config, db, schema
+from core.errors import CampaignConsoleError
+
+Handler = Callable[[argparse.Namespace], int]
+DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
+
+
+def _connect(args: argparse.Namespace, *, migrate: bool = True) -> db.Database:
+    target = config.resolve(args.database_url)
+    if target.embedded:
+        print(f"Using the {target.describe()}", file=sys.stderr)
+    database = db.connect(target, read_only=getattr(args, "read_only", False))
+    if migrate and not database.read_only:
+        schema.ensure_current(database.url)
+    return database
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from tui.app import CampaignConsoleApp
+
+    database = _connect(args)
+    try:
+        CampaignConsoleApp(database).run()
+    finally:
+        database.close()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    database = _connect(args, migrate=False)
+    url = database.url
+    try:
+        if args.action == "upgrade":
+            schema.upgrade(url, args.revision or "head")
+            print(f"at {schema.current(url)}")
+        elif args.action == "downgrade":
+            schema.downgrade(url, args.revision or "-1")
+            print(f"at {schema.current(url) or 'base (empty)'}")
+        elif args.action == "current":
+            rev = schema.current(url)
+            state = "up to date" if rev == schema.head() else f"head is {schema.head()}"
+            print(f"{rev or 'base (empty)'} ({state})")
+        elif args.action == "check":
+            diffs = schema.drift(url)
+            if diffs:
+                print("models and database differ:", *diffs, sep="\n  ", file=sys.stderr)
+                return 1
+            print("no drift: models and migrations agree")
+    finally:
+        database.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="campaigns",
+        description="Campaign Console: run and inspect email campaigns in PostgreSQL.",
+    )
+    parser.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
+    # Subcommands take the flag too; SUPPRESS keeps one given before the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database-url", metavar="URL", default=argparse.SUPPRESS, help=DATABASE_URL_HELP
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="open the app with a read-only database session"
+    )
+    parser.set_defaults(handler=cmd_app)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("db", parents=[common], help="schema migrations (Alembic)")
+    p.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
+    p.add_argument("revision", nargs="?", help="target revision (upgrade: head, downgrade: -1)")
+    p.set_defaults(handler=cmd_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CampaignConsoleError as exc:
+        print(f"error: {config.mask_secrets(str(exc), args.database_url)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
