@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import NotFound
 from core.models import Campaign, CampaignStatus
 
 
@@ -63,3 +64,15 @@ class CampaignSummary:
 def list_campaigns(session: Session, *, limit: int = 500) -> list[CampaignSummary]:
     rows = session.scalars(select(Campaign).order_by(Campaign.created_at.desc()).limit(limit))
     return [CampaignSummary.of(c) for c in rows]
+
+
+def resolve_campaign(session: Session, ref: int | str, *, for_update: bool = False) -> Campaign:
+    """The campaign named by its row id (int) or its campaign_id (str); NotFound otherwise."""
+    column = Campaign.id if isinstance(ref, int) else Campaign.campaign_id
+    stmt = select(Campaign).where(column == ref)
+    if for_update:
+        stmt = stmt.with_for_update()
+    campaign = session.scalar(stmt)
+    if campaign is None:
+        raise NotFound(f"No campaign {ref!r}: check the id (campaign ids look like camp_ab12cd34).")
+    return campaign
