@@ -1,0 +1,83 @@
+"""The campaign counters: kept by database triggers (migration 0003); recount repairs drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.campaigns import resolve_campaign
+
+COUNTERS = (
+    "total_recipients",
+    "emails_sent",
+    "emails_opened",
+    "emails_clicked",
+    "emails_replied",
+    "emails_bounced",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """One counter that disagreed with the recipient rows, and what recount set it to."""
+
+    campaign_id: str
+    counter: str
+    stored: int
+    actual: int
+
+
+# Campaign rows are locked first (in id order), so a concurrent writer's trigger waits for us
+# and then adds its delta on top of the repaired value.
+_ACTUAL = """
+WITH target AS (
+    SELECT id, campaign_id, total_recipients, emails_sent, emails_opened, emails_clicked,
+           emails_replied, emails_bounced
+    FROM campaigns WHERE (CAST(:id AS int) IS NULL OR id = :id)
+    ORDER BY id FOR NO KEY UPDATE
+)
+SELECT t.*, a.n, a.sent, a.opened, a.clicked, a.replied, a.bounced
+FROM target t
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n, count(sent_at) AS sent, count(opened_at) AS opened,
+           count(clicked_at) AS clicked, count(replied_at) AS replied,
+           count(bounced_at) AS bounced
+    FROM campaign_recipients r WHERE r.campaign_id = t.id
+) a
+WHERE (t.total_recipients, t.emails_sent, t.emails_opened, t.emails_clicked,
+       t.emails_replied, t.emails_bounced)
+   <> (a.n, a.sent, a.opened, a.clicked, a.replied, a.bounced)
+"""
+
+_REPAIR = """
+UPDATE campaigns SET total_recipients = :n, emails_sent = :sent, emails_opened = :opened,
+    emails_clicked = :clicked, emails_replied = :replied, emails_bounced = :bounced
+WHERE id = :id
+"""
+
+
+def recount(session: Session, campaign: int | str | None = None) -> tuple[Drift, ...]:
+    """Recompute the counters from recipient rows (one campaign or all); report what was off."""
+    campaign_pk = resolve_campaign(session, campaign).id if campaign is not None else None
+    rows = session.execute(text(_ACTUAL), {"id": campaign_pk}).mappings().all()
+    drifts: list[Drift] = []
+    for row in rows:
+        actual = (
+            row["n"],
+            row["sent"],
+            row["opened"],
+            row["clicked"],
+            row["replied"],
+            row["bounced"],
+        )
+        for counter, value in zip(COUNTERS, actual, strict=True):
+            if row[counter] != value:
+                drifts.append(Drift(row["campaign_id"], counter, row[counter], value))
+        session.execute(
+            text(_REPAIR),
+            dict(zip(("n", "sent", "opened", "clicked", "replied", "bounced"), actual, strict=True))
+            | {"id": row["id"]},
+        )
+    return tuple(drifts)
