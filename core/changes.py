@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
+import selectors
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -153,6 +153,7 @@ class ChangeFeed:
                     if sock is not None:
                         sock.close()
                 self._wake_r = self._wake_w = None
+                self._running = False
             self._stopped.set()
             self._set(FeedState.STOPPED, "Stopped")
 
@@ -229,26 +230,29 @@ class ChangeFeed:
 
     def _listen(self, conn: psycopg.Connection, timeout: float) -> Iterator[ChangeSet | None]:
         assert self._wake_r is not None
-        wake = self._wake_r
-        while not self._stopped.is_set():
-            deadline = monotonic() + timeout
-            change: ChangeSet | None = None
-            while change is None and not self._stopped.is_set():
-                if conn.broken or conn.closed:
-                    raise psycopg.OperationalError("the connection is lost")
-                remaining = deadline - monotonic()
-                if remaining <= 0:
-                    break
-                readable, _, _ = select.select([conn.fileno(), wake], [], [], remaining)
-                if wake in readable:
+        # A selector, not select.select(): a busy app may hand the connection an fd >= 1024.
+        with selectors.DefaultSelector() as selector:
+            selector.register(conn.fileno(), selectors.EVENT_READ, "db")
+            selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+            while not self._stopped.is_set():
+                deadline = monotonic() + timeout
+                change: ChangeSet | None = None
+                while change is None and not self._stopped.is_set():
+                    if conn.broken or conn.closed:
+                        raise psycopg.OperationalError("the connection is lost")
+                    remaining = deadline - monotonic()
+                    if remaining <= 0:
+                        break
+                    ready = {key.data for key, _ in selector.select(remaining)}
+                    if "wake" in ready:
+                        return
+                    if "db" in ready:
+                        # Readable with no notification: a notice, or the server's goodbye
+                        # (the next read then raises). Keep waiting out the timeout.
+                        change = _fold(self._drain(conn))
+                if self._stopped.is_set():
                     return
-                if readable:
-                    # Readable with no notification: a notice, or the server's goodbye
-                    # (the next read then raises). Keep waiting out the timeout.
-                    change = _fold(self._drain(conn))
-            if self._stopped.is_set():
-                return
-            yield change
+                yield change
 
     def _drain(self, conn: psycopg.Connection) -> list[str]:
         """Payloads of every notification already received, without waiting for more."""
