@@ -186,6 +186,9 @@ class ChangeFeed:
                 delay = min(delay * 2, self.retry_max)
                 continue
             delay, attempt = self.retry_initial, 0
+            if self._stopped.is_set():  # stop() came while connecting
+                conn.close()
+                return
             try:
                 self._set(FeedState.LIVE, f"Listening for changes on {self._display}")
                 yield ChangeSet(frozenset(), resync=True)
