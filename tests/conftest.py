@@ -7,9 +7,13 @@ migrated once into a template database, and each test gets a fresh clone of it.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,18 +30,24 @@ def _replace_db(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory) -> str:
+def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return libpq_url(url)
-    pgdata = tmp_path_factory.mktemp("pg") / "data"
-    admin = embedded.start_server(pgdata, cleanup="delete")
+        yield libpq_url(url)
+        return
+    # Not under pytest's basetemp: pytest resets that tree to mode 0700 when another session
+    # starts, and the server runs as its own system user when we are root.
+    parent = Path(tempfile.mkdtemp(prefix="cc-test-pg-"))
+    parent.chmod(0o755)
+    # atexit runs last-in first-out: this runs after the server's own stop-and-delete.
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    admin = embedded.start_server(parent / "data", cleanup="delete")
     with psycopg.connect(admin, autocommit=True) as conn:
         # Throwaway data: durability buys nothing here and costs the suite seconds.
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
         conn.execute("SELECT pg_reload_conf()")
-    return admin
+    yield admin
 
 
 def _admin_exec(admin_url: str, statement: sql.Composable) -> None:
