@@ -1,0 +1,336 @@
+"""Recipients of a campaign: add leads, import a CSV, remove, claim for sending, send outcomes.
+
+Every write here is set-based (one statement for any number of rows) and runs in the caller's
+transaction. Counters on campaigns are kept by the database's triggers, never from here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO
+
+from sqlalchemy import Integer, bindparam, case, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from core.campaigns import check_aware, resolve_campaign
+from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.models import Campaign, CampaignRecipient, CampaignStatus, Lead, RecipientStatus
+from core.recipient_csv import LineError, read_recipients_csv
+
+__all__ = [
+    "AddResult",
+    "ClaimedRecipient",
+    "ImportResult",
+    "LineError",
+    "add_leads",
+    "claim_batch",
+    "import_csv",
+    "mark_bounced",
+    "mark_failed",
+    "mark_sent",
+    "remove_recipients",
+    "retry_failed",
+]
+
+R = CampaignRecipient.__table__.c
+RS = RecipientStatus
+_FINAL = (CampaignStatus.COMPLETED, CampaignStatus.FAILED)
+CLAIM_MAX = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    added: int
+    skipped_duplicates: int  # leads that were already recipients of the campaign
+    requested: int  # distinct leads asked for
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    added: int  # new recipients
+    created_leads: int  # addresses that had no lead yet
+    reused_leads: int  # addresses that matched an existing lead (case-insensitively)
+    skipped_duplicates: int  # lines repeating an address, or already a recipient
+    errors: tuple[LineError, ...]  # lines not imported, by line number
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRecipient:
+    id: int
+    email_address: str
+    lead_id: int
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _ids(values: Iterable[int], what: str) -> list[int]:
+    if isinstance(values, str | bytes):
+        raise InvalidInput(f"{what} must be a list of ids, not {values!r}.")
+    ids: dict[int, None] = {}
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InvalidInput(f"{what} are whole numbers; {v!r} is not.")
+        ids[v] = None
+    return list(ids)
+
+
+def _array(name: str, ids: list[int]):
+    return bindparam(name, ids, type_=ARRAY(Integer))
+
+
+def _error_text(error: str) -> str:
+    if not isinstance(error, str) or not error.strip():
+        raise InvalidInput("Give the error message (what the mail server said); it's empty.")
+    if "\x00" in error:
+        raise InvalidInput("The error message contains a NUL character; it can't be stored.")
+    return error.strip()
+
+
+def _open_campaign(session: Session, campaign: int | str, doing: str) -> Campaign:
+    """The campaign, locked against concurrent lifecycle moves; refused when it has ended."""
+    # FOR NO KEY UPDATE: the same lock the counter triggers take, so adding never deadlocks
+    # with them, while a concurrent complete()/fail() (FOR UPDATE) waits for us.
+    c = resolve_campaign(session, campaign, for_update=True, key_share=True)
+    if c.status in _FINAL:
+        raise InvalidTransition(
+            f"Can't {doing} {c.campaign_id}: it is {c.status}, and a {c.status} campaign's"
+            " recipients are its record. Duplicate the campaign to send again."
+        )
+    return c
+
+
+# --- adding -------------------------------------------------------------------------------
+
+
+def add_leads(
+    session: Session, campaign: int | str, lead_ids: Iterable[int] | None = None
+) -> AddResult:
+    """Add leads as pending recipients (None = every lead). Leads already in the campaign are
+    skipped and counted, not an error. NotFound names lead ids that don't exist."""
+    ids = None if lead_ids is None else _ids(lead_ids, "Lead ids")
+    c = _open_campaign(session, campaign, "add recipients to")
+    leads = Lead.__table__.c
+    if ids is None:
+        source = select(literal(c.id), leads.id, leads.email)
+        requested = session.scalar(select(func.count()).select_from(Lead.__table__)) or 0
+    else:
+        if not ids:
+            return AddResult(0, 0, 0)
+        missing = session.scalars(text(_MISSING_LEADS), {"ids": ids}).all()
+        if missing:
+            shown = ", ".join(str(i) for i in sorted(missing)[:10])
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise NotFound(f"No lead with id {shown}{more}; nothing was added.")
+        source = select(literal(c.id), leads.id, leads.email).where(
+            leads.id == func.any(_array("ids", ids))
+        )
+        requested = len(ids)
+    stmt = (
+        pg_insert(CampaignRecipient.__table__)
+        .from_select(["campaign_id", "lead_id", "email_address"], source.order_by(leads.id))
+        .on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
+    )
+    # rowcount of an INSERT is only kept on request (SQLAlchemy keeps it for UPDATE/DELETE).
+    added = session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    return AddResult(added, requested - added, requested)
+
+
+_MISSING_LEADS = """
+SELECT x FROM unnest(CAST(:ids AS int[])) AS x
+WHERE NOT EXISTS (SELECT 1 FROM leads WHERE leads.id = x)
+"""
+# Existing leads, matched case-insensitively (the lowest id wins if case alone tells two apart).
+_REUSE = """
+UPDATE {t} t SET lead_id = m.id
+FROM (SELECT lower(l.email) AS email, min(l.id) AS id
+      FROM leads l JOIN {t} s ON lower(l.email) = s.email
+      GROUP BY 1) m
+WHERE m.email = t.email
+"""
+_CREATE = """
+WITH created AS (
+    INSERT INTO leads (email, name, company)
+    SELECT email, name, company FROM {t} WHERE lead_id IS NULL ORDER BY line
+    ON CONFLICT (email) DO NOTHING
+    RETURNING id, email
+)
+UPDATE {t} t SET lead_id = created.id FROM created WHERE created.email = t.email
+"""
+# Leads a concurrent import created between our lookup and our insert (ON CONFLICT waited
+# for it to commit, so this statement sees them).
+_LATE = "UPDATE {t} t SET lead_id = l.id FROM leads l WHERE t.lead_id IS NULL AND l.email = t.email"
+_ADD = """
+INSERT INTO campaign_recipients (campaign_id, lead_id, email_address)
+SELECT :campaign, t.lead_id, l.email FROM {t} t JOIN leads l ON l.id = t.lead_id ORDER BY t.line
+ON CONFLICT (campaign_id, lead_id) DO NOTHING
+"""
+
+
+def import_csv(
+    session: Session, campaign: int | str, source: str | os.PathLike | IO
+) -> ImportResult:
+    """Import a CSV of email[,name,company] (a path, or an open stream) as recipients.
+
+    An optional header row, a UTF-8 BOM and blank lines are fine. Invalid lines are reported
+    in `errors` by line number and the valid ones imported; leads are reused by address
+    (case-insensitive) or created. InvalidInput when the file isn't UTF-8 CSV at all.
+    """
+    parsed = read_recipients_csv(source)
+    c = _open_campaign(session, campaign, "import recipients into")
+    rows = parsed.rows
+    if not rows:
+        return ImportResult(0, 0, 0, parsed.repeated, parsed.errors)
+    table = f"cc_import_{secrets.token_hex(6)}"
+    conn = session.connection()
+    conn.execute(
+        text(
+            f"CREATE TEMP TABLE {table} (line int NOT NULL, email text NOT NULL, name text,"
+            " company text, lead_id int) ON COMMIT DROP"
+        )
+    )
+    # COPY on the session's own connection: same transaction, the fastest way in.
+    copy_in = f"COPY {table} (line, email, name, company) FROM STDIN"
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_in) as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.execute(text(f"ANALYZE {table}"))  # temp tables have no statistics otherwise
+    found = conn.execute(text(_REUSE.format(t=table))).rowcount
+    created = conn.execute(text(_CREATE.format(t=table))).rowcount
+    if found + created < len(rows):
+        conn.execute(text(_LATE.format(t=table)))
+    added = conn.execute(text(_ADD.format(t=table)), {"campaign": c.id}).rowcount
+    conn.execute(text(f"DROP TABLE {table}"))
+    return ImportResult(
+        added=added,
+        created_leads=created,
+        reused_leads=len(rows) - created,
+        skipped_duplicates=parsed.repeated + len(rows) - added,
+        errors=parsed.errors,
+    )
+
+
+# --- removing, claiming, outcomes ---------------------------------------------------------
+
+
+def remove_recipients(session: Session, campaign: int | str, recipient_ids: Iterable[int]) -> int:
+    """Delete these recipients of the campaign (their events go with them); ids of other
+    campaigns' recipients are ignored. Returns how many were removed."""
+    ids = _ids(recipient_ids, "Recipient ids")
+    c = _open_campaign(session, campaign, "remove recipients from")
+    if not ids:
+        return 0
+    t = CampaignRecipient.__table__
+    stmt = t.delete().where(R.campaign_id == c.id, R.id == func.any(_array("ids", ids)))
+    return session.execute(stmt).rowcount
+
+
+def claim_batch(session: Session, campaign: int | str, n: int) -> tuple[ClaimedRecipient, ...]:
+    """Up to n pending recipients, now queued for this sender; () unless the campaign runs.
+
+    Rows another sender holds are skipped (FOR UPDATE SKIP LOCKED), so concurrent senders
+    never get the same recipient.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= CLAIM_MAX:
+        raise InvalidInput(f"A batch is 1 to {CLAIM_MAX} recipients, not {n!r}.")
+    c = resolve_campaign(session, campaign)
+    if c.status != CampaignStatus.RUNNING:
+        return ()
+    # MATERIALIZED: the pick runs exactly once. Inlined as a subquery, the planner may rescan
+    # it per outer row and, with LIMIT over rows it has just locked, claim more than n.
+    pick = (
+        select(R.id)
+        .where(R.campaign_id == c.id, R.status == RS.PENDING.value)
+        .order_by(R.id)
+        .limit(n)
+        .with_for_update(skip_locked=True)
+        .cte("pick")
+        .prefix_with("MATERIALIZED")
+    )
+    stmt = (
+        update(CampaignRecipient.__table__)
+        .where(R.id == pick.c.id)
+        .values(status=RS.QUEUED.value)
+        .returning(R.id, R.email_address, R.lead_id)
+    )
+    rows = session.execute(stmt).all()
+    return tuple(ClaimedRecipient(r.id, r.email_address, r.lead_id) for r in sorted(rows))
+
+
+def _at(at: datetime | None):
+    return func.now() if at is None else check_aware(at, "The time")
+
+
+def mark_sent(session: Session, recipient_ids: Iterable[int], *, at: datetime | None = None) -> int:
+    """Pending, queued or failed recipients become sent (sent_at: the first time wins; the
+    transaction's time when `at` is None). Bounced/unsubscribed ones are left as they are.
+    Returns how many rows were marked."""
+    ids = _ids(recipient_ids, "Recipient ids")
+    when = _at(at)
+    if not ids:
+        return 0
+    stmt = (
+        update(CampaignRecipient.__table__)
+        .where(
+            R.id == func.any(_array("ids", ids)),
+            R.status.in_([RS.PENDING.value, RS.QUEUED.value, RS.FAILED.value, RS.SENT.value]),
+        )
+        .values(status=RS.SENT.value, sent_at=func.coalesce(R.sent_at, when), error_message=None)
+    )
+    return session.execute(stmt).rowcount
+
+
+def mark_failed(session: Session, recipient_ids: Iterable[int], error: str) -> int:
+    """Pending or queued recipients whose sending failed become failed, with the error.
+    Recipients already sent, bounced or unsubscribed are left alone. Returns rows marked."""
+    ids = _ids(recipient_ids, "Recipient ids")
+    error = _error_text(error)
+    if not ids:
+        return 0
+    stmt = (
+        update(CampaignRecipient.__table__)
+        .where(
+            R.id == func.any(_array("ids", ids)),
+            R.status.in_([RS.PENDING.value, RS.QUEUED.value, RS.FAILED.value]),
+        )
+        .values(status=RS.FAILED.value, error_message=error)
+    )
+    return session.execute(stmt).rowcount
+
+
+def mark_bounced(
+    session: Session, recipient_ids: Iterable[int], error: str, *, at: datetime | None = None
+) -> int:
+    """Recipients whose mail bounced: status bounced, bounced_at (first time wins), the error.
+    Unsubscribed recipients keep that status (it says more) but get bounced_at and the error.
+    Returns rows marked."""
+    ids = _ids(recipient_ids, "Recipient ids")
+    error = _error_text(error)
+    when = _at(at)
+    if not ids:
+        return 0
+    status = case((R.status == RS.UNSUBSCRIBED.value, R.status), else_=literal(RS.BOUNCED.value))
+    stmt = (
+        update(CampaignRecipient.__table__)
+        .where(R.id == func.any(_array("ids", ids)))
+        .values(status=status, bounced_at=func.coalesce(R.bounced_at, when), error_message=error)
+    )
+    return session.execute(stmt).rowcount
+
+
+def retry_failed(session: Session, campaign: int | str) -> int:
+    """Failed recipients of the campaign go back to pending (error cleared) to be claimed
+    again. Refused once the campaign has ended. Returns how many."""
+    c = _open_campaign(session, campaign, "retry recipients of")
+    stmt = (
+        update(CampaignRecipient.__table__)
+        .where(R.campaign_id == c.id, R.status == RS.FAILED.value)
+        .values(status=RS.PENDING.value, error_message=None)
+    )
+    return session.execute(stmt).rowcount
