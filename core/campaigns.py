@@ -1,7 +1,7 @@
 """Campaigns: create, edit, delete, duplicate, look up and list.
 
-The lifecycle (schedule, start, pause, ...) lives in core.lifecycle and is re-exported here, so
-callers can import everything about campaigns from this one module.
+The lifecycle (schedule, start, pause, ...) lives in core.lifecycle and the summary and lookup
+in core.campaign_summary; both are re-exported here, so callers need only this module.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import enum
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,30 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.campaign_summary import (
+    CampaignSummary,
+    check_aware,
+    get_campaign,
+    get_campaigns,
+    load_summary,
+    resolve_campaign,
+)
+from core.errors import Conflict, InvalidInput
+from core.lifecycle import (
+    ACTIONS,
+    ALLOWED_MOVES,
+    check_future,
+    complete,
+    current_time,
+    fail,
+    pause,
+    resume,
+    schedule,
+    start,
+    start_due,
+    transition,
+    unschedule,
+)
 from core.models import Campaign, CampaignRecipient, CampaignStatus, User
 
 NAME_MAX = 255
@@ -33,88 +55,6 @@ class _Unset(enum.Enum):
 
 UNSET = _Unset.UNSET
 """Default of edit_campaign's fields: "leave as it is" (None means "clear")."""
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignSummary:
-    """One campaign as a list shows it: identity, status, counters and rates."""
-
-    id: int
-    campaign_id: str
-    name: str
-    template_id: int | None
-    status: CampaignStatus
-    scheduled_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    created_at: datetime
-    total_recipients: int
-    emails_sent: int
-    emails_opened: int
-    emails_clicked: int
-    emails_replied: int
-    emails_bounced: int
-    open_rate: float
-    click_rate: float
-    reply_rate: float
-    bounce_rate: float
-    created_by: int | None = None
-    updated_at: datetime | None = None
-
-    @classmethod
-    def of(cls, c: Campaign) -> CampaignSummary:
-        return cls(
-            id=c.id,
-            campaign_id=c.campaign_id,
-            name=c.name,
-            template_id=c.template_id,
-            status=c.status,
-            scheduled_at=c.scheduled_at,
-            started_at=c.started_at,
-            completed_at=c.completed_at,
-            created_at=c.created_at,
-            total_recipients=c.total_recipients,
-            emails_sent=c.emails_sent,
-            emails_opened=c.emails_opened,
-            emails_clicked=c.emails_clicked,
-            emails_replied=c.emails_replied,
-            emails_bounced=c.emails_bounced,
-            open_rate=c.open_rate,
-            click_rate=c.click_rate,
-            reply_rate=c.reply_rate,
-            bounce_rate=c.bounce_rate,
-            created_by=c.created_by,
-            updated_at=c.updated_at,
-        )
-
-
-def resolve_campaign(
-    session: Session, ref: int | str, *, for_update: bool = False, key_share: bool = False
-) -> Campaign:
-    """The campaign named by its row id (int) or its campaign_id (str); NotFound otherwise.
-
-    for_update locks the row (FOR UPDATE, or FOR NO KEY UPDATE with key_share). The row is
-    always re-read, so counters kept by the database's triggers are never stale in the session.
-    """
-    if isinstance(ref, bool) or not isinstance(ref, int | str):
-        raise InvalidInput(f"A campaign is named by its id or campaign_id, not {ref!r}.")
-    column = Campaign.id if isinstance(ref, int) else Campaign.campaign_id
-    stmt = select(Campaign).where(column == ref).execution_options(populate_existing=True)
-    if for_update:
-        stmt = stmt.with_for_update(key_share=key_share)
-    campaign = session.scalar(stmt)
-    if campaign is None:
-        raise NotFound(f"No campaign {ref!r}: check the id (campaign ids look like camp_ab12cd34).")
-    return campaign
-
-
-def load_summary(session: Session, campaign: int | str) -> CampaignSummary:
-    session.flush()
-    return CampaignSummary.of(resolve_campaign(session, campaign))
-
-
-def get_campaign(session: Session, campaign: int | str) -> CampaignSummary:
-    return CampaignSummary.of(resolve_campaign(session, campaign))
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -148,16 +88,6 @@ def check_template_id(template_id: Any) -> int | None:
     if not 0 <= template_id <= 2**31 - 1:
         raise InvalidInput(f"Template id {template_id} is out of range (0 to 2147483647).")
     return template_id
-
-
-def check_aware(value: Any, what: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{what} must be a date and time, not {value!r}.")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(
-            f"{what} {value.isoformat()} has no time zone; give one (like 2026-05-01T09:00+00:00)."
-        )
-    return value
 
 
 def _duplicate_id(campaign_id: str) -> Conflict:
@@ -233,8 +163,6 @@ def edit_campaign(
     now: datetime | None = None,
 ) -> CampaignSummary:
     """Change only the fields given. A scheduled campaign's time must stay in the future."""
-    from core.lifecycle import check_future, current_time
-
     if name is not UNSET:
         name = clean_name(name)
     if template_id is not UNSET:
@@ -397,20 +325,6 @@ def status_counts(session: Session) -> dict[CampaignStatus, int]:
     return counts
 
 
-from core.lifecycle import (  # noqa: E402  (re-exported; core.lifecycle imports this module lazily)
-    ACTIONS,
-    ALLOWED_MOVES,
-    complete,
-    fail,
-    pause,
-    resume,
-    schedule,
-    start,
-    start_due,
-    transition,
-    unschedule,
-)
-
 __all__ = [
     "ACTIONS",
     "ALLOWED_MOVES",
@@ -418,6 +332,7 @@ __all__ = [
     "ORDERABLE",
     "UNSET",
     "CampaignSummary",
+    "check_aware",
     "complete",
     "count_campaigns",
     "create_campaign",
@@ -426,6 +341,7 @@ __all__ = [
     "edit_campaign",
     "fail",
     "get_campaign",
+    "get_campaigns",
     "list_campaigns",
     "load_summary",
     "pause",

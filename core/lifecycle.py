@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
+from core.campaign_summary import CampaignSummary, check_aware, load_summary, resolve_campaign
 from core.errors import InvalidInput, InvalidTransition
 from core.models import Campaign, CampaignRecipient, CampaignStatus
-
-if TYPE_CHECKING:
-    from core.campaigns import CampaignSummary
 
 S = CampaignStatus
 
@@ -53,8 +50,6 @@ _NEED_RECIPIENTS = ("schedule", "start")
 
 
 def current_time(now: datetime | None) -> datetime:
-    from core.campaigns import check_aware
-
     return datetime.now(UTC) if now is None else check_aware(now, "now")
 
 
@@ -98,8 +93,6 @@ def transition(
     Raises InvalidTransition when the campaign's status doesn't allow it (or it has no
     recipients to schedule or start), InvalidInput for an unknown action or a bad time.
     """
-    from core.campaigns import check_aware, load_summary, resolve_campaign
-
     if action not in TARGET:
         raise InvalidInput(f"Unknown action {action!r}; use one of {', '.join(ACTIONS)}.")
     if action == "schedule":
@@ -171,8 +164,6 @@ def start_due(session: Session, now: datetime) -> list[str]:
     Returns their campaign_ids in schedule order. A scheduled campaign whose recipients were
     all removed since is left scheduled: an empty campaign can't start.
     """
-    from core.campaigns import check_aware
-
     now = check_aware(now, "now")
     t = Campaign.__table__.c
     has_recipients = exists().where(CampaignRecipient.__table__.c.campaign_id == t.id)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from core.campaigns import check_aware, resolve_campaign
+from core.campaign_summary import check_aware, resolve_campaign
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.models import Campaign, CampaignRecipient, CampaignStatus, Lead, RecipientStatus
 from core.recipient_csv import LineError, read_recipients_csv

@@ -538,3 +538,15 @@ def test_list_reads_fresh_counters(db):
             make_recipients(w, c, 3)
         assert cs.list_campaigns(s)[0].total_recipients == 3
         assert cs.get_campaign(s, "c1").total_recipients == 3
+
+
+def test_get_campaigns_by_row_ids(db):
+    with db.transaction() as s:
+        a = make_campaign(s, "a")
+        b = make_campaign(s, "b")
+        make_recipients(s, b, 2)
+    with db.reading() as s:
+        got = cs.get_campaigns(s, [b.id, 999, a.id])
+        assert [c.campaign_id for c in got] == ["a", "b"]
+        assert got[1].total_recipients == 2
+        assert cs.get_campaigns(s, []) == []
