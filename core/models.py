@@ -206,6 +206,21 @@ class CampaignRecipient(Base):
         UniqueConstraint("campaign_id", "lead_id", name="uq_campaign_recipients_campaign_lead"),
         Index("ix_campaign_recipients_campaign_status", "campaign_id", "status"),
         CheckConstraint(_in_list("status", RecipientStatus), name="ck_campaign_recipients_status"),
+        # Beyond the seed (migration 0004): substring search of email addresses, and keyset
+        # pages of one campaign by (status, sort key, id); see core/paging.py.
+        Index(
+            "ix_campaign_recipients_email_trgm",
+            "email_address",
+            postgresql_using="gin",
+            postgresql_ops={"email_address": "gin_trgm_ops"},
+        ),
+        Index("ix_campaign_recipients_campaign_status_id", "campaign_id", "status", "id"),
+        *(
+            Index(
+                f"ix_campaign_recipients_campaign_status_{key}", "campaign_id", "status", key, "id"
+            )
+            for key in ("sent_at", "opened_at", "clicked_at", "replied_at", "bounced_at")
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,8 +14,17 @@ SEED_SQL = Path(__file__).with_name("seed_schema.sql")
 SEED_DOC = Path(__file__).resolve().parents[3] / "shared" / "seed" / "campaign-management-system.md"
 TABLES = ("users", "leads", "campaigns", "campaign_recipients", "email_tracking")
 
-# Indexes later migrations add on purpose, beyond the seed's list (none yet).
-EXTRA_INDEXES: set[str] = set()
+# Indexes later migrations add on purpose, beyond the seed's list.
+EXTRA_INDEXES: set[str] = {
+    # 0004_analytics_indexes: email substring search and recipients keyset pages.
+    "ix_campaign_recipients_email_trgm",
+    "ix_campaign_recipients_campaign_status_id",
+    "ix_campaign_recipients_campaign_status_sent_at",
+    "ix_campaign_recipients_campaign_status_opened_at",
+    "ix_campaign_recipients_campaign_status_clicked_at",
+    "ix_campaign_recipients_campaign_status_replied_at",
+    "ix_campaign_recipients_campaign_status_bounced_at",
+}
 
 
 def _catalog(url: str) -> dict[str, object]:
