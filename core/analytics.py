@@ -1,0 +1,380 @@
+"""Analytics read models: a campaign's figures, its recipients by status, clicks per link,
+activity over time. Every function returns frozen dataclasses (or named tuples) and runs one
+indexed query, or a few.
+
+Costs. campaign_overview is one primary-key read (the counters are kept by the database).
+The event figures (campaign_stats, link_clicks, activity_over_time) aggregate the campaign's
+events: through ix_campaign_recipients_campaign_id and ix_email_tracking_recipient_event for
+a typical campaign, in time proportional to its number of events for a very big one.
+
+The rest of the read models live beside this module and are re-exported here:
+core.paging (recipients pages and counts), core.search (find by email), core.events
+(timelines and event logs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import String, func, literal, select, type_coerce
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput
+from core.events import (
+    EventRow,
+    Timeline,
+    campaign_clicks,
+    events_since,
+    latest_events,
+    recipient_events,
+    recipient_timeline,
+)
+from core.models import Campaign, CampaignStatus, EmailTracking, EventType, RecipientStatus, percent
+from core.paging import (
+    PageCursor,
+    RecipientPage,
+    count_recipients,
+    recipients_page,
+    unopened_recipients,
+)
+from core.search import (
+    R,
+    RecipientMatch,
+    RecipientRow,
+    campaign_key,
+    campaign_not_found,
+    campaign_where,
+    find_recipients,
+)
+
+T = EmailTracking
+HARD_BOUNCES = ("hard", "permanent")
+SOFT_BOUNCES = ("soft", "transient")
+MAX_BUCKETS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOverview:
+    """Identity, status, times, the counters and the rates: what a header shows."""
+
+    id: int
+    campaign_id: str
+    name: str
+    template_id: int | None
+    status: CampaignStatus
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    total_recipients: int
+    emails_sent: int
+    emails_opened: int
+    emails_clicked: int
+    emails_replied: int
+    emails_bounced: int
+    open_rate: float
+    click_rate: float
+    reply_rate: float
+    bounce_rate: float
+    click_to_open_rate: float  # clicked / opened * 100, 0 when nothing was opened
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStats(CampaignOverview):
+    """The overview plus figures from the events (unique = distinct recipients)."""
+
+    total_opens: int
+    unique_opens: int
+    total_clicks: int
+    unique_clicks: int
+    replies: int
+    forwards: int
+    unsubscribes: int
+    complaints: int
+    bounces: int  # bounce events
+    hard_bounces: int  # event_data.bounce_type hard/permanent, per event
+    soft_bounces: int  # soft/transient, per event
+
+
+class StatusCount(NamedTuple):
+    status: RecipientStatus
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClicks:
+    url: str | None  # event_data.link_url; None for clicks that didn't name one
+    unique_clicks: int
+    total_clicks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    start: datetime  # UTC, the start of the hour or day
+    opens: int
+    clicks: int
+    unique_opens: int  # distinct recipients who opened within this bucket
+    unique_clicks: int
+
+
+_OVERVIEW_COLUMNS = (
+    Campaign.id,
+    Campaign.campaign_id,
+    Campaign.name,
+    Campaign.template_id,
+    Campaign.status,
+    Campaign.scheduled_at,
+    Campaign.started_at,
+    Campaign.completed_at,
+    Campaign.created_at,
+    Campaign.updated_at,
+    Campaign.total_recipients,
+    Campaign.emails_sent,
+    Campaign.emails_opened,
+    Campaign.emails_clicked,
+    Campaign.emails_replied,
+    Campaign.emails_bounced,
+)
+
+
+def _overview_values(session: Session, campaign: int | str) -> dict[str, Any]:
+    row = session.execute(select(*_OVERVIEW_COLUMNS).where(campaign_where(campaign))).one_or_none()
+    if row is None:
+        raise campaign_not_found(campaign)
+    v = dict(row._mapping)
+    sent = v["emails_sent"]
+    v["open_rate"] = percent(v["emails_opened"], sent)
+    v["click_rate"] = percent(v["emails_clicked"], sent)
+    v["reply_rate"] = percent(v["emails_replied"], sent)
+    v["bounce_rate"] = percent(v["emails_bounced"], sent)
+    v["click_to_open_rate"] = percent(v["emails_clicked"], v["emails_opened"])
+    return v
+
+
+def campaign_overview(session: Session, campaign: int | str) -> CampaignOverview:
+    """The campaign's header figures from its counters: one indexed row read."""
+    return CampaignOverview(**_overview_values(session, campaign))
+
+
+@contextmanager
+def _aggregating(session: Session) -> Iterator[None]:
+    """Planner settings for one aggregate over a campaign's events, restored afterwards.
+
+    For a big campaign the planner likes a merge join that walks the events in recipient
+    order, a random heap read per event (seconds on millions); a hash join over one pass is
+    several times faster, and more work_mem keeps its hash tables off the disk. Small
+    campaigns are unaffected: they are read by nested loops over the indexes either way.
+    (SET LOCAL semantics: a rollback of the caller's transaction discards them too.)
+    """
+    names = ("work_mem", "enable_mergejoin")
+    old = session.execute(select(*(func.current_setting(n) for n in names))).one()
+    session.execute(
+        select(func.set_config("work_mem", "32MB", True), func.set_config(names[1], "off", True))
+    )
+    yield
+    session.execute(select(*(func.set_config(n, v, True) for n, v in zip(names, old, strict=True))))
+
+
+def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
+    """The overview plus event figures: opens/clicks (total and unique), replies, forwards,
+    unsubscribes, complaints, bounces split hard/soft. Raises NotFound."""
+    v = _overview_values(session, campaign)
+    # Per (recipient, type) first, then per type: "unique" becomes a plain count of groups,
+    # which hashes where count(DISTINCT ...) would sort every event. Only indexed columns
+    # here; bounce types (in event_data) are read from the bounce events alone.
+    per_recipient = (
+        select(T.campaign_recipient_id, T.event_type, func.count().label("n"))
+        .join(R, R.id == T.campaign_recipient_id)
+        .where(R.campaign_id == v["id"])
+        .group_by(T.campaign_recipient_id, T.event_type)
+        .subquery()
+    )
+    p = per_recipient.c
+    by_type = select(p.event_type, func.count(), func.sum(p.n)).group_by(p.event_type)
+    bounce_type = func.lower(T.event_data["bounce_type"].astext)
+    bounces = (
+        select(
+            func.count().filter(bounce_type.in_(HARD_BOUNCES)),
+            func.count().filter(bounce_type.in_(SOFT_BOUNCES)),
+        )
+        .join(R, R.id == T.campaign_recipient_id)
+        .where(R.campaign_id == v["id"], T.event_type == EventType.BOUNCE)
+    )
+    with _aggregating(session):
+        counts = {t: (int(u), int(n)) for t, u, n in session.execute(by_type)}
+        hard, soft = session.execute(bounces).one()
+
+    def unique(t: EventType) -> int:
+        return counts.get(t, (0, 0))[0]
+
+    def total(t: EventType) -> int:
+        return counts.get(t, (0, 0))[1]
+
+    return CampaignStats(
+        **v,
+        total_opens=total(EventType.OPEN),
+        unique_opens=unique(EventType.OPEN),
+        total_clicks=total(EventType.CLICK),
+        unique_clicks=unique(EventType.CLICK),
+        replies=total(EventType.REPLY),
+        forwards=total(EventType.FORWARD),
+        unsubscribes=total(EventType.UNSUBSCRIBE),
+        complaints=total(EventType.COMPLAIN),
+        bounces=total(EventType.BOUNCE),
+        hard_bounces=int(hard),
+        soft_bounces=int(soft),
+    )
+
+
+def recipients_by_status(session: Session, campaign: int | str) -> tuple[StatusCount, ...]:
+    """The seed's "Campaign Performance by Status": (status, count) for each status present,
+    in lifecycle order (pending, queued, sent, failed, bounced, unsubscribed)."""
+    campaign_id, _ = campaign_key(session, campaign)
+    status = type_coerce(R.status, String)
+    stmt = select(status, func.count()).where(R.campaign_id == campaign_id).group_by(status)
+    counts = {s: n for s, n in session.execute(stmt)}
+    return tuple(StatusCount(s, counts[s.value]) for s in RecipientStatus if s.value in counts)
+
+
+def link_clicks(session: Session, campaign: int | str) -> tuple[LinkClicks, ...]:
+    """Clicks per link (event_data.link_url) of a campaign, most clicked first."""
+    campaign_id, _ = campaign_key(session, campaign)
+    url = T.event_data["link_url"].astext
+    per_recipient = (
+        select(url.label("url"), T.campaign_recipient_id, func.count().label("n"))
+        .join(R, R.id == T.campaign_recipient_id)
+        .where(R.campaign_id == campaign_id, T.event_type == EventType.CLICK)
+        .group_by(url, T.campaign_recipient_id)
+        .subquery()
+    )
+    total = func.sum(per_recipient.c.n)
+    stmt = (
+        select(per_recipient.c.url, func.count(), total)
+        .group_by(per_recipient.c.url)
+        .order_by(total.desc(), per_recipient.c.url.asc().nulls_last())
+    )
+    with _aggregating(session):
+        rows = session.execute(stmt).all()
+    return tuple(LinkClicks(u, int(uniq), int(n)) for u, uniq, n in rows)
+
+
+def _aware(value: Any, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{what} must be a date-time with a time zone, not {value!r}.")
+    return value
+
+
+def activity_over_time(
+    session: Session,
+    campaign: int | str,
+    *,
+    bucket: str = "hour",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    fill_gaps: bool = False,
+) -> tuple[Bucket, ...]:
+    """Opens and clicks per hour or day (UTC), oldest first, events in [start, end).
+
+    Only buckets with events are returned, unless fill_gaps: then every bucket from start
+    (or the first with data) to end (or the last with data) is there, empty ones as zeros.
+    """
+    if bucket not in ("hour", "day"):
+        raise InvalidInput(f"Buckets are 'hour' or 'day', not {bucket!r}.")
+    start, end = _aware(start, "start"), _aware(end, "end")
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("The end of the period must come after its start.")
+    campaign_id, _ = campaign_key(session, campaign)
+    when = func.date_trunc(bucket, T.created_at, literal("UTC"))
+    cond = [R.campaign_id == campaign_id, T.event_type.in_((EventType.OPEN, EventType.CLICK))]
+    if start is not None:
+        cond.append(T.created_at >= start)
+    if end is not None:
+        cond.append(T.created_at < end)
+    per_recipient = (
+        select(when.label("b"), T.event_type, T.campaign_recipient_id, func.count().label("n"))
+        .join(R, R.id == T.campaign_recipient_id)
+        .where(*cond)
+        .group_by(when, T.event_type, T.campaign_recipient_id)
+        .subquery()
+    )
+    p = per_recipient.c
+    is_open, is_click = p.event_type == EventType.OPEN, p.event_type == EventType.CLICK
+    stmt = (
+        select(
+            p.b,
+            func.coalesce(func.sum(p.n).filter(is_open), 0),
+            func.coalesce(func.sum(p.n).filter(is_click), 0),
+            func.count().filter(is_open),
+            func.count().filter(is_click),
+        )
+        .group_by(p.b)
+        .order_by(p.b)
+    )
+    with _aggregating(session):
+        rows = session.execute(stmt).all()
+    found = [Bucket(b.astimezone(UTC), *map(int, rest)) for b, *rest in rows]
+    if not fill_gaps:
+        return tuple(found)
+    return _fill(found, bucket, start, end)
+
+
+def _truncate(moment: datetime, bucket: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if bucket == "day" else moment
+
+
+def _fill(
+    found: list[Bucket], bucket: str, start: datetime | None, end: datetime | None
+) -> tuple[Bucket, ...]:
+    step = timedelta(days=1) if bucket == "day" else timedelta(hours=1)
+    first = _truncate(start, bucket) if start else (found[0].start if found else None)
+    if end is not None:
+        last = _truncate(end - timedelta(microseconds=1), bucket)
+    else:
+        last = found[-1].start if found else None
+    if first is None or last is None:
+        return tuple(found)
+    if (last - first) / step >= MAX_BUCKETS:
+        raise InvalidInput(f"That period has more than {MAX_BUCKETS:,} {bucket}s; narrow it.")
+    by_start = {b.start: b for b in found}
+    out, moment = [], first
+    while moment <= last:
+        out.append(by_start.get(moment) or Bucket(moment, 0, 0, 0, 0))
+        moment += step
+    return tuple(out)
+
+
+__all__ = [
+    "Bucket",
+    "CampaignOverview",
+    "CampaignStats",
+    "EventRow",
+    "LinkClicks",
+    "PageCursor",
+    "RecipientMatch",
+    "RecipientPage",
+    "RecipientRow",
+    "StatusCount",
+    "Timeline",
+    "activity_over_time",
+    "campaign_clicks",
+    "campaign_overview",
+    "campaign_stats",
+    "count_recipients",
+    "events_since",
+    "find_recipients",
+    "latest_events",
+    "link_clicks",
+    "recipient_events",
+    "recipient_timeline",
+    "recipients_by_status",
+    "recipients_page",
+    "unopened_recipients",
+]
