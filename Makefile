@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/pytest -q -s tests/benchmarks -p no:xdist $(PYTEST_ARGS)
+	$(BIN)/pytest -q -s -p no:xdist -o python_files='bench_*.py' tests/benchmarks $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,56 +1,178 @@
-"""The Textual application: holds the database and the screens."""
+"""The Textual application: the database, the clock, global keys and the command palette."""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual import on, work
-from textual.app import App, ComposeResult
-from textual.message import Message
-from textual.widgets import DataTable, Footer, Header
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, tzinfo
+from functools import partial
 
-from core.campaigns import CampaignSummary, list_campaigns
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from core import config
+from core.changes import ChangeFeed, ChangeSet, FeedStatus
 from core.db import Database
+from tui.live import DataChanged, FeedStatusChanged, consume, describe
+from tui.screens.base import DataScreen, error_text
 
 
 class CampaignConsoleApp(App):
     TITLE = "Campaign Console"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen"),
+        Binding("f", "find", "Find", id="app.find", tooltip="Find a recipient by email"),
+        Binding("l", "event_log", "Events", id="app.events", tooltip="Latest events, live"),
+        Binding(
+            "ctrl+l",
+            "toggle_live",
+            "Live on/off",
+            show=False,
+            id="app.live",
+            tooltip="Pause or resume live refresh",
+        ),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Refresh",
+            show=False,
+            id="app.refresh",
+            tooltip="Fetch this screen again now",
+        ),
+    ]
 
-    class CampaignsFetched(Message):
-        def __init__(self, campaigns: list[CampaignSummary]) -> None:
-            super().__init__()
-            self.campaigns = campaigns
-
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        read_only: bool = False,
+        tz: tzinfo | None = None,
+        clock: Callable[[], datetime] | None = None,
+        label: str | None = None,
+        live: bool = True,
+    ) -> None:
         super().__init__()
         self.database = database
+        self.read_only = read_only or database.read_only
+        self.tz = tz  # None: the machine's local zone
+        self._clock = clock
+        self.label = label or database.display_url
+        self.live = live
+        self.live_paused = False
+        self.feed: ChangeFeed | None = None
+        self.feed_status: FeedStatus | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(id="campaigns", cursor_type="row")
-        yield Footer()
+    def now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
 
     def on_mount(self) -> None:
-        self.sub_title = self.database.display_url
-        table = self.query_one(DataTable)
-        table.add_columns("Name", "Campaign id", "Status", "Recipients", "Sent", "Open %")
-        self.fetch_campaigns()
+        from tui.screens.campaigns import CampaignsScreen
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def fetch_campaigns(self) -> None:
-        with self.database.reading() as session:
-            self.post_message(self.CampaignsFetched(list_campaigns(session)))
-
-    @on(CampaignsFetched)
-    def show_campaigns(self, message: CampaignsFetched) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for c in message.campaigns:
-            table.add_row(
-                Text(c.name),
-                Text(c.campaign_id),
-                c.status.value,
-                f"{c.total_recipients:,}",
-                f"{c.emails_sent:,}",
-                f"{c.open_rate:.1f}",
-                key=str(c.id),
+        self.sub_title = self.label + ("  (read-only)" if self.read_only else "")
+        self.push_screen(CampaignsScreen())
+        if self.live:
+            self.feed = ChangeFeed(
+                self.database.url,
+                on_status=lambda status: self.post_message(FeedStatusChanged(status)),
             )
+            self.run_worker(
+                partial(consume, self, self.feed),
+                name="change feed",
+                group="feed",
+                thread=True,
+                exit_on_error=False,
+            )
+        self._show_live_state()
+
+    def on_unmount(self) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+
+    # -- live refresh ----------------------------------------------------------------------
+    @on(DataChanged)
+    def _data_changed(self, message: DataChanged) -> None:
+        if self.live_paused:
+            self._missed = True
+            return
+        screen = self.screen
+        if isinstance(screen, DataScreen):
+            screen.pacer.add(message.change)
+
+    @on(FeedStatusChanged)
+    def _feed_status(self, message: FeedStatusChanged) -> None:
+        self.feed_status = message.status
+        self._show_live_state()
+
+    def _show_live_state(self) -> None:
+        state = describe(self.feed_status, self.live_paused, self.tz) if self.live else ""
+        self.title = f"Campaign Console · {state}" if state else "Campaign Console"
+
+    def action_toggle_live(self) -> None:
+        if not self.live:
+            self.notify("Live refresh is off for this session.", severity="warning")
+            return
+        self.live_paused = not self.live_paused
+        self._show_live_state()
+        if not self.live_paused and getattr(self, "_missed", False):
+            self._missed = False
+            if isinstance(self.screen, DataScreen):
+                self.screen.pacer.add(ChangeSet(frozenset(), resync=True))
+        self.notify("Live refresh paused" if self.live_paused else "Live refresh resumed")
+
+    def action_refresh(self) -> None:
+        if isinstance(self.screen, DataScreen):
+            self.screen.reload()
+
+    def report_error(self, error: BaseException) -> None:
+        text = config.mask_secrets(error_text(error), self.database.url)
+        self.notify(
+            text,
+            title="Refused" if _is_domain(error) else "Error",
+            severity="error",
+            markup=False,
+            timeout=8,
+        )
+
+    # -- global actions --------------------------------------------------------------------
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_find(self) -> None:
+        from tui.screens.find import FindScreen
+
+        if not isinstance(self.screen, FindScreen):
+            self.push_screen(FindScreen())
+
+    def action_event_log(self) -> None:
+        from tui.screens.event_log import EventLogScreen
+
+        if not isinstance(self.screen, EventLogScreen):
+            self.push_screen(EventLogScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        # Every binding of the current screen, so the palette holds every action.
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            help_text = f"{binding.tooltip or binding.description} (key: {key})"
+            yield SystemCommand(
+                binding.description,
+                help_text,
+                lambda node=active.node, action=binding.action: self.run_action(action, node),
+            )
+
+
+def _is_domain(error: BaseException) -> bool:
+    from core.errors import CampaignConsoleError
+
+    return isinstance(error, CampaignConsoleError)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from core import config, db, schema
 from core.errors import CampaignConsoleError
+from tui import scripting
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
@@ -23,12 +24,26 @@ def _connect(args: argparse.Namespace, *, migrate: bool = True) -> db.Database:
     return database
 
 
+def with_db(command: Callable[[argparse.Namespace, db.Database], int]) -> Handler:
+    """A handler that opens (and migrates) the database, runs command(args, db), closes it."""
+
+    def handler(args: argparse.Namespace) -> int:
+        database = _connect(args)
+        try:
+            return command(args, database)
+        finally:
+            database.close()
+
+    return handler
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from tui.app import CampaignConsoleApp
 
     database = _connect(args)
     try:
-        CampaignConsoleApp(database).run()
+        label = "embedded PostgreSQL" if config.resolve(args.database_url).embedded else None
+        CampaignConsoleApp(database, read_only=args.read_only, label=label).run()
     finally:
         database.close()
     return 0
@@ -80,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
     p.add_argument("revision", nargs="?", help="target revision (upgrade: head, downgrade: -1)")
     p.set_defaults(handler=cmd_db)
+
+    scripting.add_commands(sub, common, with_db)
     return parser
 
 

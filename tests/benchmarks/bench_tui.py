@@ -1,0 +1,264 @@
+"""The app on one 1,000,000-recipient campaign among 10,000 campaigns, headless.
+
+Each figure is a median of several runs, printed beside its limit (issue 4) and beside the
+same core call made directly in the same run (the baseline: what the database alone costs).
+Run with `make bench`; nothing here is asserted about time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from core import analytics, schema
+from core import campaigns as campaigns_core
+from core.db import Database, libpq_url
+from tui.app import CampaignConsoleApp
+from tui.screens.recipients import RecipientsScreen
+
+BIG = int(os.environ.get("BENCH_BIG_RECIPIENTS", 1_000_000))
+CAMPAIGNS = int(os.environ.get("BENCH_CAMPAIGNS", 10_000))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 7))
+
+_LOAD = [
+    # One lead per big-campaign recipient.
+    """INSERT INTO leads (email, name, company)
+       SELECT 'person' || g || '@'
+              || (ARRAY['example.com', 'mail.test', 'corp.example'])[1 + g %% 3],
+              'Person ' || g, 'Company ' || (g %% 5000)
+       FROM generate_series(1, %(big)s) g""",
+    """INSERT INTO campaigns (campaign_id, name, status, started_at, created_at)
+       SELECT 'camp_' || lpad(g::text, 6, '0'),
+              CASE WHEN g = 1 THEN 'The big one'
+                   ELSE (ARRAY['Sale', 'Webinar', 'Newsletter', 'Launch'])[1 + g %% 4] || ' ' || g
+              END,
+              CASE WHEN g = 1 THEN 'running'
+                   ELSE (ARRAY['draft', 'scheduled', 'running', 'paused', 'completed'])[1 + g %% 5]
+              END,
+              now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval
+       FROM generate_series(1, %(campaigns)s) g""",
+    # The big campaign is camp_000001; its recipients' timestamps are loaded with the rows.
+    """INSERT INTO campaign_recipients
+           (campaign_id, lead_id, email_address, status, sent_at, opened_at, clicked_at)
+       SELECT 1, l.id, l.email,
+              CASE WHEN l.id %% 50 = 0 THEN 'bounced'
+                   WHEN l.id %% 10 = 0 THEN 'pending' ELSE 'sent' END,
+              CASE WHEN l.id %% 10 <> 0 THEN now() - ((l.id %% 1440) || ' minutes')::interval END,
+              CASE WHEN l.id %% 3 = 0 AND l.id %% 10 <> 0
+                   THEN now() - ((l.id %% 1000) || ' minutes')::interval END,
+              CASE WHEN l.id %% 21 = 0 AND l.id %% 10 <> 0
+                   THEN now() - ((l.id %% 900) || ' minutes')::interval END
+       FROM leads l""",
+    # A few recipients in every other campaign.
+    """INSERT INTO campaign_recipients (campaign_id, lead_id, email_address, status)
+       SELECT c.id, l.id, l.email, 'pending'
+       FROM campaigns c JOIN leads l ON l.id BETWEEN c.id * 3 AND c.id * 3 + 2
+       WHERE c.id > 1""",
+]
+
+
+@pytest.fixture(scope="module")
+def big_url(pg_admin_url) -> Iterator[str]:
+    name = f"cc_bench_tui_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
+    try:
+        schema.upgrade(url)
+        started = time.perf_counter()
+        with psycopg.connect(url) as conn:
+            for statement in _LOAD:
+                conn.execute(statement, {"big": BIG, "campaigns": CAMPAIGNS})
+            conn.commit()
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE")
+        print(
+            f"\nbuilt {BIG:,} recipients, {CAMPAIGNS:,} campaigns in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+        yield url
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(fn: Callable[[], object], rounds: int = ROUNDS) -> float:
+    samples = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return median_ms(samples)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not get there")
+        await asyncio.sleep(0.001)
+
+
+def first_key(app) -> str | None:
+    screen = app.screen
+    if not isinstance(screen, RecipientsScreen) or screen.current_page is None:
+        return None
+    rows = screen.current_page.rows
+    return str(rows[0].id) if rows else None
+
+
+async def measure_app(url: str) -> dict[str, float]:
+    db = Database(url)
+    enter, nxt, search, listing = [], [], [], []
+    try:
+        for _ in range(ROUNDS):
+            app = CampaignConsoleApp(db, tz=UTC, live=False, label="bench")
+            t = time.perf_counter()
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(lambda app=app: bool(getattr(app.screen, "summaries", None)))
+                await pilot.pause()
+                listing.append(time.perf_counter() - t)
+                home = app.screen
+                home.action_status_filter("running")
+                await until(lambda home=home: "1" in home.summaries)
+                key = "1"
+                table = home.table
+                table.move_cursor(row=table.get_row_index(key))
+                await pilot.pause()
+
+                t = time.perf_counter()
+                await pilot.press("enter")
+                await until(lambda app=app: first_key(app) is not None)
+                await pilot.pause()
+                enter.append(time.perf_counter() - t)
+
+                before = first_key(app)
+                t = time.perf_counter()
+                await pilot.press("bracketright")
+                await until(lambda app=app, b=before: first_key(app) not in (None, b))
+                await pilot.pause()
+                nxt.append(time.perf_counter() - t)
+
+                screen = app.screen
+                await pilot.press("slash")
+                await pilot.press(*"person4242")
+                t = time.perf_counter()
+                await until(
+                    lambda screen=screen: (
+                        screen.current_page is not None
+                        and screen.page_query.search == "person4242"
+                        and bool(screen.current_page.rows)
+                        and all("person4242" in r.email_address for r in screen.current_page.rows)
+                    )
+                )
+                await pilot.pause()
+                search.append(time.perf_counter() - t)
+    finally:
+        db.close()
+    return {
+        "enter": median_ms(enter),
+        "next": median_ms(nxt),
+        "search": median_ms(search),
+        "listing": median_ms(listing),
+    }
+
+
+STARTUP = textwrap.dedent(
+    """
+    import asyncio, json, resource, sys, time
+    t0 = time.perf_counter()
+    from core import config, db, schema
+    from tui.app import CampaignConsoleApp
+    database = db.connect(config.resolve(sys.argv[1]))
+    schema.ensure_current(database.url)
+    out = {}
+
+    async def auto(pilot):
+        app = pilot.app
+        while not getattr(app.screen, "summaries", None):
+            await asyncio.sleep(0.002)
+        await pilot.pause()
+        out["first_paint"] = time.perf_counter() - t0
+        home = app.screen
+        home.action_status_filter("running")
+        while "1" not in home.summaries:
+            await asyncio.sleep(0.002)
+        home.table.move_cursor(row=home.table.get_row_index("1"))
+        await pilot.press("enter")
+        for _ in range(5):
+            while getattr(app.screen, "current_page", None) is None:
+                await asyncio.sleep(0.002)
+            await pilot.press("bracketright")
+            await asyncio.sleep(0.05)
+        out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        app.exit()
+
+    CampaignConsoleApp(database, live=False).run(headless=True, size=(120, 40), auto_pilot=auto)
+    print(json.dumps(out))
+    """
+)
+
+
+def measure_startup(url: str) -> dict[str, float]:
+    runs = []
+    for _ in range(max(3, ROUNDS // 2)):
+        done = subprocess.run(
+            [sys.executable, "-c", STARTUP, url], capture_output=True, text=True, check=True
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {
+        "first_paint": statistics.median(r["first_paint"] for r in runs) * 1000,
+        "rss_mb": max(r["rss_mb"] for r in runs),
+    }
+
+
+def test_tui_on_a_million_recipients(big_url):
+    db = Database(big_url)
+    try:
+        with db.reading() as s:
+            base_first = timed(lambda: analytics.recipients_page(s, 1, limit=100))
+            page = analytics.recipients_page(s, 1, limit=100)
+            base_next = timed(lambda: analytics.recipients_page(s, 1, after=page.last_cursor))
+            base_search = timed(lambda: analytics.recipients_page(s, 1, search="person4242"))
+            base_list = timed(
+                lambda: (
+                    campaigns_core.list_campaigns(s, limit=200),
+                    campaigns_core.count_campaigns(s),
+                )
+            )
+    finally:
+        db.close()
+    app_figures = asyncio.run(measure_app(big_url))
+    startup = measure_startup(big_url)
+    rows = [
+        ("Enter on the big campaign to first page", app_figures["enter"], 300, base_first),
+        ("next page", app_figures["next"], 100, base_next),
+        ("email search", app_figures["search"], 200, base_search),
+        ("campaign list first paint (app mounted)", app_figures["listing"], 1000, base_list),
+        ("app start to first paint (new process)", startup["first_paint"], 1500, base_list),
+    ]
+    print(f"\n{'figure':<44}{'median ms':>10}{'limit':>8}{'core call ms':>14}")
+    for label, value, limit, base in rows:
+        flag = "ok" if value <= limit else "OVER"
+        print(f"{label:<44}{value:>10.0f}{limit:>8}{base:>14.1f}  {flag}")
+    print(f"{'app RSS after paging (MB)':<44}{startup['rss_mb']:>10.0f}{200:>8}")

@@ -1,0 +1,157 @@
+"""Campaign → recipients → timeline; find by email; the event log; help; read-only."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
+
+from tests.tui.conftest import settle
+from tests.tui.data import HOSTILE_EMAIL, HOSTILE_UA
+from tests.tui.helpers import column_values, press, select_campaign, table
+from tui import format as fmt
+from tui.screens.campaigns import WRITE_ACTIONS
+from tui.screens.event_log import EventLogScreen
+from tui.screens.find import FindScreen
+from tui.screens.help import HelpScreen
+from tui.screens.recipients import RecipientsScreen
+from tui.screens.timeline import TimelineScreen
+
+
+def status_line(app) -> str:
+    return str(app.screen.query_one("#status-line").render())
+
+
+async def open_spring(pilot):
+    await settle(pilot)
+    await select_campaign(pilot, "camp_spring")
+    await press(pilot, "enter")
+    assert isinstance(pilot.app.screen, RecipientsScreen)
+
+
+async def test_recipients_of_a_campaign_with_header_and_position(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_spring(pilot)
+        emails = column_values(app, "#recipients", "email_address")
+        assert len(emails) == 21 and emails[0] == "ana@example.com"
+        assert "rows 1-21 of 21" in status_line(app)
+        header = str(app.screen.query_one("#stats").render())
+        assert "Recipients 21" in header and "Sent 17" in header and "Click-to-open" in header
+
+
+async def test_recipient_filters_unopened_status_search_and_escape(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_spring(pilot)
+        await press(pilot, "u")
+        unopened = column_values(app, "#recipients", "email_address")
+        assert len(unopened) == 7  # sent 16+1, opened 9, one of the sent bounced
+        assert "unopened" in status_line(app)
+        await press(pilot, "u", "4")  # failed
+        assert set(column_values(app, "#recipients", "status")) == {"failed"}
+        await press(pilot, "0", "slash", *"gita")
+        assert column_values(app, "#recipients", "email_address") == ["gita@example.com"]
+        await press(pilot, "enter", "escape")
+        assert len(column_values(app, "#recipients", "email_address")) == 21
+        await press(pilot, "escape")
+        assert app.screen.id == "campaigns-screen"
+
+
+async def test_timeline_lists_events_in_order_with_json(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_spring(pilot)
+        await press(pilot, "enter")  # ana, the first row
+        assert isinstance(app.screen, TimelineScreen)
+        assert column_values(app, "#events", "event_type") == ["open", "open", "click", "reply"]
+        details = column_values(app, "#events", "detail")
+        assert details[2] == "https://example.com/spring?utm_source=email"
+        json_text = str(app.screen.query_one("#json").render())
+        assert '"event_type": "open"' in json_text
+        await press(pilot, "down", "down")
+        assert "utm_source" in str(app.screen.query_one("#json").render())
+        await press(pilot, "escape")
+        assert isinstance(app.screen, RecipientsScreen)
+
+
+async def test_find_by_email_across_campaigns_then_timeline(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "f")
+        assert isinstance(app.screen, FindScreen)
+        await press(pilot, *"ana@example.com")
+        assert sorted(column_values(app, "#matches", "campaign")) == [
+            "camp_paused",
+            "camp_spring",
+        ]
+        await press(pilot, "enter")  # to the results
+        await press(pilot, "enter")
+        assert isinstance(app.screen, TimelineScreen)
+
+
+async def test_event_log_newest_first_and_filtered(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "l")
+        assert isinstance(app.screen, EventLogScreen)
+        keys = [int(k) for k in table(app, "#log").row_keys]
+        assert len(keys) == 6 and keys == sorted(keys, reverse=True)  # newest recorded first
+        await press(pilot, "2")  # clicks
+        assert column_values(app, "#log", "event_type") == ["click"]
+        await press(pilot, "escape")
+        assert len(column_values(app, "#log", "event_type")) == 6
+        await press(pilot, "c", *"camp_spring", "enter")
+        assert len(column_values(app, "#log", "event_type")) == 6
+        await press(pilot, "c")
+        app.screen.query_one("#campaign").value = "camp_done"
+        await press(pilot, "enter")
+        assert column_values(app, "#log", "event_type") == []
+
+
+async def test_help_lists_the_screens_bindings(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        actions = {description for _, description, _ in app.screen.rows}
+        assert {"Start", "Pause", "Delete", "Search", "Find", "Help", "Quit"} <= actions
+        await press(pilot, "escape")
+        assert app.screen.id == "campaigns-screen"
+
+
+async def test_hostile_values_show_literally_everywhere(make_app, ids):
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_spring(pilot)
+        assert HOSTILE_EMAIL in column_values(app, "#recipients", "email_address")
+        assert "[red]not an error[/red]" in column_values(app, "#recipients", "error_message")
+        app.push_screen(TimelineScreen(ids["hostile"]))
+        await settle(pilot)
+        assert column_values(app, "#events", "user_agent") == [fmt.clean(HOSTILE_UA)]
+        assert column_values(app, "#events", "detail") == ["[link]x[/link]"]
+        json_text = app.screen.query_one("#json").render()
+        # JSON spells control characters as \u escapes: shown, never sent to the terminal.
+        assert "[bold]json[/bold] \\u001b[2J" in str(json_text)
+        assert "\x1b" not in str(json_text)
+
+
+async def test_read_only_offers_no_write_and_the_session_refuses_writes(make_app):
+    app = make_app(read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        active = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert not active & {f"{a}" for a in WRITE_ACTIONS}
+        assert not any(a.startswith("lifecycle") for a in active)
+        await select_campaign(pilot, "camp_spring")
+        await press(pilot, "p", "d", "n")  # nothing happens
+        assert app.screen.id == "campaigns-screen"
+        refused = (InternalError, OperationalError, ProgrammingError)
+        with pytest.raises(refused, match="read-only"), app.database.transaction() as session:
+            session.execute(text("UPDATE campaigns SET name = 'x'"))
+        await press(pilot, "question_mark")
+        actions = {description for _, description, _ in app.screen.rows}
+        assert not {"Start", "Pause", "Delete", "New"} & actions

@@ -1,0 +1,73 @@
+"""How values look on screen. Outside text is shown literally: never markup, never raw escapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, tzinfo
+from typing import Any
+
+from rich.text import Text
+
+# C0 controls, DEL and C1 controls would reach the terminal as commands; show them as \xNN.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+_CONTROL[ord("\t")] = " "
+
+
+def clean(value: object) -> str:
+    """The value as a single printable line: control characters escaped, newlines shown as ⏎."""
+    if value is None:
+        return ""
+    return str(value).replace("\r\n", "\n").replace("\n", "⏎").translate(_CONTROL)
+
+
+def literal(value: object, style: str = "") -> Text:
+    """A Text that shows value exactly as typed: `[bold]` stays brackets, ESC shows as \\x1b."""
+    return Text(clean(value), style=style, no_wrap=True, overflow="ellipsis")
+
+
+def literal_block(value: str) -> Text:
+    """Multi-line outside text (formatted JSON, say): newlines kept, other controls escaped."""
+    return Text("\n".join(line.translate(_CONTROL) for line in value.split("\n")))
+
+
+def pretty_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def count(n: int | None) -> str:
+    return "" if n is None else f"{n:,}"
+
+
+def rate(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def when(value: datetime | None, tz: tzinfo | None = None, *, seconds: bool = False) -> str:
+    """A timestamp in the display zone; the year only when it isn't this year's."""
+    if value is None:
+        return ""
+    local = value.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def short_when(value: datetime | None, tz: tzinfo | None = None) -> str:
+    return "" if value is None else value.astimezone(tz).strftime("%m-%d %H:%M")
+
+
+STATUS_STYLES = {
+    "draft": "dim",
+    "scheduled": "cyan",
+    "running": "bold green",
+    "paused": "yellow",
+    "completed": "blue",
+    "failed": "bold red",
+    "pending": "dim",
+    "queued": "cyan",
+    "sent": "green",
+    "bounced": "red",
+    "unsubscribed": "magenta",
+}
+
+
+def status(value: str) -> Text:
+    return Text(str(value), style=STATUS_STYLES.get(str(value), ""))

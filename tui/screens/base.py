@@ -1,0 +1,82 @@
+"""What every screen shares: the database, worker errors as notifications, filter handling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from core.errors import CampaignConsoleError
+from tui.live import RefreshPacer
+
+if TYPE_CHECKING:
+    from core.db import Database
+    from tui.app import CampaignConsoleApp
+
+
+class WriteFinished(Message):
+    """A write worker committed; `text` says what happened."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class DataScreen(Screen):
+    """A screen that reads and writes through core in thread workers."""
+
+    app: CampaignConsoleApp
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pacer = RefreshPacer(self)
+        self._shown_once = False
+
+    def on_screen_resume(self) -> None:
+        # Changes that arrived while another screen was on top were not shown here.
+        if self._shown_once and self.app.live:
+            self.reload()
+        self._shown_once = True
+
+    def live_refresh(self, campaign_ids: frozenset[int], resync: bool) -> None:
+        """Refresh what changed; call self.pacer.done() once it is painted."""
+        self.reload()
+
+    @property
+    def db(self) -> Database:
+        return self.app.database
+
+    @property
+    def read_only(self) -> bool:
+        return self.app.read_only
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            if event.worker.group == "live" or self.pacer.running:
+                self.pacer.done()
+            self.app.report_error(event.worker.error)
+
+    @work(thread=True, exit_on_error=False, group="write")
+    def write(self, change: Callable[[Any], str]) -> None:
+        """Run change(session) in one transaction; its return value is the notification."""
+        with self.db.transaction() as session:
+            text = change(session)
+        self.post_message(WriteFinished(text))
+
+    @on(WriteFinished)
+    def _write_finished(self, message: WriteFinished) -> None:
+        self.notify(message.text, markup=False)
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch what the screen shows again (after a write, or on request)."""
+
+
+def error_text(error: BaseException) -> str:
+    if isinstance(error, CampaignConsoleError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

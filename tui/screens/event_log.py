@@ -1,0 +1,234 @@
+"""The latest events across campaigns, newest first, paged by id; filter by type and campaign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from core import analytics
+from core.models import EventType
+from tui import format as fmt
+from tui.screens.base import DataScreen
+from tui.screens.events_table import LOG_COLUMNS, event_cells
+from tui.widgets.table import ResponsiveTable
+
+PAGE = 100
+TYPE_KEYS = {str(i + 1): t for i, t in enumerate(EventType)}
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    event_type: EventType | None = None
+    campaign: str = ""
+    before_id: int | None = None
+    page: int = 0
+
+
+class EventLogScreen(DataScreen):
+    BINDINGS = [
+        Binding(
+            "escape", "back", "Back", id="events.back", tooltip="Clear the filter, else go back"
+        ),
+        Binding(
+            "enter",
+            "open",
+            "Timeline",
+            id="events.open",
+            tooltip="Timeline of this event's recipient",
+        ),
+        Binding(
+            "c",
+            "campaign_filter",
+            "Campaign",
+            id="events.campaign",
+            tooltip="Only one campaign's events",
+        ),
+        Binding(
+            "bracketright",
+            "next_page",
+            "Older",
+            id="events.older",
+            tooltip="Older events",
+            key_display="]",
+        ),
+        Binding(
+            "bracketleft",
+            "prev_page",
+            "Newer",
+            id="events.newer",
+            tooltip="Newer events",
+            key_display="[",
+        ),
+        Binding(
+            "H",
+            "first_page",
+            "Newest",
+            show=False,
+            id="events.newest",
+            tooltip="Back to the newest events",
+        ),
+        Binding("ctrl+r", "refresh", "Refresh", id="events.refresh", tooltip="Fetch again"),
+        Binding(
+            "0",
+            "type_filter('all')",
+            "All types",
+            show=False,
+            id="events.all",
+            tooltip="Every event type",
+        ),
+        *(
+            Binding(
+                key,
+                f"type_filter('{t}')",
+                t.value.title(),
+                show=False,
+                id=f"events.only_{t}",
+                tooltip=f"Only {t} events",
+            )
+            for key, t in TYPE_KEYS.items()
+        ),
+    ]
+
+    class EventsFetched(Message):
+        def __init__(self, query: LogQuery, rows) -> None:
+            super().__init__()
+            self.query, self.rows = query, rows
+
+    def __init__(self, campaign: str = "") -> None:
+        super().__init__()
+        self.log_query = LogQuery(campaign=campaign)
+        self.rows: dict[str, object] = {}
+        self.page_starts: list[int | None] = []
+        self.last_id: int | None = None
+        self.shown = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder="campaign id (empty: all campaigns)", id="campaign", classes="filter"
+        )
+        yield Static("", id="status-line", classes="status-line")
+        yield ResponsiveTable(LOG_COLUMNS, id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "latest events"
+        self.query_one("#campaign").display = False
+        self.query_one("#log").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.fetch(self.log_query)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def live_refresh(self, campaign_ids: frozenset[int], resync: bool) -> None:
+        # Only the newest page moves; an older page stays put while someone reads it.
+        if self.log_query.before_id is None:
+            self.fetch(self.log_query)
+        else:
+            self.pacer.done()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def fetch(self, query: LogQuery) -> None:
+        with self.db.reading() as session:
+            rows = analytics.latest_events(
+                session,
+                event_type=query.event_type,
+                campaign=query.campaign or None,
+                before_id=query.before_id,
+                limit=PAGE,
+            )
+        self.post_message(self.EventsFetched(query, rows))
+
+    @on(EventsFetched)
+    def show(self, message: EventsFetched) -> None:
+        self.pacer.done()
+        if message.query != self.log_query:
+            return
+        tz = self.app.tz
+        self.rows = {str(e.id): e for e in message.rows}
+        self.last_id = message.rows[-1].id if message.rows else None
+        self.shown = len(message.rows)
+        self.query_one("#log", ResponsiveTable).show_rows(
+            [(str(e.id), event_cells(e, tz, with_recipient=True)) for e in message.rows]
+        )
+        self._update_status_line()
+
+    def _update_status_line(self) -> None:
+        q = self.log_query
+        first = q.page * PAGE + 1
+        parts = [
+            Text(
+                f"newest {first:,}-{first + self.shown - 1:,}" if self.shown else "no events",
+                style="bold",
+            ),
+            Text(q.event_type.value if q.event_type else "all types"),
+            Text.assemble("campaign ", fmt.literal(q.campaign))
+            if q.campaign
+            else Text("all campaigns"),
+        ]
+        self.query_one("#status-line", Static).update(Text(" · ").join(parts))
+
+    def _set_query(self, **changes) -> None:
+        changes.setdefault("before_id", None)
+        changes.setdefault("page", 0)
+        if changes["page"] == 0:
+            self.page_starts = []
+        self.log_query = replace(self.log_query, **changes)
+        self.reload()
+
+    def action_next_page(self) -> None:
+        if self.last_id is not None and self.shown == PAGE:
+            self.page_starts.append(self.log_query.before_id)
+            self._set_query(before_id=self.last_id, page=self.log_query.page + 1)
+
+    def action_prev_page(self) -> None:
+        if self.page_starts:
+            before = self.page_starts.pop()
+            self.log_query = replace(self.log_query, before_id=before, page=self.log_query.page - 1)
+            self.reload()
+
+    def action_first_page(self) -> None:
+        self._set_query()
+
+    def action_type_filter(self, event_type: str) -> None:
+        self._set_query(event_type=None if event_type == "all" else EventType(event_type))
+
+    def action_campaign_filter(self) -> None:
+        box = self.query_one("#campaign", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#campaign")
+    def _campaign_chosen(self, event: Input.Submitted) -> None:
+        self.query_one("#log").focus()
+        if not event.value.strip():
+            event.input.display = False
+        self._set_query(campaign=event.value.strip())
+
+    def action_back(self) -> None:
+        box = self.query_one("#campaign", Input)
+        if self.log_query.event_type or self.log_query.campaign or box.display:
+            box.value = ""
+            box.display = False
+            self.query_one("#log").focus()
+            self._set_query(event_type=None, campaign="")
+        else:
+            self.app.pop_screen()
+
+    @on(DataTable.RowSelected, "#log")
+    def action_open(self) -> None:
+        key = self.query_one("#log", ResponsiveTable).current_key()
+        event = self.rows.get(key) if key else None
+        if event is not None:
+            from tui.screens.timeline import TimelineScreen
+
+            self.app.push_screen(TimelineScreen(event.recipient_id))

@@ -1,0 +1,401 @@
+"""One campaign: its stats on top, its recipients a page at a time from the database (keyset)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from core import analytics
+from core.models import RecipientStatus
+from tui import format as fmt
+from tui.screens.base import DataScreen
+from tui.widgets.table import Column, ResponsiveTable
+
+PAGE = 100
+STATUS_KEYS = {str(i + 1): status for i, status in enumerate(RecipientStatus)}
+SORTS = ("id", "sent_at", "opened_at", "clicked_at", "replied_at", "bounced_at", "email_address")
+SORT_LABELS = {"id": "added", "email_address": "email"}
+COLUMNS = (
+    Column("email_address", "Email", 18, priority=0, flex=True),
+    Column("status", "Status", 12, priority=0),
+    Column("sent_at", "Sent", 11, priority=1),
+    Column("opened_at", "Opened", 11, priority=1),
+    Column("clicked_at", "Clicked", 11, priority=2),
+    Column("replied_at", "Replied", 11, priority=3),
+    Column("bounced_at", "Bounced", 11, priority=3),
+    Column("error_message", "Error", 16, priority=4),
+)
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    status: RecipientStatus | None = None
+    search: str = ""
+    unopened: bool = False
+    sort: str = "id"
+    descending: bool = False
+    after: object | None = None
+    before: object | None = None
+    page: int = 0  # 0-based index of the page shown, for "rows 2,001-2,100"
+
+    def filtered(self) -> bool:
+        return bool(self.status or self.search or self.unopened)
+
+
+class RecipientsScreen(DataScreen):
+    BINDINGS = [
+        Binding(
+            "enter",
+            "open",
+            "Timeline",
+            id="recipients.open",
+            tooltip="Every event of this recipient",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="recipients.back",
+            tooltip="Clear the filter, else back to campaigns",
+        ),
+        Binding("slash", "search", "Search", id="recipients.search", tooltip="Search by email"),
+        Binding(
+            "bracketright",
+            "next_page",
+            "Next",
+            id="recipients.next",
+            tooltip="Next page",
+            key_display="]",
+        ),
+        Binding(
+            "bracketleft",
+            "prev_page",
+            "Prev",
+            id="recipients.prev",
+            tooltip="Previous page",
+            key_display="[",
+        ),
+        Binding(
+            "H", "first_page", "First", show=False, id="recipients.first", tooltip="First page"
+        ),
+        Binding(
+            "u",
+            "toggle_unopened",
+            "Unopened",
+            id="recipients.unopened",
+            tooltip="Only sent and not opened",
+        ),
+        Binding("o", "cycle_sort", "Sort", id="recipients.sort", tooltip="Sort by next timestamp"),
+        Binding("O", "flip_sort", "Flip", show=False, id="recipients.flip", tooltip="Reverse sort"),
+        Binding(
+            "0",
+            "status_filter('all')",
+            "All",
+            show=False,
+            id="recipients.all",
+            tooltip="Every status",
+        ),
+        *(
+            Binding(
+                key,
+                f"status_filter('{status}')",
+                status.value.title(),
+                show=False,
+                id=f"recipients.only_{status}",
+                tooltip=f"Only {status} recipients",
+            )
+            for key, status in STATUS_KEYS.items()
+        ),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Refresh",
+            show=False,
+            id="recipients.refresh",
+            tooltip="Fetch stats and page again",
+        ),
+    ]
+
+    class PageFetched(Message):
+        def __init__(self, query: PageQuery, page) -> None:
+            super().__init__()
+            self.query, self.page = query, page
+
+    class StatsFetched(Message):
+        def __init__(self, stats) -> None:
+            super().__init__()
+            self.stats = stats
+
+    class CountFetched(Message):
+        def __init__(self, query: PageQuery, total: int) -> None:
+            super().__init__()
+            self.query, self.total = query, total
+
+    def __init__(self, campaign_pk: int, campaign_name: str = "") -> None:
+        super().__init__()
+        self.campaign_pk = campaign_pk
+        self.campaign_name = campaign_name
+        self.page_query = PageQuery()
+        self.current_page = None
+        self.stats = None
+        self.filtered_total: int | None = None
+        self.rows_by_key: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("loading…"), id="stats", classes="header-stats")
+        yield Input(placeholder="search email addresses", id="search", classes="filter")
+        yield Static("", id="status-line", classes="status-line")
+        yield ResponsiveTable(COLUMNS, id="recipients")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.campaign_name
+        self.query_one("#search").display = False
+        self.table.focus()
+        self.reload()
+
+    @property
+    def table(self) -> ResponsiveTable:
+        return self.query_one("#recipients", ResponsiveTable)
+
+    # -- reading ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.fetch_stats()
+        self.fetch_page(self.page_query)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def live_refresh(self, campaign_ids: frozenset[int], resync: bool) -> None:
+        if resync or self.campaign_pk in campaign_ids:
+            self._live = True
+            self.fetch_stats()
+            self.fetch_page(self.page_query)
+        else:
+            self.pacer.done()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stats")
+    def fetch_stats(self) -> None:
+        with self.db.reading() as session:
+            stats = analytics.campaign_stats(session, self.campaign_pk)
+        self.post_message(self.StatsFetched(stats))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="page")
+    def fetch_page(self, query: PageQuery) -> None:
+        with self.db.reading() as session:
+            page = analytics.recipients_page(
+                session,
+                self.campaign_pk,
+                status=query.status,
+                search=query.search or None,
+                unopened=query.unopened,
+                sort=query.sort,
+                descending=query.descending,
+                after=query.after,
+                before=query.before,
+                limit=PAGE,
+            )
+        self.post_message(self.PageFetched(query, page))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="count")
+    def fetch_count(self, query: PageQuery) -> None:
+        with self.db.reading() as session:
+            total = analytics.count_recipients(
+                session,
+                self.campaign_pk,
+                status=query.status,
+                search=query.search or None,
+                unopened=query.unopened,
+            )
+        self.post_message(self.CountFetched(query, total))
+
+    @on(StatsFetched)
+    def show_stats(self, message: StatsFetched) -> None:
+        self.stats = s = message.stats
+        tz = self.app.tz
+        self.sub_title = s.name
+        top = Text.assemble(
+            fmt.literal(s.campaign_id, "bold"),
+            "  ",
+            fmt.status(s.status),
+            "  ",
+            fmt.literal(s.name),
+        )
+        times = Text(
+            "  ".join(
+                f"{label} {fmt.when(value, tz)}"
+                for label, value in (
+                    ("scheduled", s.scheduled_at),
+                    ("started", s.started_at),
+                    ("completed", s.completed_at),
+                )
+                if value
+            )
+            or "not started",
+            style="dim",
+        )
+        counts = Text(
+            f"Recipients {s.total_recipients:,} · Sent {s.emails_sent:,} · "
+            f"Opened {s.emails_opened:,} · Clicked {s.emails_clicked:,} · "
+            f"Replied {s.emails_replied:,} · Bounced {s.emails_bounced:,}"
+        )
+        rates = Text(
+            f"Open {s.open_rate:.1f}% · Click {s.click_rate:.1f}% · Reply {s.reply_rate:.1f}% · "
+            f"Bounce {s.bounce_rate:.1f}% · Click-to-open {s.click_to_open_rate:.1f}%",
+            style="bold",
+        )
+        self.query_one("#stats", Static).update(Text("\n").join([top, times, counts, rates]))
+        self._update_status_line()
+
+    @on(PageFetched)
+    def show_page(self, message: PageFetched) -> None:
+        live, self._live = getattr(self, "_live", False), False
+        if live:
+            self.pacer.done()
+        if message.query != self.page_query:
+            return
+        page = self.current_page = message.page
+        tz = self.app.tz
+        self.rows_by_key = {str(r.id): r for r in page.rows}
+        self.table.show_rows(
+            [
+                (
+                    str(r.id),
+                    {
+                        "email_address": fmt.literal(r.email_address),
+                        "status": fmt.status(r.status),
+                        "sent_at": fmt.short_when(r.sent_at, tz),
+                        "opened_at": fmt.short_when(r.opened_at, tz),
+                        "clicked_at": fmt.short_when(r.clicked_at, tz),
+                        "replied_at": fmt.short_when(r.replied_at, tz),
+                        "bounced_at": fmt.short_when(r.bounced_at, tz),
+                        "error_message": fmt.literal(r.error_message or "", "red"),
+                    },
+                )
+                for r in page.rows
+            ],
+            keep_cursor=message.query.page == getattr(self, "_shown_page", None),
+            flash=live,
+        )
+        self._shown_page = message.query.page
+        self._update_status_line()
+
+    @on(CountFetched)
+    def show_count(self, message: CountFetched) -> None:
+        if message.query.filtered() and (
+            message.query.status,
+            message.query.search,
+            message.query.unopened,
+        ) == (self.page_query.status, self.page_query.search, self.page_query.unopened):
+            self.filtered_total = message.total
+            self._update_status_line()
+
+    def total(self) -> int | None:
+        if self.page_query.filtered():
+            return self.filtered_total
+        return self.stats.total_recipients if self.stats else None
+
+    def _update_status_line(self) -> None:
+        q = self.page_query
+        parts = []
+        shown = len(self.current_page.rows) if self.current_page else 0
+        total = self.total()
+        first = q.page * PAGE + 1
+        if shown:
+            of = f" of {total:,}" if total is not None else ""
+            parts.append(Text(f"rows {first:,}-{first + shown - 1:,}{of}", style="bold"))
+        else:
+            parts.append(Text("no recipients" + (" match" if q.filtered() else ""), style="bold"))
+        filters = []
+        if q.status:
+            filters.append(Text(q.status.value))
+        if q.unopened:
+            filters.append(Text("unopened"))
+        if q.search:
+            filters.append(Text.assemble("email contains ", fmt.literal(q.search, "italic")))
+        if filters:
+            parts.append(Text(", ").join(filters))
+        label = SORT_LABELS.get(q.sort, q.sort.removesuffix("_at"))
+        parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
+        self.query_one("#status-line", Static).update(Text(" · ").join(parts))
+
+    # -- navigation ------------------------------------------------------------------------
+    def _set_query(self, **changes) -> None:
+        refilter = any(k in changes for k in ("status", "search", "unopened"))
+        changes.setdefault("after", None)
+        changes.setdefault("before", None)
+        changes.setdefault("page", 0)
+        self.page_query = replace(self.page_query, **changes)
+        sort_col = None if self.page_query.sort == "id" else self.page_query.sort
+        self.table.set_sort(sort_col, self.page_query.descending)
+        self.fetch_page(self.page_query)
+        if refilter:
+            self.filtered_total = None
+            if self.page_query.filtered():
+                self.fetch_count(self.page_query)
+        self._update_status_line()
+
+    def action_next_page(self) -> None:
+        page = self.current_page
+        if page and page.has_next:
+            self._set_query(after=page.last_cursor, page=self.page_query.page + 1)
+
+    def action_prev_page(self) -> None:
+        page = self.current_page
+        if page and self.page_query.page > 0:
+            self._set_query(before=page.first_cursor, page=self.page_query.page - 1)
+
+    def action_first_page(self) -> None:
+        self._set_query()
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._set_query(search=event.value.strip())
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.table.focus()
+
+    def action_toggle_unopened(self) -> None:
+        self._set_query(unopened=not self.page_query.unopened)
+
+    def action_status_filter(self, status: str) -> None:
+        self._set_query(status=None if status == "all" else RecipientStatus(status))
+
+    def action_cycle_sort(self) -> None:
+        nxt = SORTS[(SORTS.index(self.page_query.sort) + 1) % len(SORTS)]
+        self._set_query(sort=nxt, descending=nxt.endswith("_at"))
+
+    def action_flip_sort(self) -> None:
+        self._set_query(descending=not self.page_query.descending)
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if self.page_query.filtered() or search.display:
+            search.value = ""
+            search.display = False
+            self.table.focus()
+            self._set_query(status=None, search="", unopened=False)
+        else:
+            self.app.pop_screen()
+
+    @on(DataTable.RowSelected, "#recipients")
+    def action_open(self) -> None:
+        key = self.table.current_key()
+        if key is None:
+            return
+        from tui.screens.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(int(key)))

@@ -1,0 +1,119 @@
+"""One recipient: who, where, and every event in time order with its full data."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from core import analytics
+from tui import format as fmt
+from tui.screens.base import DataScreen
+from tui.screens.events_table import TIMELINE_COLUMNS, event_cells
+from tui.widgets.table import ResponsiveTable
+
+
+class TimelineScreen(DataScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="timeline.back", tooltip="Back"),
+        Binding("ctrl+r", "refresh", "Refresh", id="timeline.refresh", tooltip="Fetch again"),
+    ]
+
+    class TimelineFetched(Message):
+        def __init__(self, timeline) -> None:
+            super().__init__()
+            self.timeline = timeline
+
+    def __init__(self, recipient_id: int) -> None:
+        super().__init__()
+        self.recipient_id = recipient_id
+        self.campaign_pk: int | None = None
+        self.events: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("loading…"), id="recipient", classes="header-stats")
+        yield ResponsiveTable(TIMELINE_COLUMNS, id="events")
+        with VerticalScroll(id="event-json"):
+            yield Static("", id="json")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#events").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.fetch()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def live_refresh(self, campaign_ids: frozenset[int], resync: bool) -> None:
+        if resync or self.campaign_pk is None or self.campaign_pk in campaign_ids:
+            self.fetch()
+        else:
+            self.pacer.done()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def fetch(self) -> None:
+        with self.db.reading() as session:
+            timeline = analytics.recipient_timeline(session, self.recipient_id)
+        self.post_message(self.TimelineFetched(timeline))
+
+    @on(TimelineFetched)
+    def show(self, message: TimelineFetched) -> None:
+        self.pacer.done()
+        t = message.timeline
+        r = t.recipient
+        self.campaign_pk = r.campaign_id
+        tz = self.app.tz
+        self.sub_title = r.email_address
+        stamps = "  ".join(
+            f"{label} {fmt.when(value, tz)}"
+            for label, value in (
+                ("sent", r.sent_at),
+                ("opened", r.opened_at),
+                ("clicked", r.clicked_at),
+                ("replied", r.replied_at),
+                ("bounced", r.bounced_at),
+            )
+            if value
+        )
+        lines = [
+            Text.assemble(fmt.literal(r.email_address, "bold"), "  ", fmt.status(r.status)),
+            Text.assemble(
+                "campaign ", fmt.literal(t.campaign_id_str), "  ", fmt.literal(t.campaign_name)
+            ),
+            Text(stamps or "not sent yet", style="dim"),
+        ]
+        if r.error_message:
+            lines.append(Text.assemble("error ", fmt.literal(r.error_message, "red")))
+        lines.append(Text(f"{len(t.events):,} events", style="dim"))
+        self.query_one("#recipient", Static).update(Text("\n").join(lines))
+        self.events = {str(e.id): e for e in t.events}
+        table = self.query_one("#events", ResponsiveTable)
+        table.show_rows([(str(e.id), event_cells(e, tz)) for e in t.events])
+        self._show_json(table.current_key())
+
+    @on(DataTable.RowHighlighted, "#events")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_json(event.row_key.value if event.row_key else None)
+
+    def _show_json(self, key: str | None) -> None:
+        event = self.events.get(key) if key else None
+        target = self.query_one("#json", Static)
+        if event is None:
+            target.update(Text("no events", style="dim"))
+            return
+        body = {
+            "event_type": str(event.event_type),
+            "created_at": event.created_at.isoformat(),
+            "ip_address": event.ip_address,
+            "user_agent": event.user_agent,
+            "event_data": event.event_data,
+        }
+        target.update(fmt.literal_block(fmt.pretty_json(body)))

@@ -1,0 +1,232 @@
+"""The scripting subcommands: stats, import-recipients, track, export, recount, status.
+
+Each opens the database, calls core in one transaction, prints a result to stdout and
+problems to stderr, and exits non-zero when it refused (having written nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import nullcontext
+from datetime import datetime
+from pathlib import Path
+
+from core import analytics, counters, exports, recipients
+from core import campaigns as campaigns_core
+from core.campaigns import CampaignSummary
+from core.errors import InvalidInput
+from core.tracking import EventInput, InvalidEvents, record_events
+
+STAT_KEYS = (
+    "campaign_id",
+    "name",
+    "status",
+    "template_id",
+    "scheduled_at",
+    "started_at",
+    "completed_at",
+    "total_recipients",
+    "emails_sent",
+    "emails_opened",
+    "emails_clicked",
+    "emails_replied",
+    "emails_bounced",
+    "open_rate",
+    "click_rate",
+    "reply_rate",
+    "bounce_rate",
+)
+LIFECYCLE_ACTIONS = ("schedule", "unschedule", "start", "pause", "resume", "complete", "fail")
+
+
+def _stat_dict(c: CampaignSummary) -> dict:
+    return {key: exports.plain(getattr(c, key)) for key in STAT_KEYS}
+
+
+def cmd_stats(args: argparse.Namespace, db) -> int:
+    with db.reading() as session:
+        if args.campaign:
+            one = campaigns_core.get_campaign(session, args.campaign)
+            stats = analytics.campaign_stats(session, one.id)
+            rows = [_stat_dict(one) | {"click_to_open_rate": stats.click_to_open_rate}]
+        else:
+            rows = [_stat_dict(c) for c in _all_campaigns(session)]
+    if args.json:
+        print(json.dumps(rows[0] if args.campaign else rows, indent=2, ensure_ascii=False))
+        return 0
+    for row in rows:
+        print(
+            f"{row['campaign_id']}  {row['status']:<9}  recipients {row['total_recipients']:,}"
+            f"  sent {row['emails_sent']:,}  open {row['open_rate']:.1f}%"
+            f"  click {row['click_rate']:.1f}%  reply {row['reply_rate']:.1f}%"
+            f"  bounce {row['bounce_rate']:.1f}%  {_one_line(row['name'])}"
+        )
+    return 0
+
+
+def _one_line(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+
+
+def _all_campaigns(session):
+    offset = 0
+    while True:
+        page = campaigns_core.list_campaigns(
+            session, order_by="created_at", descending=False, limit=1000, offset=offset
+        )
+        yield from page
+        if len(page) < 1000:
+            return
+        offset += 1000
+
+
+def cmd_import(args: argparse.Namespace, db) -> int:
+    with db.transaction() as session:
+        result = recipients.import_csv(session, args.campaign, args.file)
+    print(
+        f"imported {result.added:,} recipients into {args.campaign} "
+        f"({result.created_leads:,} new leads, {result.reused_leads:,} existing, "
+        f"{result.skipped_duplicates:,} already in the campaign)"
+    )
+    for problem in result.errors:
+        print(f"line {problem.line}: {problem.reason}: {problem.value!r}", file=sys.stderr)
+    if result.errors:
+        print(f"{len(result.errors):,} lines were not imported", file=sys.stderr)
+    return 0
+
+
+def _read_events(source, skip_invalid: bool) -> tuple[list[EventInput], list[int], list[str]]:
+    """Events of a JSON-lines stream, with each one's line number; blank lines skipped."""
+    events, lines, problems = [], [], []
+    for number, raw in enumerate(source, 1):
+        if not raw.strip():
+            continue
+        try:
+            events.append(EventInput.from_json(json.loads(raw), number))
+            lines.append(number)
+        except json.JSONDecodeError as exc:
+            problem = f"Line {number}: not JSON ({exc.msg} at column {exc.colno})"
+            if not skip_invalid:
+                raise InvalidInput(problem) from None
+            problems.append(problem)
+        except InvalidInput as exc:
+            if not skip_invalid:
+                raise
+            problems.append(str(exc))
+    return events, lines, problems
+
+
+def cmd_track(args: argparse.Namespace, db) -> int:
+    opener = nullcontext(sys.stdin) if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with opener as source:
+        events, lines, problems = _read_events(source, args.skip_invalid)
+    try:
+        with db.transaction() as session:
+            result = record_events(session, events, skip_invalid=args.skip_invalid)
+    except InvalidEvents as exc:
+        shown = [f"line {lines[e.line - 1]}: {e.reason}" for e in exc.rejected[:20]]
+        more = len(exc.rejected) - len(shown)
+        raise InvalidInput(
+            "nothing recorded; "
+            + "; ".join(shown)
+            + (f"; and {more:,} more" if more > 0 else "")
+            + " (use --skip-invalid to record the valid events)"
+        ) from None
+    problems += [f"Line {lines[e.line - 1]}: {e.reason}" for e in result.rejected]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(
+        f"recorded {result.recorded:,} events"
+        + (f", skipped {len(problems):,}" if problems else "")
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, db) -> int:
+    if not args.output:
+        with db.reading() as session:
+            exports.export(session, args.campaign, args.what, args.format, sys.stdout)
+        return 0
+    # Written beside the target and renamed at the end, so a failed export leaves no half file.
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with db.reading() as session, partial.open("w", encoding="utf-8", newline="") as stream:
+            written = exports.export(session, args.campaign, args.what, args.format, stream)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    print(f"wrote {written:,} {args.what} to {target}", file=sys.stderr)
+    return 0
+
+
+def cmd_recount(args: argparse.Namespace, db) -> int:
+    with db.transaction() as session:
+        drifts = counters.recount(session, args.campaign)
+    if not drifts:
+        print("counters match the recipient rows; nothing repaired")
+    for d in drifts:
+        print(f"{d.campaign_id}: {d.counter} was {d.stored:,}, now {d.actual:,}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, db) -> int:
+    at = _parse_time(args.at) if args.at else None
+    if args.action == "schedule" and at is None:
+        raise InvalidInput(
+            "schedule needs --at TIME (ISO-8601 with a zone, e.g. 2026-12-01T09:00Z)"
+        )
+    with db.transaction() as session:
+        summary = campaigns_core.transition(session, args.campaign, args.action, at=at)
+    print(f"{summary.campaign_id} is {summary.status}")
+    return 0
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not an ISO-8601 time like 2026-12-01T09:00+00:00"
+        ) from None
+    if value.tzinfo is None:
+        raise InvalidInput(f"{text!r} has no time zone: add one, e.g. {text}+00:00 or {text}Z")
+    return value
+
+
+def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
+    """Register the subcommands; with_db(fn) turns fn(args, db) into a handler(args)."""
+    p = sub.add_parser("stats", parents=[common], help="campaign counters and rates")
+    p.add_argument("campaign", nargs="?", help="a campaign id (default: every campaign)")
+    p.add_argument("--json", action="store_true", help="JSON with the seed's column names")
+    p.set_defaults(handler=with_db(cmd_stats))
+
+    p = sub.add_parser("import-recipients", parents=[common], help="add recipients from a CSV")
+    p.add_argument("campaign")
+    p.add_argument("file", help="CSV of email[,name,company], header optional")
+    p.set_defaults(handler=with_db(cmd_import))
+
+    p = sub.add_parser("track", parents=[common], help="record events from JSON lines")
+    p.add_argument("file", help="a .jsonl file, or - for standard input")
+    p.add_argument("--skip-invalid", action="store_true", help="record the valid events only")
+    p.set_defaults(handler=with_db(cmd_track))
+
+    p = sub.add_parser("export", parents=[common], help="recipients or events as CSV or JSON")
+    p.add_argument("campaign")
+    p.add_argument("--what", choices=exports.WHATS, default="recipients")
+    p.add_argument("--format", choices=exports.FORMATS, default="csv")
+    p.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
+    p.set_defaults(handler=with_db(cmd_export))
+
+    p = sub.add_parser("recount", parents=[common], help="repair counters from recipient rows")
+    p.add_argument("campaign", nargs="?")
+    p.set_defaults(handler=with_db(cmd_recount))
+
+    p = sub.add_parser("status", parents=[common], help="move a campaign through its lifecycle")
+    p.add_argument("campaign")
+    p.add_argument("action", choices=LIFECYCLE_ACTIONS)
+    p.add_argument("--at", metavar="TIME", help="when, for schedule (ISO-8601 with a zone)")
+    p.set_defaults(handler=with_db(cmd_status))
