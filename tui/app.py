@@ -15,6 +15,7 @@ from core import config
 from core.changes import ChangeFeed, ChangeSet, FeedStatus
 from core.db import Database
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
+from tui.palette import CampaignJump
 from tui.screens.base import DataScreen, error_text
 
 
@@ -22,6 +23,7 @@ class CampaignConsoleApp(App):
     TITLE = "Campaign Console"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {CampaignJump}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen"),
         Binding("f", "find", "Find", id="app.find", tooltip="Find a recipient by email"),

@@ -155,3 +155,38 @@ async def test_read_only_offers_no_write_and_the_session_refuses_writes(make_app
         await press(pilot, "question_mark")
         actions = {description for _, description, _ in app.screen.rows}
         assert not {"Start", "Pause", "Delete", "New"} & actions
+
+
+async def wait_for_palette(pilot, text: str):
+    from textual.command import CommandList
+
+    for _ in range(200):
+        await pilot.pause(0.02)
+        options = pilot.app.screen.query_one(CommandList)
+        if options.option_count and text in str(options.get_option_at_index(0).prompt):
+            return
+    raise AssertionError(f"no palette hit for {text!r}")
+
+
+async def test_palette_jumps_to_a_campaign_by_name(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"webinar")
+        await wait_for_palette(pilot, "Webinar invite")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, RecipientsScreen)
+        assert app.screen.campaign_name == "Webinar invite"
+
+
+async def test_palette_runs_screen_actions(make_app, db):
+    from tests.tui.helpers import campaign_row
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await select_campaign(pilot, "camp_spring")
+        await pilot.press("ctrl+p", *"pause")
+        await wait_for_palette(pilot, "Pause")
+        await press(pilot, "enter")
+        assert campaign_row(db, "camp_spring").status == "paused"

@@ -1,0 +1,58 @@
+"""Command palette: jump to any campaign by name (the screens' actions come from app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from rich.text import Text
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from core import campaigns as campaigns_core
+from core.campaigns import CampaignSummary
+from tui import format as fmt
+
+LIMIT = 30
+
+
+class CampaignJump(Provider):
+    """'Open <campaign>' for the campaigns whose name or id contains what was typed."""
+
+    def _fetch(self, query: str) -> list[CampaignSummary]:
+        with self.app.database.reading() as session:
+            found = campaigns_core.list_campaigns(session, search=query or None, limit=LIMIT)
+            if query and len(found) < LIMIT:
+                # The palette's query is often a campaign id rather than a name.
+                by_id = campaigns_core.list_campaigns(session, limit=LIMIT, order_by="campaign_id")
+                found += [c for c in by_id if query.lower() in c.campaign_id.lower()]
+        return list({c.id: c for c in found}.values())
+
+    def _open(self, campaign: CampaignSummary) -> None:
+        from tui.screens.recipients import RecipientsScreen
+
+        self.app.push_screen(RecipientsScreen(campaign.id, campaign.name))
+
+    def _help(self, c: CampaignSummary) -> str:
+        return fmt.clean(
+            f"{c.campaign_id} · {c.status} · {c.total_recipients:,} recipients · "
+            f"open {c.open_rate:.1f}%"
+        )
+
+    async def discover(self) -> Hits:
+        for c in await asyncio.to_thread(self._fetch, ""):
+            yield DiscoveryHit(
+                Text(f"Open {fmt.clean(c.name)}"), partial(self._open, c), help=self._help(c)
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for c in await asyncio.to_thread(self._fetch, query.strip()):
+            candidate = f"Open {fmt.clean(c.name)}"
+            score = max(matcher.match(candidate), matcher.match(c.campaign_id))
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(candidate),
+                    partial(self._open, c),
+                    help=self._help(c),
+                )
