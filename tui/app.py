@@ -78,6 +78,7 @@ class CampaignConsoleApp(App):
         if self.live:
             self.feed = ChangeFeed(
                 self.database.url,
+                retry_max=2.0,  # back within 2 s of the server's return
                 on_status=lambda status: self.post_message(FeedStatusChanged(status)),
             )
             self.run_worker(
