@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from psycopg import errors as pg_errors
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, embedded
 from core.errors import DatabaseUnavailable
+
+T = TypeVar("T")
+RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -78,6 +85,19 @@ class Database:
         """One unit of work: commits on success, rolls back (and re-raises) on error."""
         with self.sessions.begin() as session:
             yield session
+
+    def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """work(session) in one transaction, run again (with backoff) if the server aborted it
+        for a deadlock or a serialization failure: such a transaction wrote nothing."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.sessions.begin() as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if attempt == attempts or not isinstance(exc.orig, RETRYABLE):
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

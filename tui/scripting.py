@@ -84,8 +84,7 @@ def _all_campaigns(session):
 
 
 def cmd_import(args: argparse.Namespace, db) -> int:
-    with db.transaction() as session:
-        result = recipients.import_csv(session, args.campaign, args.file)
+    result = db.run(lambda session: recipients.import_csv(session, args.campaign, args.file))
     print(
         f"imported {result.added:,} recipients into {args.campaign} "
         f"({result.created_leads:,} new leads, {result.reused_leads:,} existing, "
@@ -124,8 +123,9 @@ def cmd_track(args: argparse.Namespace, db) -> int:
     with opener as source:
         events, lines, problems = _read_events(source, args.skip_invalid)
     try:
-        with db.transaction() as session:
-            result = record_events(session, events, skip_invalid=args.skip_invalid)
+        result = db.run(
+            lambda session: record_events(session, events, skip_invalid=args.skip_invalid)
+        )
     except InvalidEvents as exc:
         shown = [f"line {lines[e.line - 1]}: {e.reason}" for e in exc.rejected[:20]]
         more = len(exc.rejected) - len(shown)
@@ -164,8 +164,7 @@ def cmd_export(args: argparse.Namespace, db) -> int:
 
 
 def cmd_recount(args: argparse.Namespace, db) -> int:
-    with db.transaction() as session:
-        drifts = counters.recount(session, args.campaign)
+    drifts = db.run(lambda session: counters.recount(session, args.campaign))
     if not drifts:
         print("counters match the recipient rows; nothing repaired")
     for d in drifts:
@@ -179,8 +178,9 @@ def cmd_status(args: argparse.Namespace, db) -> int:
         raise InvalidInput(
             "schedule needs --at TIME (ISO-8601 with a zone, e.g. 2026-12-01T09:00Z)"
         )
-    with db.transaction() as session:
-        summary = campaigns_core.transition(session, args.campaign, args.action, at=at)
+    summary = db.run(
+        lambda session: campaigns_core.transition(session, args.campaign, args.action, at=at)
+    )
     print(f"{summary.campaign_id} is {summary.status}")
     return 0
 

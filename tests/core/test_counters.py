@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 
@@ -163,3 +164,105 @@ def test_concurrent_plain_sql_writers_keep_counters_exact(db, db_url):
         t.join()
     assert errors == []
     assert_counters_match(db_url)
+
+
+def test_service_threads_and_a_plain_sql_writer_keep_counters_exact(db, db_url):
+    """4 threads recording events through core, 1 connection writing timestamps with plain SQL."""
+    import random
+
+    from core.db import Database
+    from core.tracking import EventInput, record_events
+
+    with db.transaction() as s:
+        campaigns = [make_campaign(s, f"svc{i}") for i in range(3)]
+        ids = [rid for c in campaigns for rid in make_recipients(s, c, 400, sent_at=NOW)]
+    kinds = ["open", "click", "reply", "bounce", "unsubscribe", "forward", "complain"]
+    errors: list[BaseException] = []
+    recorded: list[int] = []
+
+    def service(seed: int) -> None:
+        rng = random.Random(seed)
+        database = Database(db_url)
+        try:
+            for _ in range(25):
+                batch = [
+                    EventInput(event_type=rng.choice(kinds), recipient_id=rng.choice(ids))
+                    for _ in range(60)
+                ]
+                result = database.run(lambda s, batch=batch: record_events(s, batch))
+                recorded.append(result.recorded)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            database.close()
+
+    def plain_sql() -> None:
+        rng = random.Random(99)
+        try:
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                for _ in range(150):
+                    chunk = rng.sample(ids, 20)
+                    column = rng.choice(["sent_at", "opened_at", "clicked_at", "replied_at"])
+                    value = "NULL" if rng.random() < 0.3 else "now()"
+                    for _attempt in range(20):
+                        try:
+                            conn.execute(
+                                f"UPDATE campaign_recipients SET {column} = {value}"
+                                " WHERE id = ANY(%s)",
+                                (chunk,),
+                            )
+                            break
+                        except psycopg.errors.DeadlockDetected:
+                            continue
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=service, args=(n,)) for n in range(4)]
+    threads.append(threading.Thread(target=plain_sql))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(recorded) == 4 * 25 * 60
+    assert_counters_match(db_url)
+    with db.transaction() as s:
+        assert recount(s) == ()
+
+
+def test_run_retries_a_deadlocked_unit_of_work(db):
+    """Two units that lock two campaigns in opposite orders: one deadlocks and is run again."""
+    from sqlalchemy import text as sql_text
+
+    with db.transaction() as s:
+        a, b = make_campaign(s, "dl_a"), make_campaign(s, "dl_b")
+        pks = (a.id, b.id)
+    barrier = threading.Barrier(2)
+    attempts: list[int] = []
+
+    def unit(first: int, second: int):
+        def work(session):
+            attempts.append(first)
+            session.execute(
+                sql_text("UPDATE campaigns SET name = name WHERE id = :i"), {"i": first}
+            )
+            with contextlib.suppress(threading.BrokenBarrierError):  # the retry runs alone
+                barrier.wait(timeout=2)
+            session.execute(
+                sql_text("UPDATE campaigns SET name = name WHERE id = :i"), {"i": second}
+            )
+            return "ok"
+
+        return work
+
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(db.run(unit(*pks)))),
+        threading.Thread(target=lambda: results.append(db.run(unit(*reversed(pks))))),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["ok", "ok"]
+    assert len(attempts) == 3  # one of the two ran twice

@@ -63,9 +63,7 @@ class DataScreen(Screen):
     @work(thread=True, exit_on_error=False, group="write")
     def write(self, change: Callable[[Any], str]) -> None:
         """Run change(session) in one transaction; its return value is the notification."""
-        with self.db.transaction() as session:
-            text = change(session)
-        self.post_message(WriteFinished(text))
+        self.post_message(WriteFinished(self.db.run(change)))
 
     @on(WriteFinished)
     def _write_finished(self, message: WriteFinished) -> None:
