@@ -23,6 +23,14 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
+from core.breakdowns import (
+    HARD_BOUNCES,
+    SOFT_BOUNCES,
+    BounceCode,
+    HumanMachine,
+    bounce_codes,
+    human_machine,
+)
 from core.errors import InvalidInput
 from core.events import (
     EventRow,
@@ -52,8 +60,6 @@ from core.search import (
 )
 
 T = EmailTracking
-HARD_BOUNCES = ("hard", "permanent")
-SOFT_BOUNCES = ("soft", "transient")
 MAX_BUCKETS = 100_000
 
 
@@ -99,6 +105,14 @@ class CampaignStats(CampaignOverview):
     bounces: int  # bounce events
     hard_bounces: int  # event_data.bounce_type hard/permanent, per event
     soft_bounces: int  # soft/transient, per event
+    # Human vs machine (core.machine's verdicts). The seed's counters and rates above count
+    # every open and click; these leave out the machine ones.
+    human_opens: int = 0  # recipients with a human open or click (a click is an open)
+    human_clicks: int = 0  # recipients with a human click
+    machine_opens: int = 0  # open events judged machine
+    machine_clicks: int = 0  # click events judged machine
+    human_open_rate: float = 0.0  # human_opens as % of emails_sent
+    human_click_rate: float = 0.0  # human_clicks as % of emails_sent
 
 
 class StatusCount(NamedTuple):
@@ -182,7 +196,8 @@ def _aggregating(session: Session) -> Iterator[None]:
 
 def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
     """The overview plus event figures: opens/clicks (total and unique), replies, forwards,
-    unsubscribes, complaints, bounces split hard/soft. Raises NotFound."""
+    unsubscribes, complaints, bounces split hard/soft, human vs machine opens and clicks.
+    Raises NotFound."""
     v = _overview_values(session, campaign)
     # Per (recipient, type) first, then per type: "unique" becomes a plain count of groups,
     # which hashes where count(DISTINCT ...) would sort every event. Only indexed columns
@@ -208,6 +223,7 @@ def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
     with _aggregating(session):
         counts = {t: (int(u), int(n)) for t, u, n in session.execute(by_type)}
         hard, soft = session.execute(bounces).one()
+        people = human_machine(session, v["id"])
 
     def unique(t: EventType) -> int:
         return counts.get(t, (0, 0))[0]
@@ -228,6 +244,12 @@ def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
         bounces=total(EventType.BOUNCE),
         hard_bounces=int(hard),
         soft_bounces=int(soft),
+        human_opens=people.human_opens,
+        human_clicks=people.human_clicks,
+        machine_opens=people.machine_opens,
+        machine_clicks=people.machine_clicks,
+        human_open_rate=percent(people.human_opens, v["emails_sent"]),
+        human_click_rate=percent(people.human_clicks, v["emails_sent"]),
     )
 
 
@@ -352,10 +374,12 @@ def _fill(
 
 
 __all__ = [
+    "BounceCode",
     "Bucket",
     "CampaignOverview",
     "CampaignStats",
     "EventRow",
+    "HumanMachine",
     "LinkClicks",
     "PageCursor",
     "RecipientMatch",
@@ -364,6 +388,7 @@ __all__ = [
     "StatusCount",
     "Timeline",
     "activity_over_time",
+    "bounce_codes",
     "campaign_clicks",
     "campaign_overview",
     "campaign_stats",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from core import machine
 from core.errors import InvalidInput
 from core.models import EventType, RecipientStatus
 
@@ -46,6 +47,7 @@ JSON_KEYS = (
     "created_at",
 )
 _JSON_KEY_SET = frozenset(JSON_KEYS)
+_VERDICT_KEYS = frozenset({machine.MACHINE_KEY, machine.REASON_KEY})
 
 # json.dumps writes U+0000 as \u0000 (an odd number of backslashes before "u0000"), which
 # PostgreSQL's jsonb refuses; an even number is an escaped backslash followed by text.
@@ -119,6 +121,9 @@ class Prepared(NamedTuple):
     ip_address: str | None
     created_at: datetime | None
     error_message: str | None  # bounces only
+    # Opens and clicks: the rule (core.machine) that already calls it a machine event, its
+    # verdict already in event_data; None leaves the rules that need sent_at to core.tracking.
+    machine_reason: str | None = None
 
 
 def prepare(event: EventInput) -> Prepared:
@@ -130,11 +135,17 @@ def prepare(event: EventInput) -> Prepared:
 
     recipient_id, recipient_key = _recipient(event)
     data = event.event_data
+    classified = event_type in machine.CLASSIFIED_TYPES
+    if classified and isinstance(data, dict) and _VERDICT_KEYS & data.keys():
+        data = {k: v for k, v in data.items() if k not in _VERDICT_KEYS}  # the rules decide
     data_json = None if data is None else _json_object(data)
     user_agent = event.user_agent
     if user_agent is not None:
         _check_text(user_agent, "user_agent")
     ip = None if event.ip_address is None else _ip(event.ip_address)
+    reason = machine.classify_without_sent_at(event_type, user_agent, ip) if classified else None
+    if reason is not None:
+        data_json = machine.append_verdict(data_json, reason)
     created_at = event.created_at
     if created_at is not None:
         if not isinstance(created_at, datetime):
@@ -146,7 +157,15 @@ def prepare(event: EventInput) -> Prepared:
             )
     error = _bounce_error(data) if event_type == EventType.BOUNCE else None
     return Prepared(
-        event_type, recipient_id, recipient_key, data_json, user_agent, ip, created_at, error
+        event_type,
+        recipient_id,
+        recipient_key,
+        data_json,
+        user_agent,
+        ip,
+        created_at,
+        error,
+        machine_reason=reason,
     )
 
 

@@ -9,6 +9,10 @@ seen; a bounce sets status 'bounced' and error_message; unsubscribe and complain
 The write paths are set-based SQL with bound parameters (no per-row ORM objects): a single
 event is one statement, a batch is one SELECT resolving its recipients plus one statement
 inserting every event and updating every affected recipient. Nothing commits here.
+
+Opens and clicks are classified human or machine on the way in (core.machine): the rules that
+look at the event alone run in prepare(), "too-fast" (which needs the recipient's sent_at) in
+the single statement, or on the sent_at the batch's recipient lookup reads anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+from core import machine
 from core.errors import InvalidInput
 from core.event_input import (
     STATUS,
@@ -71,15 +76,15 @@ class InvalidEvents(InvalidInput):
 _INSERT_ONE = """
     INSERT INTO email_tracking
         (campaign_recipient_id, event_type, event_data, user_agent, ip_address, created_at)
-    SELECT target.id, :event_type, CAST(:event_data AS jsonb), :user_agent,
+    SELECT target.id, :event_type, {event_data}, :user_agent,
            CAST(:ip_address AS inet), COALESCE(CAST(:created_at AS timestamptz), now())
     FROM target {guard}
     RETURNING id, campaign_recipient_id, created_at
 """
-_TARGET_BY_ID = "SELECT id FROM campaign_recipients WHERE id = :recipient_id"
+_TARGET_BY_ID = "SELECT id, sent_at FROM campaign_recipients WHERE id = :recipient_id"
 # LIMIT 2 and the guard: an (campaign, email) pair naming two rows records nothing.
 _TARGET_BY_EMAIL = """
-    SELECT r.id FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+    SELECT r.id, r.sent_at FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
     WHERE c.campaign_id = :campaign AND r.email_address = :email_address LIMIT 2
 """
 _GUARD = "WHERE (SELECT count(*) FROM target) = 1"
@@ -98,9 +103,13 @@ def _single_statement(event_type: str, by_id: bool) -> TextClause:
         sets.append("error_message = CAST(:error_message AS text)")
         changes.append("r.error_message IS DISTINCT FROM CAST(:error_message AS text)")
     target = _TARGET_BY_ID if by_id else _TARGET_BY_EMAIL
-    sql = (
-        f"WITH target AS ({target}),\nins AS ({_INSERT_ONE.format(guard='' if by_id else _GUARD)})"
+    data = (
+        machine.TOO_FAST_EVENT_DATA_SQL
+        if event_type in machine.CLASSIFIED_TYPES
+        else "CAST(:event_data AS jsonb)"
     )
+    insert = _INSERT_ONE.format(guard="" if by_id else _GUARD, event_data=data)
+    sql = f"WITH target AS ({target}),\nins AS ({insert})"
     if sets:
         # Skipping rows that wouldn't change spares a row version and the index entries.
         sql += f""",
@@ -116,11 +125,15 @@ _SINGLE = {
 }
 
 
-def record_event(session: Session, event: EventInput) -> int:
+def record_event(
+    session: Session, event: EventInput, *, settings: machine.Settings | None = None
+) -> int:
     """Store one event and apply its effect; returns the new email_tracking id.
 
-    Raises InvalidInput (nothing written) for an unknown type or recipient, a bad IP address,
-    event_data that isn't a JSON object of at most 16 KiB, or a time without a zone."""
+    Opens and clicks are classified by core.machine's rules (`settings`: its thresholds,
+    default machine.current_settings()). Raises InvalidInput (nothing written) for an unknown
+    type or recipient, a bad IP address, event_data that isn't a JSON object of at most
+    16 KiB, or a time without a zone."""
     try:
         p = prepare(event)
         params = {
@@ -136,6 +149,12 @@ def record_event(session: Session, event: EventInput) -> int:
             params["campaign"], params["email_address"] = p.recipient_key
         if p.error_message is not None:
             params["error_message"] = p.error_message
+        if p.event_type in machine.CLASSIFIED_TYPES:
+            seconds = None
+            if p.machine_reason is None:
+                window = (settings or machine.current_settings()).window(p.event_type)
+                seconds = window.total_seconds() if window else None
+            params["too_fast"] = seconds
         new_id = session.execute(
             _SINGLE[p.event_type, p.recipient_id is not None], params
         ).scalar_one_or_none()
@@ -157,11 +176,11 @@ def _why_unresolved(session: Session, p: Prepared) -> str:
 # --- a batch ---------------------------------------------------------------------------------
 
 _RESOLVE_IDS = """
-    SELECT id, NULL AS campaign, NULL AS email_address, now() AS now
+    SELECT id, NULL AS campaign, NULL AS email_address, now() AS now, sent_at
     FROM campaign_recipients WHERE id = ANY(CAST(:ids AS int[]))
 """
 _RESOLVE_PAIRS = """
-    SELECT r.id, k.campaign, k.email_address, now() AS now
+    SELECT r.id, k.campaign, k.email_address, now() AS now, r.sent_at
     FROM unnest(CAST(:campaigns AS text[]), CAST(:emails AS text[])) AS k(campaign, email_address)
     JOIN campaigns c ON c.campaign_id = k.campaign
     JOIN campaign_recipients r ON r.campaign_id = c.id AND r.email_address = k.email_address
@@ -212,13 +231,18 @@ _EFFECT_SLOT = {"opened_at": 0, "clicked_at": 1, "replied_at": 2, "bounced_at": 
 
 
 def record_events(
-    session: Session, events: Iterable[EventInput], *, skip_invalid: bool = False
+    session: Session,
+    events: Iterable[EventInput],
+    *,
+    skip_invalid: bool = False,
+    settings: machine.Settings | None = None,
 ) -> BatchResult:
     """Store a batch of events and apply their effects, as one unit.
 
     Lines are 1-based positions in `events`. By default any bad event raises InvalidEvents
     (an InvalidInput naming every bad line) and nothing is written; with skip_invalid the good
-    events are written and the bad ones returned in BatchResult.rejected."""
+    events are written and the bad ones returned in BatchResult.rejected. Opens and clicks
+    are classified as in record_event."""
     rejected: list[LineError] = []
     checked: list[tuple[int, Prepared]] = []
     for line, event in enumerate(events, 1):
@@ -227,25 +251,26 @@ def record_events(
         except Rejected as exc:
             rejected.append(LineError(line, str(exc)))
 
-    rows, now = _resolve(session, checked, rejected)
+    rows, now, sent = _resolve(session, checked, rejected)
     if rejected and not skip_invalid:
         rejected.sort(key=lambda e: e.line)
         raise InvalidEvents(_batch_message(rejected, len(rows) + len(rejected)), tuple(rejected))
     if rows:
-        _write(session, rows, now)
+        _write(session, rows, now, sent, settings or machine.current_settings())
     rejected.sort(key=lambda e: e.line)
     return BatchResult(recorded=len(rows), rejected=tuple(rejected))
 
 
 def _resolve(
     session: Session, checked: list[tuple[int, Prepared]], rejected: list[LineError]
-) -> tuple[list[tuple[int, int, Prepared]], datetime | None]:
+) -> tuple[list[tuple[int, int, Prepared]], datetime | None, dict[int, datetime | None]]:
     """(line, recipient id, event) for each event whose recipient exists, in one query; the
-    others go to `rejected`. Also the transaction's now(), for events without a time."""
+    others go to `rejected`. Also the transaction's now(), for events without a time, and
+    each found recipient's sent_at."""
     ids = sorted({p.recipient_id for _, p in checked if p.recipient_id is not None})
     pairs = sorted({p.recipient_key for _, p in checked if p.recipient_key is not None})
     if not checked:
-        return [], None
+        return [], None, {}
     params: dict[str, list] = {}
     if ids:
         params["ids"] = ids
@@ -255,8 +280,12 @@ def _resolve(
     found_ids: set[int] = set()
     by_pair: dict[tuple[str, str], list[int]] = {}
     now = None
-    for rid, campaign, email, row_now in session.execute(_RESOLVE[bool(ids), bool(pairs)], params):
+    sent: dict[int, datetime | None] = {}
+    for rid, campaign, email, row_now, sent_at in session.execute(
+        _RESOLVE[bool(ids), bool(pairs)], params
+    ):
         now = row_now
+        sent[rid] = sent_at
         if campaign is None:
             found_ids.add(rid)
         else:
@@ -278,13 +307,13 @@ def _resolve(
         if p.recipient_key not in problems:
             problems[p.recipient_key] = _pair_problem(session, *p.recipient_key, matches)
         rejected.append(LineError(line, problems[p.recipient_key]))
-    return rows, now
+    return rows, now, sent
 
 
 def _resolve_pairs(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], list]:
     found: dict[tuple[str, str], list[int]] = {}
     params = {"campaigns": [c for c, _ in pairs], "emails": [e for _, e in pairs]}
-    for rid, campaign, email, _ in session.execute(_RESOLVE[False, True], params):
+    for rid, campaign, email, *_ in session.execute(_RESOLVE[False, True], params):
         found.setdefault((campaign, email), []).append(rid)
     return found
 
@@ -303,15 +332,28 @@ def _pair_problem(session: Session, campaign: str, email: str, matches) -> str:
     return f"no recipient {email!r} in campaign {campaign!r}"
 
 
-def _write(session: Session, rows: list[tuple[int, int, Prepared]], now: datetime) -> None:
+def _write(
+    session: Session,
+    rows: list[tuple[int, int, Prepared]],
+    now: datetime,
+    sent: dict[int, datetime | None],
+    settings: machine.Settings,
+) -> None:
     rid, types, data, agents, ips, times = [], [], [], [], [], []
     # recipient id -> [opened, clicked, replied, bounced, status, status key, error, error key]
     effects: dict[int, list] = {}
+    windows = {t: settings.window(t) for t in machine.CLASSIFIED_TYPES}
     for line, recipient, p in rows:
         at = p.created_at or now
         rid.append(recipient)
         types.append(p.event_type)
-        data.append(p.event_data)
+        event_data = p.event_data
+        window = windows.get(p.event_type)
+        if window is not None and p.machine_reason is None:
+            sent_at = sent.get(recipient)
+            if sent_at is not None and machine.within(at, sent_at, window):
+                event_data = machine.append_verdict(event_data, "too-fast")
+        data.append(event_data)
         agents.append(p.user_agent)
         ips.append(p.ip_address)
         times.append(at)
