@@ -56,6 +56,13 @@ class EventType(enum.StrEnum):
     COMPLAIN = "complain"
 
 
+class SuppressionReason(enum.StrEnum):
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    UNSUBSCRIBE = "unsubscribe"
+    MANUAL = "manual"
+
+
 def _in_list(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
@@ -275,3 +282,34 @@ class EmailTracking(Base):
 
     def __repr__(self) -> str:
         return f"<EmailTracking {self.id} {self.event_type} r={self.campaign_recipient_id}>"
+
+
+class Suppression(Base):
+    """An address not to mail again (migration 0005). Rows come from the database's trigger on
+    email_tracking (hard bounce, complaint, unsubscribe) or from core.suppression."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        CheckConstraint(_in_list("reason", SuppressionReason), name="ck_suppressions_reason"),
+        CheckConstraint("email_address = lower(email_address)", name="ck_suppressions_email_lower"),
+        Index(
+            "ix_suppressions_email_trgm",
+            "email_address",
+            postgresql_using="gin",
+            postgresql_ops={"email_address": "gin_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email_address: Mapped[str] = mapped_column(String(255), unique=True)  # lower-cased
+    reason: Mapped[SuppressionReason] = mapped_column(StrEnumType(SuppressionReason))
+    source_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("email_tracking.id", ondelete="SET NULL"), index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    def __repr__(self) -> str:
+        return f"<Suppression {self.email_address!r} {self.reason}>"

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from core.campaign_summary import check_aware, resolve_campaign
 from core.errors import InvalidInput, InvalidTransition, NotFound
-from core.models import Campaign, CampaignRecipient, CampaignStatus, Lead, RecipientStatus
+from core.models import (
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+    Lead,
+    RecipientStatus,
+    Suppression,
+)
 from core.recipient_csv import LineError, read_recipients_csv
 
 __all__ = [
@@ -49,6 +56,7 @@ class AddResult:
     added: int
     skipped_duplicates: int  # leads that were already recipients of the campaign
     requested: int  # distinct leads asked for
+    skipped_suppressed: int = 0  # leads whose address is on the suppression list
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,7 @@ class ImportResult:
     reused_leads: int  # addresses that matched an existing lead (case-insensitively)
     skipped_duplicates: int  # lines repeating an address, or already a recipient
     errors: tuple[LineError, ...]  # lines not imported, by line number
+    skipped_suppressed: int = 0  # addresses on the suppression list (no lead created either)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +121,15 @@ def _open_campaign(session: Session, campaign: int | str, doing: str) -> Campaig
 def add_leads(
     session: Session, campaign: int | str, lead_ids: Iterable[int] | None = None
 ) -> AddResult:
-    """Add leads as pending recipients (None = every lead). Leads already in the campaign are
-    skipped and counted, not an error. NotFound names lead ids that don't exist."""
+    """Add leads as pending recipients (None = every lead). Leads already in the campaign, and
+    leads whose address is suppressed (core.suppression), are skipped and counted, not an
+    error. NotFound names lead ids that don't exist."""
     ids = None if lead_ids is None else _ids(lead_ids, "Lead ids")
     c = _open_campaign(session, campaign, "add recipients to")
     leads = Lead.__table__.c
+    suppressed = (
+        select(Suppression.id).where(Suppression.email_address == func.lower(leads.email)).exists()
+    )
     if ids is None:
         source = select(literal(c.id), leads.id, leads.email)
         requested = session.scalar(select(func.count()).select_from(Lead.__table__)) or 0
@@ -132,6 +145,9 @@ def add_leads(
             leads.id == func.any(_array("ids", ids))
         )
         requested = len(ids)
+    skipped = session.scalar(select(func.count()).select_from(source.where(suppressed).subquery()))
+    if skipped:
+        source = source.where(~suppressed)
     stmt = (
         pg_insert(CampaignRecipient.__table__)
         .from_select(["campaign_id", "lead_id", "email_address"], source.order_by(leads.id))
@@ -139,9 +155,11 @@ def add_leads(
     )
     # rowcount of an INSERT is only kept on request (SQLAlchemy keeps it for UPDATE/DELETE).
     added = session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
-    return AddResult(added, requested - added, requested)
+    return AddResult(added, requested - added - skipped, requested, skipped)
 
 
+# Suppressed addresses leave the import before any lead is looked up or created.
+_SKIP_SUPPRESSED = "DELETE FROM {t} t USING suppressions s WHERE s.email_address = lower(t.email)"
 _MISSING_LEADS = """
 SELECT x FROM unnest(CAST(:ids AS int[])) AS x
 WHERE NOT EXISTS (SELECT 1 FROM leads WHERE leads.id = x)
@@ -201,18 +219,20 @@ def import_csv(
         for row in rows:
             copy.write_row(row)
     conn.execute(text(f"ANALYZE {table}"))  # temp tables have no statistics otherwise
+    suppressed = conn.execute(text(_SKIP_SUPPRESSED.format(t=table))).rowcount
     found = conn.execute(text(_REUSE.format(t=table))).rowcount
     created = conn.execute(text(_CREATE.format(t=table))).rowcount
-    if found + created < len(rows):
+    if found + created + suppressed < len(rows):
         conn.execute(text(_LATE.format(t=table)))
     added = conn.execute(text(_ADD.format(t=table)), {"campaign": c.id}).rowcount
     conn.execute(text(f"DROP TABLE {table}"))
     return ImportResult(
         added=added,
         created_leads=created,
-        reused_leads=len(rows) - created,
-        skipped_duplicates=parsed.repeated + len(rows) - added,
+        reused_leads=len(rows) - suppressed - created,
+        skipped_duplicates=parsed.repeated + len(rows) - suppressed - added,
         errors=parsed.errors,
+        skipped_suppressed=suppressed,
     )
 
 
