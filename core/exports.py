@@ -1,19 +1,30 @@
-"""Exports: a campaign's recipients or events streamed by keyset, as CSV or JSON lines."""
+"""Exports as CSV or JSON lines: a campaign's recipients or events (streamed by keyset), its
+link table, and the stats of one campaign, several, or all of them.
+
+Every export takes on_progress(done, total) for a progress bar: called before the first row,
+every PROGRESS_EVERY rows and after the last; total is None where no counter knows it (events).
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.analytics import CampaignStats, campaign_stats, link_clicks
 from core.campaigns import resolve_campaign
 from core.errors import InvalidInput
-from core.models import CampaignRecipient, EmailTracking
+from core.models import Campaign, CampaignRecipient, EmailTracking
+from core.search import campaign_key
+
+Progress = Callable[[int, int | None], None]
+PROGRESS_EVERY = 1000
 
 RECIPIENT_FIELDS = (
     "id",
@@ -38,7 +49,9 @@ EVENT_FIELDS = (
     "ip_address",
     "created_at",
 )
-WHATS = ("recipients", "events")
+LINK_FIELDS = ("url", "unique_clicks", "total_clicks", "share")  # share: % of all clicks
+STAT_FIELDS = tuple(f.name for f in dataclasses.fields(CampaignStats))
+WHATS = ("recipients", "events", "links", "stats")
 FORMATS = ("csv", "json")
 
 
@@ -87,6 +100,45 @@ def iter_events(session: Session, campaign: int | str, *, batch: int = 5000) -> 
         last = rows[-1][0]
 
 
+def iter_links(session: Session, campaign: int | str) -> Iterator[dict]:
+    """The link table: url (None for clicks naming no link), unique and total clicks, and the
+    link's share of the campaign's clicks in percent (2 decimals), most clicked first."""
+    links = link_clicks(session, campaign)
+    clicks = sum(link.total_clicks for link in links)
+    for link in links:
+        share = round(link.total_clicks * 100.0 / clicks, 2) if clicks else 0.0
+        yield {
+            "url": link.url,
+            "unique_clicks": link.unique_clicks,
+            "total_clicks": link.total_clicks,
+            "share": share,
+        }
+
+
+def _stats_row(stats: CampaignStats) -> dict:
+    row = dataclasses.asdict(stats)
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def campaign_refs(session: Session, campaigns: Sequence[int | str] | None) -> list[int]:
+    """campaigns.id of each campaign named (by id or campaign_id), in the order given, without
+    repeats; None = every campaign, oldest first. NotFound names the first unknown one, before
+    anything is written."""
+    if campaigns is None:
+        return list(session.scalars(select(Campaign.id).order_by(Campaign.id)))
+    if isinstance(campaigns, str | bytes | int):
+        raise InvalidInput(f"Give a list of campaigns, not {campaigns!r}.")
+    if not campaigns:
+        raise InvalidInput("Name at least one campaign (or all of them).")
+    return list(dict.fromkeys(campaign_key(session, c)[0] for c in campaigns))
+
+
+def iter_stats(session: Session, campaign_ids: Sequence[int]) -> Iterator[dict]:
+    """Every CampaignStats field of each campaign (campaigns.id), rates to 2 decimals."""
+    for pk in campaign_ids:
+        yield _stats_row(campaign_stats(session, pk))
+
+
 def plain(value: Any) -> Any:
     """A JSON-ready value: timestamps as ISO-8601, enums and addresses as strings."""
     if value is None or isinstance(value, bool | int | float | dict | list):
@@ -110,27 +162,86 @@ def spreadsheet_safe(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write(rows: Iterator[dict], fields: tuple[str, ...], fmt: str, out: IO[str]) -> int:
-    """Write rows as CSV (with a header) or JSON lines; returns how many rows were written."""
+def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown export format {fmt!r}: use csv or json.")
-    count = 0
+
+
+def write(
+    rows: Iterator[dict],
+    fields: tuple[str, ...],
+    fmt: str,
+    out: IO[str],
+    *,
+    on_progress: Progress | None = None,
+    total: int | None = None,
+) -> int:
+    """Write rows as CSV (with a header) or JSON lines; returns how many rows were written."""
+    _check_format(fmt)
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(fields)
-        for row in rows:
+
+        def emit(row: dict) -> None:
             writer.writerow([spreadsheet_safe(row[f]) for f in fields])
-            count += 1
     else:
-        for row in rows:
+
+        def emit(row: dict) -> None:
             out.write(json.dumps({f: plain(row[f]) for f in fields}, ensure_ascii=False) + "\n")
-            count += 1
+
+    count = 0
+    if on_progress is not None:
+        on_progress(0, total)
+    for row in rows:
+        emit(row)
+        count += 1
+        if on_progress is not None and count % PROGRESS_EVERY == 0:
+            on_progress(count, total)
+    if on_progress is not None:
+        on_progress(count, total if total is not None else count)
     return count
 
 
-def export(session: Session, campaign: int | str, what: str, fmt: str, out: IO[str]) -> int:
+def export(
+    session: Session,
+    campaign: int | str,
+    what: str,
+    fmt: str,
+    out: IO[str],
+    *,
+    on_progress: Progress | None = None,
+) -> int:
+    """Write one campaign's recipients, events, link table or stats; returns rows written.
+    InvalidInput for an unknown `what` or format, NotFound for an unknown campaign (both
+    before anything is written)."""
     if what not in WHATS:
-        raise InvalidInput(f"Unknown export {what!r}: use recipients or events.")
+        raise InvalidInput(f"Unknown export {what!r}: use links, stats, recipients or events.")
+    _check_format(fmt)
+    if what == "stats":
+        return export_stats(session, [campaign], fmt, out, on_progress=on_progress)
+    if what == "links":
+        links = list(iter_links(session, campaign))
+        return write(iter(links), LINK_FIELDS, fmt, out, on_progress=on_progress, total=len(links))
     if what == "recipients":
-        return write(iter_recipients(session, campaign), RECIPIENT_FIELDS, fmt, out)
-    return write(iter_events(session, campaign), EVENT_FIELDS, fmt, out)
+        total = resolve_campaign(session, campaign).total_recipients
+        rows = iter_recipients(session, campaign)
+        return write(rows, RECIPIENT_FIELDS, fmt, out, on_progress=on_progress, total=total)
+    resolve_campaign(session, campaign)  # NotFound before the header is written
+    rows = iter_events(session, campaign)
+    return write(rows, EVENT_FIELDS, fmt, out, on_progress=on_progress)
+
+
+def export_stats(
+    session: Session,
+    campaigns: Sequence[int | str] | None,
+    fmt: str,
+    out: IO[str],
+    *,
+    on_progress: Progress | None = None,
+) -> int:
+    """Every CampaignStats field of the campaigns named (None = all), one row each; returns
+    rows written. The total for on_progress is the number of campaigns."""
+    _check_format(fmt)
+    ids = campaign_refs(session, campaigns)
+    rows = iter_stats(session, ids)
+    return write(rows, STAT_FIELDS, fmt, out, on_progress=on_progress, total=len(ids))
