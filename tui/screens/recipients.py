@@ -12,7 +12,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from core import analytics
-from core.models import RecipientStatus
+from core import campaigns as campaigns_core
+from core.models import RecipientStatus, percent
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.widgets.table import Column, ResponsiveTable
@@ -183,9 +184,10 @@ class RecipientsScreen(DataScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="stats")
     def fetch_stats(self) -> None:
+        # The header needs only the counters: one indexed row, whatever the campaign's size.
         with self.db.reading() as session:
-            stats = analytics.campaign_stats(session, self.campaign_pk)
-        self.post_message(self.StatsFetched(stats))
+            summary = campaigns_core.get_campaign(session, self.campaign_pk)
+        self.post_message(self.StatsFetched(summary))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page")
     def fetch_page(self, query: PageQuery) -> None:
@@ -248,7 +250,8 @@ class RecipientsScreen(DataScreen):
         )
         rates = Text(
             f"Open {s.open_rate:.1f}% · Click {s.click_rate:.1f}% · Reply {s.reply_rate:.1f}% · "
-            f"Bounce {s.bounce_rate:.1f}% · Click-to-open {s.click_to_open_rate:.1f}%",
+            f"Bounce {s.bounce_rate:.1f}% · "
+            f"Click-to-open {percent(s.emails_clicked, s.emails_opened):.1f}%",
             style="bold",
         )
         self.query_one("#stats", Static).update(Text("\n").join([top, times, counts, rates]))
