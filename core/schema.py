@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from core.db import make_engine
-from core.models import Base
+
+# Alembic is imported where it is used: the app's start asks only "is the database current?",
+# which a file listing and one SELECT answer (start-up time is a budget, issue 4).
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _LOCK_KEY = 0x43434D47  # "CCMG": one migrator at a time per database
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url:
@@ -26,9 +29,25 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+_REVISION_FILE = re.compile(r"^(\d{4}_\w+)\.py$")
+
+
 def head() -> str:
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    return heads[0]
+    """The newest revision. Revisions are numbered files whose name is their id, one chain
+    (tests/core/test_schema.py checks this agrees with Alembic's own answer)."""
+    names = [
+        m[1]
+        for p in MIGRATIONS_DIR.joinpath("versions").iterdir()
+        if (m := _REVISION_FILE.match(p.name))
+    ]
+    return max(names)
+
+
+def alembic_head() -> str:
+    from alembic.script import ScriptDirectory
+
+    (only,) = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return only
 
 
 def _with_connection(url: str, action) -> None:
@@ -44,10 +63,14 @@ def _with_connection(url: str, action) -> None:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     _with_connection(url, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(url: str, revision: str = "-1") -> None:
+    from alembic import command
+
     _with_connection(url, lambda cfg: command.downgrade(cfg, revision))
 
 
@@ -55,7 +78,10 @@ def current(url_or_engine: str | Engine) -> str | None:
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            exists = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+            if exists is None:
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     finally:
         if isinstance(url_or_engine, str):
             engine.dispose()
@@ -71,6 +97,11 @@ def ensure_current(url: str) -> bool:
 
 def drift(url: str) -> list[str]:
     """Differences between the models and the migrated database; empty when they agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from core.models import Base
+
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

@@ -122,3 +122,7 @@ def test_upgrade_downgrade_upgrade(empty_db_url):
 def test_ensure_current_migrates_an_empty_database_once(empty_db_url):
     assert schema.ensure_current(empty_db_url) is True
     assert schema.ensure_current(empty_db_url) is False
+
+
+def test_the_quick_head_is_alembics_head():
+    assert schema.head() == schema.alembic_head()
