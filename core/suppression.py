@@ -31,6 +31,7 @@ __all__ = [
     "lift",
     "list_suppressions",
     "suppress",
+    "suppress_from_events",
     "suppressed_in_campaign",
 ]
 
@@ -135,6 +136,37 @@ def suppress(session: Session, email: str, reason: str = "manual") -> bool:
         " ON CONFLICT (email_address) DO NOTHING RETURNING id"
     )
     return session.execute(stmt, {"email": address, "reason": reason}).first() is not None
+
+
+# Migration 0005's trigger runs this over each statement's new events; here over stored ones.
+_FROM_EVENTS = """
+    INSERT INTO suppressions (email_address, reason, source_event_id, campaign_id)
+    SELECT lower(r.email_address),
+           CASE e.event_type WHEN 'bounce' THEN 'hard_bounce'
+                             WHEN 'complain' THEN 'complaint'
+                             ELSE 'unsubscribe' END,
+           e.id, r.campaign_id
+    FROM email_tracking e JOIN campaign_recipients r ON r.id = e.campaign_recipient_id
+    WHERE (e.event_type IN ('complain', 'unsubscribe')
+           OR (e.event_type = 'bounce'
+               AND lower(e.event_data ->> 'bounce_type') IN ('hard', 'permanent')))
+      /*campaign*/
+    ORDER BY e.id
+    ON CONFLICT (email_address) DO NOTHING
+"""
+
+
+def suppress_from_events(session: Session, campaign: int | str | None = None) -> int:
+    """List the addresses of stored hard bounces, complaints and unsubscribes (of one campaign
+    or all) that aren't listed yet; returns how many were added. The trigger does this for
+    every new event; this is for events loaded with triggers off (a bulk COPY in replica
+    mode, say). It also lists again addresses an operator lifted whose events are stored: run
+    it after a bulk load, not routinely."""
+    where, params = "", {}
+    if campaign is not None:
+        params["campaign_pk"], _ = campaign_key(session, campaign)
+        where = "AND r.campaign_id = :campaign_pk"
+    return session.execute(text(_FROM_EVENTS.replace("/*campaign*/", where)), params).rowcount
 
 
 def lift(session: Session, email: str) -> bool:

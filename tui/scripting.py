@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from contextlib import nullcontext
 from datetime import datetime
-from pathlib import Path
 
 from core import analytics, counters, exports, recipients
 from core import campaigns as campaigns_core
 from core.campaigns import CampaignSummary
 from core.errors import InvalidInput
 from core.tracking import EventInput, InvalidEvents, record_events
+from tui import analytics_commands
 
 STAT_KEYS = (
     "campaign_id",
@@ -145,24 +144,6 @@ def cmd_track(args: argparse.Namespace, db) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace, db) -> int:
-    if not args.output:
-        with db.reading() as session:
-            exports.export(session, args.campaign, args.what, args.format, sys.stdout)
-        return 0
-    # Written beside the target and renamed at the end, so a failed export leaves no half file.
-    target = Path(args.output)
-    partial = target.with_name(target.name + ".partial")
-    try:
-        with db.reading() as session, partial.open("w", encoding="utf-8", newline="") as stream:
-            written = exports.export(session, args.campaign, args.what, args.format, stream)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    print(f"wrote {written:,} {args.what} to {target}", file=sys.stderr)
-    return 0
-
-
 def cmd_recount(args: argparse.Namespace, db) -> int:
     drifts = db.run(lambda session: counters.recount(session, args.campaign))
     if not drifts:
@@ -214,12 +195,13 @@ def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
     p.add_argument("--skip-invalid", action="store_true", help="record the valid events only")
     p.set_defaults(handler=with_db(cmd_track))
 
-    p = sub.add_parser("export", parents=[common], help="recipients or events as CSV or JSON")
-    p.add_argument("campaign")
-    p.add_argument("--what", choices=exports.WHATS, default="recipients")
-    p.add_argument("--format", choices=exports.FORMATS, default="csv")
-    p.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
-    p.set_defaults(handler=with_db(cmd_export))
+    # Issue 6 (analytics helper): export's arguments and handler moved to
+    # tui/analytics_commands.py (links and stats, several campaigns or --all, progress line).
+    p = sub.add_parser(
+        "export", parents=[common], help="recipients, events, links or stats as CSV or JSON"
+    )
+    analytics_commands.add_export_arguments(p)
+    p.set_defaults(handler=with_db(analytics_commands.cmd_export))
 
     p = sub.add_parser("recount", parents=[common], help="repair counters from recipient rows")
     p.add_argument("campaign", nargs="?")

@@ -196,6 +196,35 @@ def test_deleting_the_campaign_or_the_event_keeps_the_suppression(db, camp):
     assert _listed(db) == {emails[0]: (SuppressionReason.COMPLAINT, None, None)}
 
 
+def test_suppress_from_events_lists_what_the_trigger_would_have(db, camp):
+    pk, ids, emails = camp
+    with db.transaction() as s:
+        other = make_recipients(s, make_campaign(s, "camp_o"), 1, sent_at=T)[0]
+        s.execute(text("ALTER TABLE email_tracking DISABLE TRIGGER cc_suppress_from_events"))
+        record_events(
+            s,
+            [
+                EventInput("bounce", recipient_id=ids[0], event_data={"bounce_type": "hard"}),
+                EventInput("bounce", recipient_id=ids[1], event_data={"bounce_type": "soft"}),
+                EventInput("unsubscribe", recipient_id=ids[2]),
+                EventInput("complain", recipient_id=ids[2]),
+                EventInput("complain", recipient_id=other),
+            ],
+        )
+        s.execute(text("ALTER TABLE email_tracking ENABLE TRIGGER cc_suppress_from_events"))
+    assert _listed(db) == {}
+    with db.transaction() as s:
+        assert sp.suppress_from_events(s, "camp_s") == 2
+        assert sp.suppress_from_events(s, "camp_s") == 0
+        event_ids = s.scalars(text("SELECT id FROM email_tracking ORDER BY id")).all()
+    assert _listed(db) == {
+        emails[0]: (SuppressionReason.HARD_BOUNCE, event_ids[0], pk),
+        emails[2]: (SuppressionReason.UNSUBSCRIBE, event_ids[2], pk),  # the first event
+    }
+    with db.transaction() as s:
+        assert sp.suppress_from_events(s) == 1  # camp_o's complaint
+
+
 def test_bad_input_is_refused(db, camp):
     with db.transaction() as s:
         with pytest.raises(InvalidInput, match="reason"):

@@ -1,0 +1,220 @@
+"""Scripting subcommands of issue 6: reclassify, suppression (list, add, lift), and export.
+
+add_commands(sub, common, with_db) registers reclassify and suppression; export is registered
+by tui/scripting.py through add_export_arguments and cmd_export below. Like the other
+subcommands: one core call per transaction, results on stdout, problems on stderr, exit 1
+(having written nothing) when core refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from core import exports, machine, suppression
+from core.errors import InvalidInput
+
+PER_CAMPAIGN = ("recipients", "events", "links")
+
+
+def _one_line(text: str) -> str:
+    """Outside text on one terminal line: control characters shown escaped, never run."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+# --- reclassify --------------------------------------------------------------------------------
+
+
+def cmd_reclassify(args: argparse.Namespace, db) -> int:
+    if args.too_fast is None:
+        settings = machine.current_settings()
+    else:
+        settings = machine.Settings.uniform(args.too_fast)
+    changed = db.run(lambda session: machine.reclassify(session, args.campaign, settings=settings))
+    scope = args.campaign or "all campaigns"
+    window = f"{settings.too_fast_open:g} s" if settings.too_fast_open else "off"
+    print(
+        f"{changed:,} events changed verdict in {scope} "
+        f"(rules: {', '.join(machine.RULE_NAMES)}; too-fast window {window})"
+    )
+    return 0
+
+
+# --- suppression -------------------------------------------------------------------------------
+
+
+def cmd_suppression_list(args: argparse.Namespace, db) -> int:
+    with db.reading() as session:
+        rows = suppression.list_suppressions(
+            session, search=args.search, limit=args.limit, after_id=args.after
+        )
+    if args.json:
+        data = [
+            {
+                "id": r.id,
+                "email_address": r.email_address,
+                "reason": str(r.reason),
+                "source_event_id": r.source_event_id,
+                "campaign": r.campaign,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in rows
+        ]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(
+            f"{r.id}  {_one_line(r.email_address)}  {r.reason:<11}  {r.campaign or '-'}  "
+            f"{r.created_at.isoformat(timespec='seconds')}"
+        )
+    if len(rows) == args.limit:
+        print(f"(more after --after {rows[-1].id})", file=sys.stderr)
+    return 0
+
+
+def cmd_suppression_add(args: argparse.Namespace, db) -> int:
+    added = db.run(lambda session: suppression.suppress(session, args.email, args.reason))
+    shown = _one_line(args.email.strip())
+    print(f"suppressed {shown}" if added else f"{shown} was already suppressed")
+    return 0
+
+
+def cmd_suppression_lift(args: argparse.Namespace, db) -> int:
+    lifted = db.run(lambda session: suppression.lift(session, args.email))
+    shown = _one_line(args.email.strip())
+    if not lifted:
+        raise InvalidInput(f"{shown} is not suppressed; nothing was lifted.")
+    print(f"lifted the suppression of {shown}")
+    return 0
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def add_export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "campaigns",
+        nargs="*",
+        metavar="CAMPAIGN",
+        help="a campaign id (--what stats: one or more)",
+    )
+    p.add_argument("--all", action="store_true", help="--what stats: every campaign")
+    p.add_argument("--what", choices=exports.WHATS, default="recipients")
+    p.add_argument("--format", choices=exports.FORMATS, default="csv")
+    p.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
+
+
+def _check_export_args(args: argparse.Namespace) -> None:
+    if args.what in PER_CAMPAIGN:
+        if args.all or len(args.campaigns) != 1:
+            raise InvalidInput(f"export --what {args.what} takes exactly one campaign id.")
+    elif args.all == bool(args.campaigns):
+        raise InvalidInput("export --what stats takes one or more campaign ids, or --all.")
+
+
+class _ProgressLine:
+    """A progress line on stderr, at most ten updates a second, cleared at the end."""
+
+    def __init__(self, what: str, stream: IO[str]):
+        self.what, self.stream, self.last = what, stream, 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1 and done != total:
+            return
+        self.last = now
+        if total:
+            line = f"exporting {self.what}: {done:,} of {total:,} ({done * 100 // total}%)"
+        else:
+            line = f"exporting {self.what}: {done:,}"
+        self.stream.write("\r" + line + "\x1b[K")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r\x1b[K")
+        self.stream.flush()
+
+
+def _run_export(session, args: argparse.Namespace, out: IO[str], on_progress) -> int:
+    if args.what == "stats":
+        campaigns = None if args.all else args.campaigns
+        return exports.export_stats(session, campaigns, args.format, out, on_progress=on_progress)
+    return exports.export(
+        session, args.campaigns[0], args.what, args.format, out, on_progress=on_progress
+    )
+
+
+def cmd_export(args: argparse.Namespace, db) -> int:
+    _check_export_args(args)
+    # A progress line only where a person watches it, and not over the exported rows.
+    show = sys.stderr.isatty() and (bool(args.output) or not sys.stdout.isatty())
+    progress = _ProgressLine(args.what, sys.stderr) if show else None
+    try:
+        if not args.output:
+            with db.reading() as session:
+                _run_export(session, args, sys.stdout, progress)
+            return 0
+        # Written beside the target and renamed at the end: a failed export leaves no half file.
+        target = Path(args.output)
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with (
+                db.reading() as session,
+                partial.open("w", encoding="utf-8", newline="") as stream,
+            ):
+                written = _run_export(session, args, stream, progress)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    finally:
+        if progress is not None:
+            progress.close()
+    print(f"wrote {written:,} {args.what} to {target}", file=sys.stderr)
+    return 0
+
+
+# --- registration ------------------------------------------------------------------------------
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+
+
+def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
+    """Register reclassify and suppression; with_db(fn) turns fn(args, db) into a handler."""
+    p = sub.add_parser(
+        "reclassify", parents=[common], help="apply the machine-event rules to stored events"
+    )
+    p.add_argument("campaign", nargs="?", help="a campaign id (default: every campaign)")
+    p.add_argument(
+        "--too-fast",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"window around sent_at (default: ${machine.TOO_FAST_ENV}, else "
+        f"{machine.DEFAULT_TOO_FAST_SECONDS:g}; 0 = off)",
+    )
+    p.set_defaults(handler=with_db(cmd_reclassify))
+
+    p = sub.add_parser("suppression", parents=[common], help="the suppression list")
+    actions = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    a = actions.add_parser("list", parents=[common], help="suppressed addresses, oldest first")
+    a.add_argument("--search", metavar="TEXT", help="any part of an address")
+    a.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    a.add_argument("--after", type=int, metavar="ID", help="start after this suppression id")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(handler=with_db(cmd_suppression_list))
+    a = actions.add_parser("add", parents=[common], help="suppress an address by hand")
+    a.add_argument("email")
+    a.add_argument("--reason", choices=suppression.REASONS, default="manual")
+    a.set_defaults(handler=with_db(cmd_suppression_add))
+    a = actions.add_parser("lift", parents=[common], help="take an address off the list")
+    a.add_argument("email")
+    a.set_defaults(handler=with_db(cmd_suppression_lift))
