@@ -12,7 +12,7 @@ from typing import TypeVar
 from psycopg import errors as pg_errors
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, embedded
@@ -48,12 +48,35 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
         options.append("-c default_transaction_read_only=on")
     connect_args = {"options": " ".join(options), "application_name": "campaign-console"}
     connect_args.update(kwargs.pop("connect_args", {}))
-    engine = create_engine(
-        sqlalchemy_url(url), connect_args=connect_args, pool_pre_ping=True, **kwargs
-    )
+    engine = create_engine(sqlalchemy_url(url), connect_args=connect_args, **kwargs)
+    _ping_after_idle(engine)
     if read_only:
         event.listen(engine, "connect", _assert_read_only)
     return engine
+
+
+PING_AFTER_IDLE = 1.0  # seconds
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle: after a server restart
+    the pool hands out a live connection instead of a dead one, while back-to-back
+    transactions (an ingest loop) pay no extra round trip as pool_pre_ping would make them."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool throws this connection away and checks out another.
+            raise DisconnectionError("connection lost while idle") from exc
 
 
 def _assert_read_only(dbapi_conn, _record) -> None:
