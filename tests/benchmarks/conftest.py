@@ -6,17 +6,21 @@ Benchmarks are bench_*.py files, which the default test run does not collect; ru
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from core import schema
+from core import embedded, schema
 from core.db import libpq_url
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", 1_000_000))
@@ -52,6 +56,20 @@ _PLAIN_INDEXES = """
     WHERE i.indrelid IN ('leads'::regclass, 'campaign_recipients'::regclass)
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 """
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """The server benchmarks run on: TEST_DATABASE_URL, else an embedded server configured as
+    a user's is (durable commits), not the test suite's fsync-off one."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield libpq_url(url)
+        return
+    parent = Path(tempfile.mkdtemp(prefix="cc-bench-pg-"))
+    parent.chmod(0o755)
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    yield embedded.start_server(parent / "data", cleanup="delete")
 
 
 @pytest.fixture(scope="session")
