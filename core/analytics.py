@@ -177,13 +177,14 @@ def campaign_overview(session: Session, campaign: int | str) -> CampaignOverview
 
 @contextmanager
 def _aggregating(session: Session) -> Iterator[None]:
-    """Planner settings for one aggregate over a campaign's events, restored afterwards.
+    """Planner settings for an aggregate over a campaign's events that reads event columns
+    outside the indexes (created_at, event_data), restored afterwards.
 
     For a big campaign the planner likes a merge join that walks the events in recipient
-    order, a random heap read per event (seconds on millions); a hash join over one pass is
-    several times faster, and more work_mem keeps its hash tables off the disk. Small
-    campaigns are unaffected: they are read by nested loops over the indexes either way.
-    (SET LOCAL semantics: a rollback of the caller's transaction discards them too.)
+    order, a random heap read per event (many seconds on millions); a hash join over one
+    pass is several times faster, and more work_mem keeps its hash tables off the disk.
+    Small campaigns are unaffected: nested loops over the indexes either way. (SET LOCAL
+    semantics: a rollback of the caller's transaction discards them too.)
     """
     names = ("work_mem", "enable_mergejoin")
     old = session.execute(select(*(func.current_setting(n) for n in names))).one()
@@ -199,9 +200,9 @@ def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
     unsubscribes, complaints, bounces split hard/soft, human vs machine opens and clicks.
     Raises NotFound."""
     v = _overview_values(session, campaign)
-    # Per (recipient, type) first, then per type: "unique" becomes a plain count of groups,
-    # which hashes where count(DISTINCT ...) would sort every event. Only indexed columns
-    # here; bounce types (in event_data) are read from the bounce events alone.
+    # Per (recipient, type) first, then per type: "unique" becomes a plain count of groups
+    # where count(DISTINCT ...) would sort every event. Bounce types (in event_data) are
+    # read from the bounce events alone.
     per_recipient = (
         select(T.campaign_recipient_id, T.event_type, func.count().label("n"))
         .join(R, R.id == T.campaign_recipient_id)
@@ -220,9 +221,11 @@ def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
         .join(R, R.id == T.campaign_recipient_id)
         .where(R.campaign_id == v["id"], T.event_type == EventType.BOUNCE)
     )
-    with _aggregating(session):
-        counts = {t: (int(u), int(n)) for t, u, n in session.execute(by_type)}
-        hard, soft = session.execute(bounces).one()
+    # by_type reads only (campaign_recipient_id, event_type): for a big campaign, a merge
+    # join of ix_email_tracking_recipient_event (index only) with the recipients.
+    counts = {t: (int(u), int(n)) for t, u, n in session.execute(by_type)}
+    hard, soft = session.execute(bounces).one()
+    with _aggregating(session):  # reads event_data of every open and click
         people = human_machine(session, v["id"])
 
     def unique(t: EventType) -> int:
