@@ -169,7 +169,7 @@ def _scan(
         return _read(session, q, desc, False, cursor, n)
     in_nulls = cursor is not None and cursor.key is None
     # Forward: keyed rows, then NULL rows. Backward: the reverse. The second segment is read
-    # only when the first runs out, which on a first page is never.
+    # (by a second statement) only when the first runs out, i.e. on the page that crosses.
     if not backward:
         segments = [(True, cursor)] if in_nulls else [(False, cursor), (True, None)]
     elif cursor is None or in_nulls:
