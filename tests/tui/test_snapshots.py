@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Input
 
 from tests.tui.conftest import settle
 from tests.tui.helpers import select_campaign
@@ -21,6 +22,10 @@ def steps(*keys: str, campaign: str | None = None, values: dict[str, str] | None
         for selector, value in (values or {}).items():
             pilot.app.screen.query_one(selector).value = value
             await settle(pilot)
+        # A blinking cursor would make the picture depend on the moment it is taken.
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
+        await settle(pilot)
 
     return run_before
 

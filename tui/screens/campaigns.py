@@ -547,6 +547,8 @@ def _added_text(result) -> str:
     text = f"Added {result.added:,} recipients"
     if result.skipped_duplicates:
         text += f"; {result.skipped_duplicates:,} were already in the campaign"
+    if result.skipped_suppressed:
+        text += f"; {result.skipped_suppressed:,} suppressed (bounced, complained, unsubscribed)"
     return text
 
 
@@ -554,6 +556,8 @@ def _imported_text(result) -> str:
     text = f"Imported {result.added:,} recipients ({result.created_leads:,} new leads)"
     if result.skipped_duplicates:
         text += f"; {result.skipped_duplicates:,} already there"
+    if result.skipped_suppressed:
+        text += f"; {result.skipped_suppressed:,} suppressed"
     if result.errors:
         first = result.errors[0]
         text += f"; {len(result.errors):,} bad lines (line {first.line}: {first.reason})"
