@@ -49,8 +49,9 @@ def cmd_stats(args: argparse.Namespace, db) -> int:
     with db.reading() as session:
         if args.campaign:
             one = campaigns_core.get_campaign(session, args.campaign)
-            stats = analytics.campaign_stats(session, one.id)
-            rows = [_stat_dict(one) | {"click_to_open_rate": stats.click_to_open_rate}]
+            # The overview is the counters row: constant time, whatever the campaign's size.
+            overview = analytics.campaign_overview(session, one.id)
+            rows = [_stat_dict(one) | {"click_to_open_rate": overview.click_to_open_rate}]
         else:
             rows = [_stat_dict(c) for c in _all_campaigns(session)]
     if args.json:
@@ -99,12 +100,17 @@ def cmd_import(args: argparse.Namespace, db) -> int:
 def _read_events(source, skip_invalid: bool) -> tuple[list[EventInput], list[int], list[str]]:
     """Events of a JSON-lines stream, with each one's line number; blank lines skipped."""
     events, lines, problems = [], [], []
-    for number, raw in enumerate(source, 1):
+    for number, raw in enumerate(_utf8_lines(source), 1):
         if not raw.strip():
             continue
         try:
             events.append(EventInput.from_json(json.loads(raw), number))
             lines.append(number)
+        except RecursionError:
+            problem = f"Line {number}: JSON nested too deeply to be an event"
+            if not skip_invalid:
+                raise InvalidInput(problem) from None
+            problems.append(problem)
         except json.JSONDecodeError as exc:
             problem = f"Line {number}: not JSON ({exc.msg} at column {exc.colno})"
             if not skip_invalid:
@@ -117,8 +123,24 @@ def _read_events(source, skip_invalid: bool) -> tuple[list[EventInput], list[int
     return events, lines, problems
 
 
+def _utf8_lines(source):
+    number = 0
+    try:
+        for number, raw in enumerate(source, 1):  # noqa: B007  (read after the loop)
+            yield raw
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"Line {number + 1} (or one soon after) is not UTF-8 text: save the file as UTF-8."
+        ) from None
+
+
 def cmd_track(args: argparse.Namespace, db) -> int:
-    opener = nullcontext(sys.stdin) if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    try:
+        opener = nullcontext(sys.stdin) if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise InvalidInput(f"Can't read {args.file}: {exc.strerror}.") from None
+    except ValueError:  # a NUL character in the path
+        raise InvalidInput(f"Can't read {args.file!r}: not a file name.") from None
     with opener as source:
         events, lines, problems = _read_events(source, args.skip_invalid)
     try:
