@@ -88,6 +88,17 @@ class EventText:
                 f"{NULL if ip is None else ip}\t{ts(t)}\n"
             )
 
+    def rereads(self, rid: int, rereads, horizon: float, funnel, out: list[str]) -> float:
+        """A reader's later opens (core.demo_funnel.Rereads); returns the last one's time."""
+        ts = self.ts
+        data = NULL if rereads.data is None else escape(rereads.data)
+        prefix = f"{rid}\topen\t{data}\t{rereads.ua}\t"
+        last = rereads.after
+        for t, ip in funnel.reread_times(rereads, horizon):
+            out.append(f"{prefix}{ip}\t{ts(t)}\n")
+            last = t
+        return last
+
 
 def reserve_ids(conn: psycopg.Connection, table: str, n: int) -> list[int]:
     """n ids from the table's own sequence, so concurrent writers never collide with them."""
@@ -110,6 +121,13 @@ def copy_all(conn: psycopg.Connection, statement: str, chunks: Iterable[str]) ->
             copy.write(chunk)
 
 
+class _Aborted(Exception):
+    pass
+
+
+_ABORT = ("", -1)
+
+
 class CopyStream:
     """One COPY statement fed from a queue by its own thread (psycopg releases the GIL while
     it waits on the server, so the producer keeps generating meanwhile)."""
@@ -128,17 +146,25 @@ class CopyStream:
         try:
             with self.conn.cursor() as cur, cur.copy(self.statement) as copy:
                 while (item := self._queue.get()) is not None:
+                    if item is _ABORT:
+                        raise _Aborted  # psycopg ends the COPY with an error: nothing kept
                     copy.write(item[0])
                     self.rows += item[1]
         except BaseException as exc:  # reported to the producer by put() and close()
             self.error = exc
-            while self._queue.get() is not None:  # unblock the producer until it stops
+            while self._queue.get() not in (None, _ABORT):  # unblock the producer
                 pass
 
     def put(self, text: str, rows: int) -> None:
         if self.error is not None:
             raise self.error
         self._queue.put((text, rows))
+
+    def abort(self) -> None:
+        """Fail the COPY (the producer gave up) and wait for the thread; raises nothing."""
+        if self._thread.is_alive():
+            self._queue.put(_ABORT)
+            self._thread.join()
 
     def close(self) -> None:
         """End the COPY and wait for the server to finish it; raises the stream's error."""

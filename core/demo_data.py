@@ -135,6 +135,10 @@ UA_THUNDERBIRD_WIN = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) Gecko/20100101 Thunderbird/115.16.0"
 )
 UA_YAHOO_PROXY = "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html"
+# Microsoft's link scanner follows every link of a message to an Exchange mailbox on delivery.
+UA_LINK_SCANNER = (
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/534+ (KHTML, like Gecko) BingPreview/1.0b"
+)
 
 # Browsers, for clicks (a click opens the link in the reader's browser, not through a proxy).
 UA_SAFARI_IOS = (
@@ -167,6 +171,7 @@ class Client(NamedTuple):
     reader's own address; otherwise a proxy network from PROXY_NETWORKS).
     mpp: Apple Mail Privacy Protection fetches the pixel from Apple's proxy within seconds
     of delivery whether or not the message is read.
+    scanned: the share of these readers whose links a security scanner follows on delivery.
     """
 
     key: str
@@ -175,6 +180,7 @@ class Client(NamedTuple):
     open_net: str
     click_ua: str
     mpp: bool = False
+    scanned: float = 0.0
 
 
 CLIENTS = (
@@ -185,8 +191,8 @@ CLIENTS = (
     Client("apple-mail-mac", 6, UA_MAC_MAIL, "device", UA_SAFARI_MAC),
     Client("gmail-web", 18, UA_GMAIL_PROXY, "google", UA_CHROME_WIN),
     Client("gmail-android", 10, UA_GMAIL_PROXY, "google", UA_CHROME_ANDROID),
-    Client("outlook-windows", 17, UA_OUTLOOK_DESKTOP, "device", UA_EDGE_WIN),
-    Client("outlook-mac", 4, UA_OUTLOOK_MAC, "device", UA_SAFARI_MAC),
+    Client("outlook-windows", 17, UA_OUTLOOK_DESKTOP, "device", UA_EDGE_WIN, scanned=0.04),
+    Client("outlook-mac", 4, UA_OUTLOOK_MAC, "device", UA_SAFARI_MAC, scanned=0.04),
     Client("yahoo-mail", 6, UA_YAHOO_PROXY, "yahoo", UA_CHROME_WIN),
     Client("thunderbird-linux", 2, UA_THUNDERBIRD, "device", UA_FIREFOX_LINUX),
     Client("thunderbird-windows", 1, UA_THUNDERBIRD_WIN, "device", UA_CHROME_WIN),
@@ -197,6 +203,7 @@ PROXY_NETWORKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "apple": (("17",), ()),  # 17.0.0.0/8 is Apple's; MPP fetches come from it
     "google": (("66.249.84", "66.249.88", "66.102.8", "74.125.210"), ("2a00:1450:4864:20",)),
     "yahoo": (("98.136.218", "74.6.231", "98.137.65"), ("2001:4998:124:1507",)),
+    "microsoft": (("40.94.29", "40.94.31", "52.100.171", "40.107.22"), ()),
 }
 # Readers' own networks: residential and mobile ranges (first octets) and IPv6 /32s.
 DEVICE_V4_PREFIXES = ("24", "73", "76", "86", "92", "98", "174", "81", "90", "109", "188", "5")
@@ -369,7 +376,7 @@ SMALL_CAMPAIGNS = (
 
 LARGE_CAMPAIGN = CampaignPlan(
     "platform_announcement_all_customers", "Platform Announcement — All Customers",
-    "completed", 1_000_000, -12 * 24, -10 * 24, 14, open_rate=0.47, click_rate=0.094,
+    "completed", 1_000_000, -12 * 24, -10 * 24, 14, open_rate=0.46, click_rate=0.085,
     template_id=120,
     links=_links("platform_announcement_all_customers", "announcement", "pricing", "docs/migration",
                  "webinars/whats-new", "status", "blog/engineering"),

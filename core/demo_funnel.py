@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import random
 from bisect import bisect
+from collections.abc import Iterator
 from itertools import accumulate
 from operator import itemgetter
 from statistics import NormalDist
 from typing import NamedTuple
 
 from core import demo_data as d
+from core.machine import append_verdict
 
 # (time, event_type, event_data as JSON text or None, user_agent, ip_address)
 Event = tuple[float, str, str | None, str | None, str | None]
@@ -26,6 +28,18 @@ Event = tuple[float, str, str | None, str | None, str | None]
 _TABLE = 1024
 _TIME = itemgetter(0)
 _MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+
+
+class Rereads(NamedTuple):
+    """A reader's later opens (after their first, so they never change the recipient row):
+    up to `count` of them after `after`, with this user agent, from `ips` (an address, or a
+    proxy's pool to draw each from)."""
+
+    after: float
+    count: int
+    ua: str
+    ips: str | list[str]
+    data: str | None = None  # event_data (the machine verdict of proxy opens)
 
 
 class Outcome(NamedTuple):
@@ -37,7 +51,8 @@ class Outcome(NamedTuple):
     replied: float | None
     bounced: float | None
     error: str | None
-    events: list[Event]
+    events: list[Event]  # in time order, up to the horizon
+    rereads: Rereads | None = None
 
 
 def _delays(median: float, sigma: float, lo: float, hi: float) -> list[float]:
@@ -70,6 +85,7 @@ TO_REPLY = _delays(2.5 * _HOUR, 1.1, 2 * _MINUTE, 5 * _DAY)
 TO_FORWARD = _delays(1 * _HOUR, 1.2, 30.0, 5 * _DAY)
 TO_UNSUBSCRIBE = _delays(50.0, 0.9, 5.0, 20 * _MINUTE)
 TO_COMPLAIN = _delays(6 * _HOUR, 1.2, 2 * _MINUTE, 6 * _DAY)
+LINK_SCAN = _delays(9.0, 0.7, 3.0, 90.0)  # a scanner follows the links on delivery
 HARD_BOUNCE = _delays(8.0, 1.0, 1.0, 10 * _MINUTE)
 SOFT_BOUNCE = _delays(2 * _HOUR, 1.2, 5 * _MINUTE, 3 * _DAY)
 
@@ -123,6 +139,10 @@ class Funnel:
         self.clicks_per_clicker = clicks_per_clicker
         links = links or ("https://www.example.com/?utm_source=newsletter&utm_medium=email",)
         self.click_data = [_json({"link_url": url, "link_index": i}) for i, url in enumerate(links)]
+        # Events the machine rules (core.machine) mark: stored with their verdict, as
+        # core.tracking would have stored them.
+        self.scan_data = [append_verdict(data, "scanner-ua") for data in self.click_data]
+        self.mpp_data = append_verdict(None, "apple-mpp")
         # Readers click the first links far more often than the last ones.
         self.link_table = _weighted(self.click_data, [1.0 / (i + 1) for i in range(len(links))])
         self.bounce_table = _weighted(d.BOUNCES, [b.weight for b in d.BOUNCES])
@@ -184,12 +204,20 @@ class Funnel:
             return self._bounce(sent, horizon)
         events: list[Event] = []
         client = CLIENT_TABLE[int(rnd() * _TABLE)]
-        device_ip = None
+        device_ip = rereads = None
         proxied = client.open_net != "device"
         if client.mpp:
             pool = self.pools["apple"]
             ip = pool[int(rnd() * len(pool))]
-            events.append((sent + self._delay(MPP_FETCH), "open", None, d.UA_APPLE_MPP, ip))
+            at = sent + self._delay(MPP_FETCH)
+            events.append((at, "open", self.mpp_data, d.UA_APPLE_MPP, ip))
+        elif client.scanned and rnd() < client.scanned:
+            pool = self.pools["microsoft"]
+            ip = pool[int(rnd() * len(pool))]
+            at = sent + self._delay(LINK_SCAN)
+            for data in self.scan_data:
+                at += 0.2 + rnd()
+                events.append((at, "click", data, d.UA_LINK_SCANNER, ip))
         status = "sent"
         if rnd() < self.read_rate:
             device_ip = self.device_ip()
@@ -198,15 +226,13 @@ class Funnel:
             pool = self.pools.get(client.open_net)
             ua = client.open_ua
             ip = pool[int(rnd() * len(pool))] if proxied else device_ip
-            events.append((t, "open", None, ua, ip))
+            data = self.mpp_data if client.mpp else None
+            events.append((t, "open", data, ua, ip))
             repeats = int(rnd() * 2 * self.repeat_opens + 0.5)
             self.readers += 1
             self.repeats += repeats
-            last = t
-            for _ in range(repeats):
-                last += self._delay(REREAD)
-                ip = pool[int(rnd() * len(pool))] if proxied else device_ip
-                events.append((last, "open", None, ua, ip))
+            if repeats:
+                rereads = Rereads(t, repeats, ua, pool if proxied else device_ip, data)
             if rnd() < self.click_given_read:
                 ct = t + self._delay(TO_CLICK)
                 events.append((ct, "click", self._pick(self.link_table), click_ua, device_ip))
@@ -235,7 +261,7 @@ class Funnel:
                 status = "unsubscribed"
                 data = self.unsubscribe_data[0]
                 events.append((sent + self._delay(TO_COMPLAIN), "unsubscribe", data, None, None))
-        return self._finish(events, horizon)
+        return self._finish(events, horizon, rereads)
 
     def _bounce(self, sent: float, horizon: float) -> Outcome:
         b = self.bounce_table[int(self.rnd() * _TABLE)]
@@ -247,13 +273,15 @@ class Funnel:
         return Outcome("bounced", None, None, None, at, b.message, [event])
 
     @staticmethod
-    def _finish(events: list[Event], horizon: float) -> Outcome:
+    def _finish(events: list[Event], horizon: float, rereads: Rereads | None) -> Outcome:
         """The recipient row these events leave: first times, and the status they set."""
         if not events:
             return Outcome("sent", None, None, None, None, None, events)
         events.sort(key=_TIME)
         if events[-1][0] > horizon:
             events = [e for e in events if e[0] <= horizon]
+            if rereads is not None and rereads.after > horizon:
+                rereads = None
         opened = clicked = replied = None
         status = "sent"
         for t, kind, _, _, _ in events:
@@ -267,9 +295,24 @@ class Funnel:
                     replied = t
             elif kind == "unsubscribe" or kind == "complain":
                 status = "unsubscribed"
-        return Outcome(status, opened, clicked, replied, None, None, events)
+        return Outcome(status, opened, clicked, replied, None, None, events, rereads)
 
-    def repeat_open(self, last: Event, horizon: float) -> Event | None:
-        """Another open by the reader whose latest open is `last` (None if past horizon)."""
-        t = last[0] + self._delay(REREAD)
-        return None if t > horizon else (t, "open", None, last[3], last[4])
+    def reread_times(self, rereads: Rereads, horizon: float) -> Iterator[tuple[float, str]]:
+        """(time, ip) of each later open, up to the horizon."""
+        rnd, ips = self.rnd, rereads.ips
+        pool = None if isinstance(ips, str) else ips
+        t = rereads.after
+        for _ in range(rereads.count):
+            t += REREAD[int(rnd() * _TABLE)] * (0.95 + 0.1 * rnd())
+            if t > horizon:
+                return
+            yield t, (ips if pool is None else pool[int(rnd() * len(pool))])
+
+    def all_events(self, outcome: Outcome, horizon: float) -> list[Event]:
+        """The outcome's events with its later opens, in time order (for the simulator)."""
+        events = list(outcome.events)
+        r = outcome.rereads
+        if r is not None:
+            events += [(t, "open", r.data, r.ua, ip) for t, ip in self.reread_times(r, horizon)]
+            events.sort(key=_TIME)
+        return events

@@ -88,24 +88,37 @@ class CampaignRows:
         self.ts = TimeText()
         self.event_text = EventText(self.ts)
         self.events_written = 0
+        # Recent readers, whom the large demo gives the last few opens it needs.
+        self._ring: deque = deque(maxlen=200_000)
 
     def chunks(
         self, rids: Sequence[int], leads: Sequence[tuple[int, str]], size: int = 20_000
     ) -> Iterator[Chunk]:
-        """Rows for recipients rids[i] <- leads[i] (lead id, email), in id order."""
+        """Rows for recipients rids[i] <- leads[i] (lead id, escaped email), in id order."""
         n = len(rids)
-        for start in range(0, n, size):
-            if self.events_target is not None:
-                self._aim(start, n)
-            yield self._chunk(rids, leads, start, min(n, start + size), n)
-        if self.events_target is not None and self.events_written < self.events_target:
-            tail = self._top_up(self.events_target - self.events_written)
-            if tail:
-                yield tail
+        for lo in range(0, n, size):
+            yield self.chunk(rids[lo : lo + size], leads[lo : lo + size], lo, n)
+        tail = self.finish()
+        if tail is not None:
+            yield tail
+
+    def chunk(
+        self, rids: Sequence[int], leads: Sequence[tuple[int, str]], lo: int, n: int
+    ) -> Chunk:
+        """Rows for recipients lo .. lo + len(rids) - 1 of the campaign's n."""
+        if self.events_target is not None:
+            self._aim(lo, n)
+        return self._chunk(rids, leads, lo, n)
+
+    def finish(self) -> Chunk | None:
+        """After the last chunk: the repeat opens still needed to reach events_target."""
+        if self.events_target is None or self.events_written >= self.events_target:
+            return None
+        return self._top_up(self.events_target - self.events_written)
 
     # --- rows ---------------------------------------------------------------------------
 
-    def _chunk(self, rids, leads, lo: int, hi: int, n: int) -> Chunk:
+    def _chunk(self, rids, leads, lo: int, n: int) -> Chunk:
         plan, times, funnel, ts = self.plan, self.times, self.funnel, self.ts
         rnd = self.rng.random
         started = times.started
@@ -116,10 +129,11 @@ class CampaignRows:
         pk_text = f"\t{self.pk}\t"
         recipients: list[str] = []
         events: list[str] = []
-        ring = self._readers
-        for i in range(lo, hi):
-            rid = rids[i]
-            lead_id, email = leads[i]
+        event_text = self.event_text
+        ring = self._ring if self.events_target is not None else None
+        for j, rid in enumerate(rids):
+            i = lo + j
+            lead_id, email = leads[j]
             created = times.created + 1 + i * 0.002
             sent = opened = clicked = replied = bounced = error = None
             updated = created
@@ -132,12 +146,14 @@ class CampaignRows:
                 else:
                     sent = updated = at
                     o = funnel.outcome(at, horizon)
-                    status, opened, clicked, replied, bounced, error, evs = o
+                    status, opened, clicked, replied, bounced, error, evs, rereads = o
                     if evs:
-                        updated = evs[-1][0]
-                        self.event_text.rows(rid, evs, events)
-                        if opened is not None:
-                            ring.append((rid, evs))
+                        updated = evs[-1][0]  # later opens don't change the row
+                        event_text.rows(rid, evs, events)
+                        if rereads is not None:
+                            last = event_text.rereads(rid, rereads, horizon, funnel, events)
+                            if ring is not None:
+                                ring.append((rid, rereads, last))
             elif plan.status == "failed":
                 status, error, updated = "failed", d.CAMPAIGN_FAILURE, times.completed
             elif i < queued_until:
@@ -145,22 +161,18 @@ class CampaignRows:
             else:
                 status = "pending"
             recipients.append(
-                f"{rid}{pk_text}{lead_id}\t{email}\t{status}\t{ts(sent)}\t{ts(opened)}\t"
-                f"{ts(clicked)}\t{ts(replied)}\t{ts(bounced)}\t"
+                f"{rid}{pk_text}{lead_id}\t{email}\t{status}\t"
+                f"{NULL if sent is None else ts(sent)}\t"
+                f"{NULL if opened is None else ts(opened)}\t"
+                f"{NULL if clicked is None else ts(clicked)}\t"
+                f"{NULL if replied is None else ts(replied)}\t"
+                f"{NULL if bounced is None else ts(bounced)}\t"
                 f"{NULL if error is None else escape(error)}\t{ts(created)}\t{ts(updated)}\n"
             )
         self.events_written += len(events)
-        return Chunk("".join(recipients), "".join(events), hi - lo, len(events))
+        return Chunk("".join(recipients), "".join(events), len(rids), len(events))
 
     # --- hitting an exact number of events (the large demo) -----------------------------
-
-    @property
-    def _readers(self) -> deque:
-        ring = getattr(self, "_ring", None)
-        if ring is None:
-            # Only the large demo tops up; the small one keeps nothing.
-            ring = self._ring = deque(maxlen=200_000 if self.events_target else 0)
-        return ring
 
     def _aim(self, done: int, total: int) -> None:
         """Set the funnel's repeat opens so the events so far plus those expected for the
@@ -179,19 +191,15 @@ class CampaignRows:
         f.repeat_opens = min(60.0, max(0.0, wanted / (readers * left)))
 
     def _top_up(self, missing: int) -> Chunk | None:
-        """`missing` more repeat opens by recent readers, after their latest open."""
-        ring = self._readers
-        if not ring:
-            return None
+        """`missing` more opens by recent readers, each after that reader's latest open."""
+        ring, funnel, ts = self._ring, self.funnel, self.ts
         events: list[str] = []
         tries = 0
-        while len(events) < missing and tries < missing * 3:
-            rid, evs = ring[tries % len(ring)]
+        while ring and len(events) < missing and tries < 3 * missing:
+            rid, rereads, last = ring[tries % len(ring)]
             tries += 1
-            last = next(e for e in reversed(evs) if e[1] == "open")
-            extra = self.funnel.repeat_open(last, self.now)
-            if extra is not None:
-                evs.append(extra)
-                self.event_text.rows(rid, (extra,), events)
+            for t, ip in funnel.reread_times(rereads._replace(after=last, count=1), self.now):
+                data = NULL if rereads.data is None else escape(rereads.data)
+                events.append(f"{rid}\topen\t{data}\t{rereads.ua}\t{ip}\t{ts(t)}\n")
         self.events_written += len(events)
-        return Chunk("", "".join(events), 0, len(events))
+        return Chunk("", "".join(events), 0, len(events)) if events else None
