@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from core import demo_data as d
 from core.db import Database
 from core.demo_copy import COPY_EVENTS, COPY_RECIPIENTS, copy_all, escape, reserve_ids
+from core.demo_funnel import Funnel
 from core.demo_rows import CampaignRows, campaign_times
 
 DEFAULT_SEED = 20261126
@@ -186,10 +187,11 @@ def load_campaigns(
     seed: int,
     now: float,
     *,
-    funnels: Callable[[d.CampaignPlan], object] | None = None,
+    funnels: Callable[[d.CampaignPlan], Funnel] | None = None,
 ) -> tuple[int, int]:
     """Insert the campaigns with recipients drawn from `leads` and their events, in the
-    session's transaction (two COPY statements in all). Returns (recipients, events)."""
+    session's transaction (two COPY statements in all); `funnels` may share funnels between
+    plans (building one takes a few milliseconds). Returns (recipients, events)."""
     pks = insert_campaigns(session, plans, now)
     raw = session.connection().connection.driver_connection
     rids = iter(reserve_ids(raw, "campaign_recipients", sum(p.recipients for p in plans)))
@@ -201,9 +203,8 @@ def load_campaigns(
             continue
         rng = random.Random(f"{seed}:{plan.slug}")
         chosen = sorted(rng.sample(leads, plan.recipients))  # added in lead id order
-        rows = CampaignRows(plan, pks[d.DEMO_PREFIX + plan.slug], now, rng)
-        if funnels is not None:
-            rows.funnel = funnels(plan)
+        funnel = None if funnels is None else funnels(plan)
+        rows = CampaignRows(plan, pks[d.DEMO_PREFIX + plan.slug], now, rng, funnel=funnel)
         ids = [next(rids) for _ in chosen]
         for chunk in rows.chunks(ids, chosen, size=len(ids)):
             recipients.append(chunk.recipients)

@@ -116,9 +116,18 @@ def is_superuser(conn: psycopg.Connection) -> bool:
 
 
 def copy_all(conn: psycopg.Connection, statement: str, chunks: Iterable[str]) -> None:
+    """One COPY of all the chunks, sent in blocks of about a megabyte."""
     with conn.cursor() as cur, cur.copy(statement) as copy:
+        block: list[str] = []
+        size = 0
         for chunk in chunks:
-            copy.write(chunk)
+            block.append(chunk)
+            size += len(chunk)
+            if size >= 1 << 20:
+                copy.write("".join(block))
+                block, size = [], 0
+        if block:
+            copy.write("".join(block))
 
 
 class _Aborted(Exception):

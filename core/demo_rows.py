@@ -70,13 +70,14 @@ class CampaignRows:
         *,
         repeat_opens: float = 0.7,
         events_target: int | None = None,
+        funnel: Funnel | None = None,
     ):
         self.plan = plan
         self.pk = campaign_pk
         self.now = now
         self.rng = rng
         self.times = campaign_times(plan, now)
-        self.funnel = Funnel(
+        self.funnel = funnel or Funnel(
             rng,
             open_rate=plan.open_rate,
             click_rate=plan.click_rate,
