@@ -72,6 +72,16 @@ def has_campaigns(db: Database) -> bool:
         return bool(session.scalar(text("SELECT EXISTS (SELECT 1 FROM campaigns)")))
 
 
+def has_demo_campaigns(db: Database) -> bool:
+    with db.reading() as session:
+        return bool(
+            session.scalar(
+                text("SELECT EXISTS (SELECT 1 FROM campaigns WHERE starts_with(campaign_id, :p))"),
+                {"p": d.DEMO_PREFIX},
+            )
+        )
+
+
 def demo_campaign_ids(session: Session) -> set[str]:
     rows = session.scalars(
         text("SELECT campaign_id FROM campaigns WHERE starts_with(campaign_id, :p)"),
