@@ -68,6 +68,13 @@ def clean_name(name: Any) -> str:
         raise InvalidInput(
             f"A campaign name can be at most {NAME_MAX} characters; this one has {len(name)}."
         )
+    if "\x00" in name:
+        raise InvalidInput("A campaign name can't contain a NUL character (\\x00).")
+    if not name.isascii():
+        try:
+            name.encode()
+        except UnicodeEncodeError:
+            raise InvalidInput("The campaign name is not valid Unicode text.") from None
     return name
 
 

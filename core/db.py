@@ -9,14 +9,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, embedded
-from core.errors import DatabaseUnavailable
+from core.errors import (
+    CampaignConsoleError,
+    DatabaseFailed,
+    DatabaseUnavailable,
+    InvalidInput,
+    ReadOnly,
+)
 
 T = TypeVar("T")
 RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -32,23 +39,33 @@ def sqlalchemy_url(url: str) -> str:
     )
 
 
+def _parsed(url: str) -> URL:
+    try:
+        return make_url(sqlalchemy_url(url))
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseUnavailable(
+            config.mask_secrets(f"Not a usable PostgreSQL URL: {config.mask_dsn(url)} ({exc})", url)
+        ) from None
+
+
 def libpq_url(url: str) -> str:
     """The URL psycopg.connect takes (no +psycopg driver suffix)."""
-    return (
-        make_url(sqlalchemy_url(url))
-        .set(drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )
+    return _parsed(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
-    options = ["-c timezone=UTC"]
+    parsed = _parsed(url)
+    # connect_args' options replace the URL's: keep the user's (a statement_timeout, say)
+    # and put ours last, so they win where both set the same thing.
+    given = parsed.query.get("options") or ()
+    options = [given] if isinstance(given, str) else list(given)
+    options.append("-c timezone=UTC")
     if read_only:
         # The server refuses writes itself, so nothing in the app can slip one through.
         options.append("-c default_transaction_read_only=on")
     connect_args = {"options": " ".join(options), "application_name": "campaign-console"}
     connect_args.update(kwargs.pop("connect_args", {}))
-    engine = create_engine(sqlalchemy_url(url), connect_args=connect_args, **kwargs)
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
     _ping_after_idle(engine)
     if read_only:
         event.listen(engine, "connect", _assert_read_only)
@@ -113,10 +130,23 @@ class Database:
         """work(session) in one transaction, run again (with backoff) if the server aborted it
         for a deadlock or a serialization failure: such a transaction wrote nothing."""
         for attempt in range(1, attempts + 1):
+            committing = False
             try:
                 with self.sessions.begin() as session:
-                    return work(session)
+                    result = work(session)
+                    committing = True
+                return result
             except DBAPIError as exc:
+                if committing and _connection_lost(exc.orig):
+                    # The server may have made the commit durable before the line dropped.
+                    raise DatabaseFailed(
+                        config.mask_secrets(
+                            f"Lost the connection to the database while committing "
+                            f"({_first_line(exc.orig)}): the change may or may not have been "
+                            "saved. Check before running it again.",
+                            self.url,
+                        )
+                    ) from exc
                 if attempt == attempts or not isinstance(exc.orig, RETRYABLE):
                     raise
                 time.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
@@ -147,3 +177,64 @@ def connect(target: config.DatabaseTarget, *, read_only: bool = False) -> Databa
     db = Database(url, read_only=read_only)
     db.ping()
     return db
+
+
+# --- database failures, in words -----------------------------------------------------------
+
+_NOTHING = "Nothing of it was written."
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _connection_lost(exc: BaseException | None) -> bool:
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    # No SQLSTATE: the client lost the line. 08: connection exception. 57P0x: shut down.
+    return not state or state.startswith("08") or state.startswith("57P")
+
+
+def explain(exc: BaseException, url: str | None = None) -> CampaignConsoleError | None:
+    """A database failure (SQLAlchemy's DBAPIError or a psycopg error) as a message a person
+    can act on, or None when `exc` is something else (a bug, which should surface as such).
+
+    For the app's and the CLI's outer edge: every write there is one transaction, so an error
+    before its commit means the database rolled all of it back.
+    """
+    if isinstance(exc, CampaignConsoleError):
+        return exc
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, psycopg.Error):
+        return None
+    first = _first_line(orig)
+    error: CampaignConsoleError
+    if isinstance(orig, pg_errors.ReadOnlySqlTransaction):
+        error = ReadOnly(
+            f"The database refused the write: this session is read-only ({first}). "
+            "Nothing was changed."
+        )
+    elif isinstance(orig, pg_errors.QueryCanceled):
+        error = DatabaseFailed(
+            f"The database cancelled the operation: {first} (a statement_timeout on the "
+            f"connection, or an administrator). {_NOTHING}"
+        )
+    elif (orig.sqlstate or "").startswith("53"):
+        error = DatabaseFailed(
+            f"The database server ran out of resources: {first}. {_NOTHING} Free disk space "
+            "(or memory, or connections) on the server and try again."
+        )
+    elif _connection_lost(orig):
+        error = DatabaseUnavailable(
+            f"Lost the connection to the database ({first}). {_NOTHING} Try again once the "
+            "server is back."
+        )
+    elif isinstance(orig, psycopg.OperationalError):
+        error = DatabaseFailed(f"The database could not finish the operation: {first}. {_NOTHING}")
+    elif isinstance(orig, psycopg.DataError | psycopg.IntegrityError):
+        error = InvalidInput(f"The database refused the change: {first}. {_NOTHING}")
+    else:
+        return None
+    return type(error)(config.mask_secrets(str(error), url))

@@ -11,6 +11,11 @@ class DatabaseUnavailable(CampaignConsoleError):
     """The database could not be reached or started."""
 
 
+class DatabaseFailed(CampaignConsoleError):
+    """The database could not finish an operation (a statement timeout, a full disk, a lost
+    connection). The message says whether anything was written."""
+
+
 class NotFound(CampaignConsoleError):
     """A campaign, recipient or event that was named does not exist."""
 

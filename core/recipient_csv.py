@@ -86,6 +86,8 @@ def _lines(source: str | os.PathLike | IO) -> Iterator[str]:
             stream = open(source, "rb")  # noqa: SIM115  (closed below, after the generator)
         except OSError as exc:
             raise InvalidInput(f"Can't read {os.fspath(source)}: {exc.strerror}.") from None
+        except ValueError:  # a NUL character in the path
+            raise InvalidInput(f"Can't read {os.fspath(source)!r}: not a file name.") from None
         with stream:
             yield from _decode_bytes(stream)
     else:

@@ -13,7 +13,7 @@ from textual.screen import Screen
 
 from core import config
 from core.changes import ChangeFeed, ChangeSet, FeedStatus
-from core.db import Database
+from core.db import Database, explain
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.palette import CampaignJump
 from tui.screens.base import DataScreen, error_text
@@ -43,6 +43,14 @@ class CampaignConsoleApp(App):
             show=False,
             id="app.refresh",
             tooltip="Fetch this screen again now",
+        ),
+        Binding(
+            "S",
+            "suppressions",
+            "Suppressions",
+            show=False,
+            id="app.suppressions",
+            tooltip="Addresses not to mail again; lift one",
         ),
     ]
 
@@ -130,6 +138,7 @@ class CampaignConsoleApp(App):
             self.screen.reload()
 
     def report_error(self, error: BaseException) -> None:
+        error = explain(error, self.database.url) or error
         text = config.mask_secrets(error_text(error), self.database.url)
         self.notify(
             text,
@@ -157,6 +166,12 @@ class CampaignConsoleApp(App):
 
         if not isinstance(self.screen, EventLogScreen):
             self.push_screen(EventLogScreen())
+
+    def action_suppressions(self) -> None:
+        from tui.screens.suppressions import SuppressionsScreen
+
+        if not isinstance(self.screen, SuppressionsScreen):
+            self.push_screen(SuppressionsScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

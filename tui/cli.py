@@ -102,13 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    dsn = config.resolve(args.database_url).url
     try:
         return args.handler(args)
     except CampaignConsoleError as exc:
-        print(f"error: {config.mask_secrets(str(exc), args.database_url)}", file=sys.stderr)
+        print(f"error: {config.mask_secrets(str(exc), dsn)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # A database failure (a timeout, a full disk, a lost server) is a message, not a
+        # traceback; anything else is a bug and is raised as one.
+        explained = db.explain(exc, dsn)
+        if explained is None:
+            raise
+        print(f"error: {explained}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
