@@ -1,0 +1,184 @@
+"""One campaign's analytics in one call (what the analytics screen shows), and two campaigns'
+figures side by side.
+
+campaign_report bundles core.analytics' figures: the stats, the link table, bounces by SMTP
+code and the activity chart's buckets: hourly for the first ACTIVITY_HOURS hours after the
+campaign started, daily after that, each series with its gaps filled (an hour without events
+is a zero on the chart, not a missing bar).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from core.analytics import (
+    BounceCode,
+    Bucket,
+    CampaignStats,
+    LinkClicks,
+    activity_over_time,
+    bounce_codes,
+    campaign_stats,
+    link_clicks,
+)
+from core.errors import InvalidInput
+from core.models import percent
+from core.search import campaign_key
+
+ACTIVITY_HOURS = 72
+
+__all__ = [
+    "ACTIVITY_HOURS",
+    "COMPARED",
+    "Activity",
+    "CampaignReport",
+    "Difference",
+    "activity",
+    "activity_windows",
+    "campaign_report",
+    "compare",
+    "human_click_to_open",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Opens and clicks over time. Both series are empty when the campaign never started."""
+
+    start: datetime | None  # started_at: the chart's origin
+    hourly: tuple[Bucket, ...]  # 72 hours from start's hour (up to now's), every hour
+    daily: tuple[Bucket, ...]  # [start + 72 h, now], every day (UTC days); () before that
+
+    @property
+    def buckets(self) -> tuple[Bucket, ...]:
+        return self.hourly + self.daily
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignReport:
+    stats: CampaignStats
+    links: tuple[LinkClicks, ...]  # most clicked first
+    bounces: tuple[BounceCode, ...]  # by kind and SMTP code, most frequent first
+    activity: Activity
+
+
+def activity_windows(
+    start: datetime | None, now: datetime, hours: int = ACTIVITY_HOURS
+) -> tuple[tuple[datetime, datetime] | None, tuple[datetime, datetime] | None]:
+    """The [from, to) periods of the hourly and the daily series: hourly from the start of
+    start's hour for `hours` hours (to the end of now's hour if that comes first), daily after
+    that up to the end of now's day (UTC). None for a period that is empty (not started yet,
+    not 72 h old)."""
+    if start is None:
+        return None, None
+    if now.tzinfo is None or start.tzinfo is None:
+        raise InvalidInput("start and now must be date-times with a time zone.")
+    now = now.astimezone(UTC)
+    end_of_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if end_of_hour <= start:
+        return None, None
+    start = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    switch = start + timedelta(hours=hours)
+    hourly = (start, min(switch, end_of_hour))
+    if now < switch:
+        return hourly, None
+    end_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return hourly, (switch, end_of_day)
+
+
+def activity(
+    session: Session, campaign: int | str, *, start: datetime | None, now: datetime
+) -> Activity:
+    """The chart's series for a campaign that started at `start` (its started_at)."""
+    hourly_period, daily_period = activity_windows(start, now)
+    hourly: tuple[Bucket, ...] = ()
+    daily: tuple[Bucket, ...] = ()
+    if hourly_period:
+        f, t = hourly_period
+        hourly = activity_over_time(
+            session, campaign, bucket="hour", start=f, end=t, fill_gaps=True
+        )
+    if daily_period:
+        f, t = daily_period
+        daily = activity_over_time(session, campaign, bucket="day", start=f, end=t, fill_gaps=True)
+    return Activity(start, hourly, daily)
+
+
+def campaign_report(session: Session, campaign: int | str, *, now: datetime) -> CampaignReport:
+    """Stats, link table, bounce codes and activity of one campaign. Raises NotFound."""
+    pk, _ = campaign_key(session, campaign)
+    stats = campaign_stats(session, pk)
+    return CampaignReport(
+        stats=stats,
+        links=link_clicks(session, pk),
+        bounces=bounce_codes(session, pk),
+        activity=activity(session, pk, start=stats.started_at, now=now),
+    )
+
+
+def human_click_to_open(stats: CampaignStats) -> float:
+    """Human clicks as a percentage of human opens (0 when no human opened)."""
+    return percent(stats.human_clicks, stats.human_opens)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    key: str
+    label: str
+    kind: str  # "count" or "rate" (a percentage; the difference is in percentage points)
+    a: float
+    b: float
+
+    @property
+    def change(self) -> float:
+        """b - a: more in b is positive."""
+        return self.b - self.a
+
+
+# (key, label, kind): CampaignStats fields, or a function of the stats for derived rates.
+COMPARED: tuple[tuple[str, str, str], ...] = (
+    ("total_recipients", "Recipients", "count"),
+    ("emails_sent", "Sent", "count"),
+    ("emails_opened", "Opened", "count"),
+    ("open_rate", "Open rate", "rate"),
+    ("human_opens", "Human opens", "count"),
+    ("human_open_rate", "Human open rate", "rate"),
+    ("emails_clicked", "Clicked", "count"),
+    ("click_rate", "Click rate", "rate"),
+    ("human_clicks", "Human clicks", "count"),
+    ("human_click_rate", "Human click rate", "rate"),
+    ("click_to_open_rate", "Click-to-open", "rate"),
+    ("human_click_to_open", "Human click-to-open", "rate"),
+    ("total_opens", "Opens (total)", "count"),
+    ("unique_opens", "Opens (unique)", "count"),
+    ("machine_opens", "Machine opens", "count"),
+    ("total_clicks", "Clicks (total)", "count"),
+    ("unique_clicks", "Clicks (unique)", "count"),
+    ("machine_clicks", "Machine clicks", "count"),
+    ("emails_replied", "Replied", "count"),
+    ("reply_rate", "Reply rate", "rate"),
+    ("forwards", "Forwards", "count"),
+    ("emails_bounced", "Bounced", "count"),
+    ("bounce_rate", "Bounce rate", "rate"),
+    ("hard_bounces", "Hard bounces", "count"),
+    ("soft_bounces", "Soft bounces", "count"),
+    ("complaints", "Complaints", "count"),
+    ("unsubscribes", "Unsubscribes", "count"),
+)
+
+
+def _figure(stats: CampaignStats, key: str) -> float:
+    if key == "human_click_to_open":
+        return human_click_to_open(stats)
+    return getattr(stats, key)
+
+
+def compare(a: CampaignStats, b: CampaignStats) -> tuple[Difference, ...]:
+    """Every figure of COMPARED for both campaigns, in that order."""
+    return tuple(
+        Difference(key, label, kind, _figure(a, key), _figure(b, key))
+        for key, label, kind in COMPARED
+    )
