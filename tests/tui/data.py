@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.models import Campaign, CampaignRecipient, EmailTracking, Lead
@@ -192,3 +193,111 @@ def seed(session: Session) -> dict[str, int]:
         "hostile": h.id,
         "evil": evil.id,
     }
+
+
+# -- more data for the analytics tests only (seed() above stays as it is) --------------------
+OCTOBER_START = T0 - timedelta(days=20)  # camp_done's started_at
+LINK_A = "https://example.com/october?utm_source=email"
+LINK_B = "https://example.com/pricing"
+HOSTILE_LINK = "javascript:[red]alert(1)[/red]\x1b[2J"
+APPLE_MPP = {"machine": True, "machine_reason": "apple-mpp"}
+
+
+def seed_analytics(session: Session) -> dict[str, int]:
+    """Recipients and events for camp_done ("October newsletter"): human and machine opens and
+    clicks, three links, hard and soft bounces, a complaint, unsubscribes, a reply, activity in
+    its first 72 hours and after. Call after seed(). Expected figures: tests/tui/
+    test_analytics_screen.py (20 recipients, 13 opened, 12 by a person, 8 clicked, 7 by a
+    person, 4 bounced: 2 hard (550), 2 soft (421 and no code))."""
+    october = session.query(Campaign).filter_by(campaign_id="camp_done").one()
+    leads = {lead.email: lead for lead in session.query(Lead)}
+    s = OCTOBER_START
+    minute, hour, day = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+    ids: dict[str, int] = {"october": october.id}
+    rows = []
+    for i, name in enumerate(FIRST):
+        sent = s + i * minute
+        machine_open = sent + 10 * minute if i <= 4 or i == 12 else None
+        human_open = s + (i * 6 + 1) * hour if i <= 11 else None
+        opened = min((t for t in (machine_open, human_open) if t), default=None)
+        clicked = {0: 2, 1: 8, 2: 14, 3: 20, 4: 26, 5: 32, 6: 38}.get(i)
+        r = CampaignRecipient(
+            campaign_id=october.id,
+            lead_id=leads[f"{name}@example.com"].id,
+            email_address=f"{name}@example.com",
+            status="sent",
+            sent_at=sent,
+            opened_at=opened,
+            clicked_at=s + clicked * hour if clicked is not None else None,
+            replied_at=s + 3 * hour if i == 0 else None,
+        )
+        if i == 7:  # a link scanner clicked 5 s after sending: a machine click, human open later
+            r.clicked_at = sent + 5 * timedelta(seconds=1)
+            r.opened_at = r.clicked_at
+        if i in (13, 14, 15):
+            r.status = "unsubscribed"
+        if i >= 16:
+            r.status, r.bounced_at = "bounced", sent + minute
+            r.error_message = "550 5.1.1 user unknown" if i < 18 else "421 try again later"
+        rows.append(r)
+    session.add_all(rows)
+    session.flush()
+    for name, r in zip(FIRST, rows, strict=True):
+        ids[name] = r.id
+
+    def event(i: int, kind: str, at, data=None, ua=None, ip=None) -> EmailTracking:
+        return EmailTracking(
+            campaign_recipient_id=rows[i].id,
+            event_type=kind,
+            created_at=at,
+            event_data=data or {},
+            user_agent=ua,
+            ip_address=ip,
+        )
+
+    events = []
+    for i in (0, 1, 2, 3, 4, 12):  # Apple Mail Privacy Protection fetched the pixel
+        events.append(
+            event(i, "open", rows[i].sent_at + 10 * minute, APPLE_MPP, "Mozilla/5.0", "17.58.0.1")
+        )
+    for i in range(12):  # the people, every 6 hours
+        events.append(event(i, "open", s + (i * 6 + 1) * hour, ua="Thunderbird/128.0"))
+    for i in range(4):  # read again on the 6th day
+        events.append(event(i, "open", s + 5 * day + i * hour, ua="Thunderbird/128.0"))
+    links = {0: LINK_A, 1: LINK_A, 2: LINK_A, 3: LINK_A, 4: LINK_B, 5: LINK_B, 6: HOSTILE_LINK}
+    for i, url in links.items():
+        at = rows[i].clicked_at
+        events.append(event(i, "click", at, {"link_url": url}, ua="Thunderbird/128.0"))
+    events.append(event(0, "click", s + 5 * day + hour, {"link_url": LINK_A}))
+    events.append(
+        event(
+            7,
+            "click",
+            rows[7].clicked_at,
+            {"link_url": LINK_B, "machine": True, "machine_reason": "scanner-ua"},
+            ua="python-requests/2.31",
+            ip="198.51.100.9",
+        )
+    )
+    events.append(event(0, "reply", s + 3 * hour, {"subject": "Re: October"}))
+    events.append(event(13, "unsubscribe", s + day))
+    events.append(event(14, "complain", s + 2 * day))
+    events.append(event(15, "unsubscribe", s + 4 * day))
+    bounces = {
+        16: {"bounce_type": "permanent", "error_code": 550},
+        17: {"bounce_type": "hard", "error_code": "550"},
+        18: {"bounce_type": "soft", "error_code": 421},
+        19: {"bounce_type": "transient"},
+    }
+    for i, data in bounces.items():
+        events.append(event(i, "bounce", rows[i].bounced_at, data))
+    session.add_all(events)
+    session.flush()
+    # The database dated the list entries now(); date them by their events, for snapshots.
+    session.execute(
+        text(
+            "UPDATE suppressions s SET created_at = e.created_at"
+            " FROM email_tracking e WHERE e.id = s.source_event_id"
+        )
+    )
+    return ids

@@ -219,6 +219,17 @@ class CampaignsScreen(DataScreen):
             id="campaigns.clear",
             tooltip="Clear search and status filter",
         ),
+        Binding(
+            "A",
+            "analytics",
+            "Analytics",
+            show=False,
+            id="campaigns.analytics",
+            tooltip="Rates, human opens, links, bounces, activity",
+        ),
+        Binding(
+            "x", "export", "Export", show=False, id="campaigns.export", tooltip="Export to a file"
+        ),
         Binding("q", "app.quit", "Quit", id="campaigns.quit", tooltip="Quit Campaign Console"),
     ]
 
@@ -414,6 +425,20 @@ class CampaignsScreen(DataScreen):
             from tui.screens.recipients import RecipientsScreen
 
             self.app.push_screen(RecipientsScreen(campaign.id, campaign.name))
+
+    def action_analytics(self) -> None:
+        campaign = self.selected()
+        if campaign:
+            from tui.screens.analytics import AnalyticsScreen
+
+            self.app.push_screen(AnalyticsScreen(campaign.id, campaign.name))
+
+    def action_export(self) -> None:
+        campaign = self.selected()
+        if campaign:
+            from tui.widgets.export_dialog import open_export
+
+            open_export(self, campaign.id, campaign.campaign_id, campaign.name)
 
     # -- writes ----------------------------------------------------------------------------
     def action_new(self) -> None:

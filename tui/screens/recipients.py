@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from core import analytics
+from core import analytics, suppression
 from core import campaigns as campaigns_core
 from core.models import RecipientStatus, percent
 from tui import format as fmt
@@ -25,6 +25,7 @@ SORT_LABELS = {"id": "added", "email_address": "email"}
 COLUMNS = (
     Column("email_address", "Email", 18, priority=0, flex=True),
     Column("status", "Status", 12, priority=0),
+    Column("suppressed", "Sup", 3, priority=1),  # "yes": the address is on the suppression list
     Column("sent_at", "Sent", 11, priority=1),
     Column("opened_at", "Opened", 11, priority=1),
     Column("clicked_at", "Clicked", 11, priority=2),
@@ -121,12 +122,22 @@ class RecipientsScreen(DataScreen):
             id="recipients.refresh",
             tooltip="Fetch stats and page again",
         ),
+        Binding(
+            "A",
+            "analytics",
+            "Analytics",
+            id="recipients.analytics",
+            tooltip="Rates, human opens, links, bounces, activity",
+        ),
+        Binding(
+            "x", "export", "Export", show=False, id="recipients.export", tooltip="Export to a file"
+        ),
     ]
 
     class PageFetched(Message):
-        def __init__(self, query: PageQuery, page) -> None:
+        def __init__(self, query: PageQuery, page, suppressed: frozenset[int] = frozenset()):
             super().__init__()
-            self.query, self.page = query, page
+            self.query, self.page, self.suppressed = query, page, suppressed
 
     class StatsFetched(Message):
         def __init__(self, stats) -> None:
@@ -147,6 +158,7 @@ class RecipientsScreen(DataScreen):
         self.stats = None
         self.filtered_total: int | None = None
         self.rows_by_key: dict[str, object] = {}
+        self.suppressed: frozenset[int] = frozenset()  # recipient ids of the page shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -204,7 +216,10 @@ class RecipientsScreen(DataScreen):
                 before=query.before,
                 limit=PAGE,
             )
-        self.post_message(self.PageFetched(query, page))
+            # One indexed query for the page's ids: which addresses are suppressed.
+            ids = [r.id for r in page.rows]
+            suppressed = suppression.suppressed_in_campaign(session, self.campaign_pk, ids)
+        self.post_message(self.PageFetched(query, page, frozenset(suppressed)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count")
     def fetch_count(self, query: PageQuery) -> None:
@@ -265,6 +280,7 @@ class RecipientsScreen(DataScreen):
         if message.query != self.page_query:
             return
         page = self.current_page = message.page
+        self.suppressed = message.suppressed
         tz = self.app.tz
         self.rows_by_key = {str(r.id): r for r in page.rows}
         self.table.show_rows(
@@ -274,6 +290,7 @@ class RecipientsScreen(DataScreen):
                     {
                         "email_address": fmt.literal(r.email_address),
                         "status": fmt.status(r.status),
+                        "suppressed": Text("yes", "bold red") if r.id in message.suppressed else "",
                         "sent_at": fmt.short_when(r.sent_at, tz),
                         "opened_at": fmt.short_when(r.opened_at, tz),
                         "clicked_at": fmt.short_when(r.clicked_at, tz),
@@ -325,9 +342,23 @@ class RecipientsScreen(DataScreen):
             filters.append(Text.assemble("email contains ", fmt.literal(q.search, "italic")))
         if filters:
             parts.append(Text(", ").join(filters))
+        on_page = len(self.suppressed & {r.id for r in self.current_page.rows}) if shown else 0
+        if on_page:
+            parts.append(Text(f"Sup: {on_page:,} suppressed on this page", style="red"))
         label = SORT_LABELS.get(q.sort, q.sort.removesuffix("_at"))
         parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
+
+    def action_analytics(self) -> None:
+        from tui.screens.analytics import AnalyticsScreen
+
+        self.app.push_screen(AnalyticsScreen(self.campaign_pk, self.campaign_name))
+
+    def action_export(self) -> None:
+        from tui.widgets.export_dialog import open_export
+
+        campaign_id = self.stats.campaign_id if self.stats else str(self.campaign_pk)
+        open_export(self, self.campaign_pk, campaign_id, self.campaign_name)
 
     # -- navigation ------------------------------------------------------------------------
     def _set_query(self, **changes) -> None:
