@@ -123,13 +123,15 @@ class ResponsiveTable(DataTable):
         if not self.shown_columns:
             return
         cursor = self.current_key() if keep_cursor else None
-        if old_keys != new_keys:
-            self.clear()
-            self._add(rows)
-        else:
-            for key, cells in rows:
-                self._update_cells(key, previous.get(key, {}), cells, flash)
-        self.select_key(cursor)
+        # One repaint for the whole change, not one per cleared or added row.
+        with self.app.batch_update():
+            if old_keys != new_keys:
+                self.clear()
+                self._add(rows)
+            else:
+                for key, cells in rows:
+                    self._update_cells(key, previous.get(key, {}), cells, flash)
+            self.select_key(cursor)
 
     def update_rows(self, rows: Sequence[Row], *, flash: bool = True) -> None:
         """Change some rows already shown, in place; rows not shown are ignored."""
