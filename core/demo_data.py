@@ -316,59 +316,59 @@ def _links(slug: str, *paths: str) -> tuple[str, ...]:
 # fmt: off
 SMALL_CAMPAIGNS = (
     CampaignPlan(
-        "q4_product_launch", "Q4 Product Launch", "completed", 2400, -40 * 24, -34 * 24, 3,
-        open_rate=0.41, click_rate=0.078, template_id=101,
+        "q4_product_launch", "Q4 Product Launch", "completed", 1500, -40 * 24, -34 * 24, 3,
+        open_rate=0.41, click_rate=0.068, template_id=101,
         links=_links("q4_product_launch", "launch", "pricing", "demo?ref=hero",
                      "blog/q4-release-notes"),
     ),
     CampaignPlan(
-        "black_friday_early_access", "Black Friday Early Access", "completed", 2800, -16 * 24,
-        -12 * 24, 4, open_rate=0.46, click_rate=0.092, template_id=102,
+        "black_friday_early_access", "Black Friday Early Access", "completed", 1800, -16 * 24,
+        -12 * 24, 4, open_rate=0.46, click_rate=0.076, template_id=102,
         links=_links("black_friday_early_access", "deals", "deals/bundles", "account/wishlist"),
     ),
     CampaignPlan(
-        "webinar_scaling_postgres", "Webinar: Scaling Postgres", "completed", 1500, -25 * 24,
+        "webinar_scaling_postgres", "Webinar: Scaling Postgres", "completed", 900, -25 * 24,
         -20 * 24, 1.5, open_rate=0.36, click_rate=0.061, template_id=103,
         links=_links("webinar_scaling_postgres", "webinars/scaling-postgres/register",
                      "webinars/scaling-postgres/agenda", "blog/partitioning-in-practice"),
     ),
     CampaignPlan(
-        "monthly_feature_digest", "Monthly Feature Digest", "completed", 2000, -50 * 24,
+        "monthly_feature_digest", "Monthly Feature Digest", "completed", 1200, -50 * 24,
         -45 * 24, 2, open_rate=0.29, click_rate=0.034, template_id=104,
         links=_links("monthly_feature_digest", "changelog", "features/dark-mode", "features/sso",
                      "docs/api/v2", "community"),
     ),
     CampaignPlan(
-        "customer_onboarding_week_1", "Customer Onboarding — Week 1", "running", 1200, -30,
-        -28, 40, sent_share=0.7, open_rate=0.44, click_rate=0.085, template_id=105,
+        "customer_onboarding_week_1", "Customer Onboarding — Week 1", "running", 800, -30,
+        -28, 40, sent_share=0.7, open_rate=0.44, click_rate=0.072, template_id=105,
         links=_links("customer_onboarding_week_1", "getting-started", "docs/quickstart",
                      "academy/first-campaign"),
     ),
     CampaignPlan(
-        "year_end_newsletter", "Year-End Newsletter", "running", 1600, -9, -6.5, 10,
+        "year_end_newsletter", "Year-End Newsletter", "running", 1000, -9, -6.5, 10,
         sent_share=0.62, open_rate=0.35, click_rate=0.048, template_id=106,
         links=_links("year_end_newsletter", "blog/year-in-review", "events", "careers"),
     ),
     CampaignPlan(
-        "reengagement_we_miss_you", "Re-engagement: We Miss You", "paused", 1800, -5 * 24,
+        "reengagement_we_miss_you", "Re-engagement: We Miss You", "paused", 1100, -5 * 24,
         -3 * 24, 20, sent_share=0.45, open_rate=0.27, click_rate=0.033, template_id=107,
         links=_links("reengagement_we_miss_you", "welcome-back?offer=20off", "account/preferences"),
     ),
     CampaignPlan(
-        "holiday_gift_guide", "Holiday Gift Guide", "scheduled", 2500, -2 * 24,
+        "holiday_gift_guide", "Holiday Gift Guide", "scheduled", 1500, -2 * 24,
         scheduled_h=2 * 24 + 3, template_id=108,
         links=_links("holiday_gift_guide", "gift-guide", "gift-cards"),
     ),
     CampaignPlan(
-        "product_update_sso", "Product Update: Single Sign-On", "scheduled", 1100, -20,
+        "product_update_sso", "Product Update: Single Sign-On", "scheduled", 700, -20,
         scheduled_h=6 * 24, template_id=109,
     ),
     CampaignPlan(
-        "annual_customer_survey", "Annual Customer Survey", "draft", 900, -3, template_id=110
+        "annual_customer_survey", "Annual Customer Survey", "draft", 600, -3, template_id=110
     ),
     CampaignPlan("partner_program_invitation", "Partner Program Invitation", "draft", 0, -1),
     CampaignPlan(
-        "pricing_update_notice", "Pricing Update Notice", "failed", 1600, -8 * 24, -7 * 24, 6,
+        "pricing_update_notice", "Pricing Update Notice", "failed", 1000, -8 * 24, -7 * 24, 6,
         sent_share=0.3, open_rate=0.38, click_rate=0.05, template_id=111,
         links=_links("pricing_update_notice", "pricing", "pricing/faq"),
     ),
