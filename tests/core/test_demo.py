@@ -324,3 +324,23 @@ def test_large_demo_loader_scaled_down(db, db_url, parallel):
         assert machine.reclassify(s) == 0
     assert seed_large(db, seed=7, now=NOW, recipients=recipients, events=events).campaigns == 0
     assert reset_demo(db).leads == 3000 + recipients
+
+
+def test_demo_command_if_empty_seeds_only_an_empty_database(db, db_url, capsys):
+    from tui.demo_commands import main
+
+    with db.transaction() as s:
+        make_campaign(s, "mine")
+    argv = ["demo", "--database-url", db_url, "--if-empty", "--no-simulate"]
+    assert main(argv) == 0
+    assert "not seeding" in capsys.readouterr().err
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM campaigns").fetchone()[0] == 1
+        conn.execute("DELETE FROM campaigns")
+        conn.commit()
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "small demo: 12 campaigns" in err and "Demo ready in" in err
+    assert "Simulator started" not in err
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM campaigns").fetchone()[0] == 12
