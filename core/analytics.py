@@ -29,7 +29,7 @@ from core.breakdowns import (
     BounceCode,
     HumanMachine,
     bounce_codes,
-    human_machine,
+    event_counts,
 )
 from core.errors import InvalidInput
 from core.events import (
@@ -200,18 +200,10 @@ def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
     unsubscribes, complaints, bounces split hard/soft, human vs machine opens and clicks.
     Raises NotFound."""
     v = _overview_values(session, campaign)
-    # Per (recipient, type) first, then per type: "unique" becomes a plain count of groups
-    # where count(DISTINCT ...) would sort every event. Bounce types (in event_data) are
-    # read from the bounce events alone.
-    per_recipient = (
-        select(T.campaign_recipient_id, T.event_type, func.count().label("n"))
-        .join(R, R.id == T.campaign_recipient_id)
-        .where(R.campaign_id == v["id"])
-        .group_by(T.campaign_recipient_id, T.event_type)
-        .subquery()
-    )
-    p = per_recipient.c
-    by_type = select(p.event_type, func.count(), func.sum(p.n)).group_by(p.event_type)
+    # One pass over the campaign's (recipient, event type) index entries, per recipient, with
+    # its machine opens and clicks beside them (core.breakdowns.event_counts): "unique" is a
+    # count of recipients, no count(DISTINCT ...) and no event_data read. Bounce types (in
+    # event_data) are read from the bounce events alone.
     bounce_type = func.lower(T.event_data["bounce_type"].astext)
     bounces = (
         select(
@@ -221,30 +213,21 @@ def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
         .join(R, R.id == T.campaign_recipient_id)
         .where(R.campaign_id == v["id"], T.event_type == EventType.BOUNCE)
     )
-    # by_type reads only (campaign_recipient_id, event_type): for a big campaign, a merge
-    # join of ix_email_tracking_recipient_event (index only) with the recipients.
-    counts = {t: (int(u), int(n)) for t, u, n in session.execute(by_type)}
+    counts = event_counts(session, v["id"])
     hard, soft = session.execute(bounces).one()
-    with _aggregating(session):  # reads event_data of every open and click
-        people = human_machine(session, v["id"])
-
-    def unique(t: EventType) -> int:
-        return counts.get(t, (0, 0))[0]
-
-    def total(t: EventType) -> int:
-        return counts.get(t, (0, 0))[1]
+    people, unique, total = counts.people, counts.unique, counts.total
 
     return CampaignStats(
         **v,
-        total_opens=total(EventType.OPEN),
-        unique_opens=unique(EventType.OPEN),
-        total_clicks=total(EventType.CLICK),
-        unique_clicks=unique(EventType.CLICK),
-        replies=total(EventType.REPLY),
-        forwards=total(EventType.FORWARD),
-        unsubscribes=total(EventType.UNSUBSCRIBE),
-        complaints=total(EventType.COMPLAIN),
-        bounces=total(EventType.BOUNCE),
+        total_opens=total[EventType.OPEN],
+        unique_opens=unique[EventType.OPEN],
+        total_clicks=total[EventType.CLICK],
+        unique_clicks=unique[EventType.CLICK],
+        replies=total[EventType.REPLY],
+        forwards=total[EventType.FORWARD],
+        unsubscribes=total[EventType.UNSUBSCRIBE],
+        complaints=total[EventType.COMPLAIN],
+        bounces=total[EventType.BOUNCE],
         hard_bounces=int(hard),
         soft_bounces=int(soft),
         human_opens=people.human_opens,

@@ -266,6 +266,13 @@ class EmailTracking(Base):
     __table_args__ = (
         Index("ix_email_tracking_recipient_event", "campaign_recipient_id", "event_type"),
         CheckConstraint(_in_list("event_type", EventType), name="ck_email_tracking_event_type"),
+        # Beyond the seed (migration 0006): the events core.machine judged machine.
+        Index(
+            "ix_email_tracking_machine",
+            "campaign_recipient_id",
+            "event_type",
+            postgresql_where=text("""event_data @> '{"machine": true}'::jsonb"""),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -24,6 +24,8 @@ EXTRA_INDEXES: set[str] = {
     "ix_campaign_recipients_campaign_status_clicked_at",
     "ix_campaign_recipients_campaign_status_replied_at",
     "ix_campaign_recipients_campaign_status_bounced_at",
+    # 0006_machine_events_index: machine opens and clicks (a partial index).
+    "ix_email_tracking_machine",
 }
 
 
