@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# First run on the embedded server: seed the small demo and start its traffic simulator
+# (`campaigns simulate --stop` stops it). A database named by DATABASE_URL is never seeded.
 run: $(STAMP)
+	@if [ -z "$$DATABASE_URL" ]; then $(BIN)/campaigns demo --if-empty; fi
 	$(BIN)/campaigns $(ARGS)
 
 lint: $(STAMP)

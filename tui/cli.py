@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from core import config, db, schema
 from core.errors import CampaignConsoleError
-from tui import scripting
+from tui import analytics_commands, demo_commands, scripting
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_db)
 
     scripting.add_commands(sub, common, with_db)
+    analytics_commands.add_commands(sub, common, with_db)
+    demo_commands.add_commands(sub, common, with_db)
     return parser
 
 
