@@ -101,12 +101,8 @@ def render_chart(
     def chart(values: list[int], rows: int, style: str) -> None:
         peak = max(values, default=0)
         for i, bars in enumerate(bar_rows(values, rows, cell, style)):
-            if i == 0:
-                axis = f"{peak:>{gutter - 2},} ┤"
-            elif i == rows - 1:
-                axis = f"{0:>{gutter - 2}} ┤"
-            else:
-                axis = f"{pad} │"
+            # The peak at the top; bars stand on the bottom row (no "0" label beside a bar).
+            axis = f"{peak:>{gutter - 2},} ┤" if i == 0 else f"{pad} │"
             lines.append(Text.assemble((axis, "dim"), bars))
 
     lines.append(title("Opens", opens, opens_total, OPEN_STYLE))
