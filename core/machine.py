@@ -250,18 +250,6 @@ def classify_without_sent_at(event_type: str, user_agent: str | None, ip: str | 
     return classify(Signals(event_type, user_agent, ip))
 
 
-def too_fast(
-    event_type: str, created_at: datetime, sent_at: datetime | None, settings: Settings
-) -> bool:
-    window = settings.window(event_type)
-    return _too_fast(Signals(event_type, None, None, created_at, sent_at, window))
-
-
-def verdict(reason: str | None) -> dict[str, object]:
-    """The keys a verdict adds to event_data (none for a human event)."""
-    return {} if reason is None else {MACHINE_KEY: True, REASON_KEY: reason}
-
-
 def append_verdict(data_json: str | None, reason: str) -> str:
     """Serialised event_data (a JSON object without the verdict keys) with the verdict added."""
     tail = f'"{MACHINE_KEY}":true,"{REASON_KEY}":"{reason}"}}'

@@ -210,11 +210,19 @@ def test_record_event_too_fast_by_id_by_email_and_at_now(session, rids):
         EventInput("open", recipient_id=rids[4], created_at=fast),
         settings=Settings.uniform(0),
     )
+    edge = record_event(
+        session, EventInput("open", recipient_id=rids[5], created_at=SENT + timedelta(seconds=2))
+    )
+    before = record_event(
+        session, EventInput("click", recipient_id=rids[6], created_at=SENT - timedelta(seconds=1.5))
+    )
     assert _data(session, by_id) == _verdict("too-fast")
     assert _data(session, by_email) == {"link_url": "u", **_verdict("too-fast")}
     assert _data(session, slow) is None
     assert _data(session, at_now) == _verdict("too-fast")
     assert _data(session, off) is None
+    assert _data(session, edge) is None  # the window is open at both ends, as in the rule
+    assert _data(session, before) == _verdict("too-fast")
 
 
 def test_record_events_classifies_a_batch(session, rids, monkeypatch):

@@ -9,21 +9,12 @@ import json
 import pytest
 from sqlalchemy import text
 
-from tui import analytics_commands, cli, scripting
+from tui import cli
 
 
 @pytest.fixture
-def run(ids, db_url, capsys, monkeypatch):
-    """`campaigns ...` on the fixed TUI data, with this module's commands registered (also
-    before tui/cli.py registers them itself)."""
-    if "reclassify" not in cli.build_parser().format_help():
-        original = scripting.add_commands
-
-        def both(sub, common, with_db):
-            original(sub, common, with_db)
-            analytics_commands.add_commands(sub, common, with_db)
-
-        monkeypatch.setattr(scripting, "add_commands", both)
+def run(ids, db_url, capsys):
+    """`campaigns ...` on the fixed TUI data."""
 
     def call(*args: str) -> tuple[int, str, str]:
         code = cli.main([*args, "--database-url", db_url])
