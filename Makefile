@@ -29,5 +29,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/pytest -q -s -p no:xdist -o python_files='bench_*.py' tests/benchmarks $(PYTEST_ARGS)
 
+soak: $(STAMP)
+	CC_CONCURRENCY_SECONDS=60 $(BIN)/pytest -q -s -p no:xdist tests/reliability/test_concurrency.py $(PYTEST_ARGS)
+	$(BIN)/pytest -q -s -p no:xdist -o python_files='soak_*.py' tests/soak $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
