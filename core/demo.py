@@ -51,7 +51,7 @@ class ResetResult:
     leads: int
 
 
-def _quiet(_: str) -> None:
+def no_progress(_: str) -> None:
     pass
 
 
@@ -230,7 +230,7 @@ def load_campaigns(
 
 
 def seed_small(
-    db: Database, *, seed: int = DEFAULT_SEED, now: datetime | None = None, progress=_quiet
+    db: Database, *, seed: int = DEFAULT_SEED, now: datetime | None = None, progress=no_progress
 ) -> DemoResult:
     """The small demo, in one transaction; campaigns already there are skipped."""
     started = time.monotonic()
@@ -255,7 +255,7 @@ def seed_demo(
     size: str = "small",
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> DemoResult:
     """Seed the demo of this size (the large one includes the small one)."""
     if size not in SIZES:

@@ -27,7 +27,7 @@ from core import counters, suppression
 from core import demo_data as d
 from core.changes import CHANNEL
 from core.db import Database, libpq_url
-from core.demo import DemoResult, _quiet, epoch, insert_campaigns, lock
+from core.demo import DemoResult, epoch, insert_campaigns, lock, no_progress
 from core.demo_copy import (
     COPY_EVENTS,
     COPY_LEADS,
@@ -106,9 +106,11 @@ def seed_large(
     recipients: int = d.LARGE_CAMPAIGN.recipients,
     events: int = d.LARGE_EVENTS,
     parallel: bool | None = None,
-    progress=_quiet,
+    chunk: int = CHUNK,
+    progress=no_progress,
 ) -> DemoResult:
-    """Add the large campaign unless it is there; parallel=None: when the role allows it."""
+    """Add the large campaign unless it is there; parallel=None: when the role allows it.
+    `chunk` recipients are generated (and sent to one stream) at a time."""
     started = time.monotonic()
     plan = d.LARGE_CAMPAIGN._replace(recipients=recipients)
     campaign_id = d.DEMO_PREFIX + plan.slug
@@ -135,15 +137,18 @@ def seed_large(
             progress(f"large demo: {recipients:,} recipients, {events:,} events ({how})")
             if fast:
                 load = _Parallel(db, raw)
-                _produce(load, leads, rows, rids, started, progress)
+                _produce(load, leads, rows, rids, chunk, started, progress)
+                progress("large demo: rows sent; waiting for the server to finish them")
                 load.finish_copies()
+                # The other recipients commit first, so that the count below sees them.
+                load.commit_before()
                 raw.execute("SET LOCAL session_replication_role = origin")
                 counters.recount(session, pk)  # what the skipped triggers would have done
-                load.commit_before()
             else:
-                _serial(raw, leads, rows, rids, started, progress)
+                _serial(raw, leads, rows, rids, chunk, started, progress)
         if load is not None:
             load.commit_after()
+            progress("large demo: committed; listing suppressed addresses, updating statistics")
             with db.transaction() as session:
                 suppression.suppress_from_events(session, pk)
                 session.execute(text("SELECT pg_notify(:ch, :pk)"), {"ch": CHANNEL, "pk": str(pk)})
@@ -225,12 +230,12 @@ def _connect(db: Database) -> psycopg.Connection:
     return conn
 
 
-def _produce(load: _Parallel, leads, rows, rids, started, progress) -> None:
+def _produce(load: _Parallel, leads, rows, rids, size: int, started, progress) -> None:
     lead_streams, recipient_streams, event_streams = load.streams.values()
     n = len(rids)
     reported = 0
-    for k, lo in enumerate(range(0, n, CHUNK)):
-        hi = min(n, lo + CHUNK)
+    for k, lo in enumerate(range(0, n, size)):
+        hi = min(n, lo + size)
         lead_text, new, chunk_leads = leads.chunk(lo, hi)
         if new:
             lead_streams[k % len(lead_streams)].put(lead_text, new)
@@ -245,13 +250,13 @@ def _produce(load: _Parallel, leads, rows, rids, started, progress) -> None:
         event_streams[0].put(tail.events, tail.n_events)
 
 
-def _serial(raw, leads, rows, rids, started, progress) -> None:
+def _serial(raw, leads, rows, rids, size: int, started, progress) -> None:
     n = len(rids)
-    copy_all(raw, COPY_LEADS, (leads.chunk(lo, min(n, lo + CHUNK))[0] for lo in range(0, n, CHUNK)))
+    copy_all(raw, COPY_LEADS, (leads.chunk(lo, min(n, lo + size))[0] for lo in range(0, n, size)))
     progress(f"large demo: {leads.missing:,} leads ({time.monotonic() - started:.0f} s)")
     reported = 0
-    for lo in range(0, n, CHUNK):
-        hi = min(n, lo + CHUNK)
+    for lo in range(0, n, size):
+        hi = min(n, lo + size)
         chunk = rows.chunk(rids[lo:hi], leads.chunk(lo, hi)[2], lo, n)
         copy_all(raw, COPY_RECIPIENTS, [chunk.recipients])
         copy_all(raw, COPY_EVENTS, [chunk.events])

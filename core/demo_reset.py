@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from core import demo_data as d
 from core.changes import CHANNEL
 from core.db import Database
-from core.demo import ResetResult, _quiet, lock
+from core.demo import ResetResult, lock, no_progress
 from core.demo_copy import is_superuser
 
 _EVENTS = """
@@ -46,7 +46,7 @@ def delete_campaign_rows(session: Session, pks: list[int]) -> None:
             session.execute(text(statement), {"pks": pks})
 
 
-def reset_demo(db: Database, *, progress=_quiet) -> ResetResult:
+def reset_demo(db: Database, *, progress=no_progress) -> ResetResult:
     """Delete every demo campaign and the demo leads nothing else uses, in one transaction."""
     with db.transaction() as session:
         lock(session)

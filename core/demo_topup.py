@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from core import demo_data as d
 from core.db import Database
-from core.demo import DEFAULT_SEED, _quiet, ensure_small_leads, epoch, load_campaigns, lock
+from core.demo import DEFAULT_SEED, ensure_small_leads, epoch, load_campaigns, lock, no_progress
 from core.demo_funnel import Funnel
 
 BULK = "bulk_"
@@ -64,7 +64,7 @@ def seed_campaign_count(
     *,
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
-    progress=_quiet,
+    progress=no_progress,
 ) -> int:
     """Add small demo campaigns until the database has n campaigns in all (any campaigns
     count, not only the demo's); returns how many were added. One transaction."""

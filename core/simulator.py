@@ -36,7 +36,13 @@ from core import lifecycle, recipients
 from core.campaign_summary import resolve_campaign
 from core.db import Database
 from core.demo_funnel import Funnel
-from core.errors import DatabaseFailed, DatabaseUnavailable, InvalidTransition, NotFound
+from core.errors import (
+    DatabaseFailed,
+    DatabaseUnavailable,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
 from core.tracking import EventInput, record_events
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ SEND_DELAY = (0.2, 1.0)  # seconds a claimed recipient stays queued
 SEND_FAILURE_RATE = 0.01
 BURST_SECONDS = 2.0  # unused budget carried over at most
 CLAIM_MAX = 500
+IDLE_TICK = 2.0
 
 
 @dataclass
@@ -85,8 +92,8 @@ class Simulator:
         demo_only: bool = False,
         time_scale: float = TIME_SCALE,
     ):
-        if rate <= 0:
-            raise ValueError("rate must be positive")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+            raise InvalidInput(f"The rate is a number of writes per second above 0, not {rate!r}.")
         self.db = db
         self.rate = float(rate)
         self.demo_only = demo_only
@@ -176,7 +183,8 @@ class Simulator:
         totals = defaultdict(int)
         reported = time.monotonic()
         while not stop.is_set() and (end is None or time.monotonic() < end):
-            wait = tick
+            # Nothing running and nothing due: look again every couple of seconds only.
+            wait = tick if self.campaigns or self.heap else max(tick, IDLE_TICK)
             try:
                 r = self.step()
                 if failing_since is not None:

@@ -284,8 +284,9 @@ def test_large_demo_loader_scaled_down(db, db_url, parallel):
     """The large demo's COPY path at 1/50 (1/200 on one connection) of its size."""
     recipients, events = (20_000, 100_000) if parallel else (5_000, 25_000)
     seed_demo(db, now=NOW)
+    # Small chunks, so that every stream of the parallel path gets several.
     result = seed_large(
-        db, seed=7, now=NOW, recipients=recipients, events=events, parallel=parallel
+        db, seed=7, now=NOW, recipients=recipients, events=events, parallel=parallel, chunk=1500
     )
     assert (result.campaigns, result.recipients, result.events) == (1, recipients, events)
     assert result.leads == recipients
