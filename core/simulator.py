@@ -44,6 +44,12 @@ BURST_SECONDS = 2.0  # unused budget carried over at most
 IDLE_TICK = 2.0
 
 
+def check_rate(rate: float) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        raise InvalidInput(f"The rate is a number of writes per second above 0, not {rate!r}.")
+    return float(rate)
+
+
 class Simulator:
     """Sender and recipients for the running campaigns (all, the demo's, or one)."""
 
@@ -57,10 +63,8 @@ class Simulator:
         demo_only: bool = False,
         time_scale: float = TIME_SCALE,
     ):
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
-            raise InvalidInput(f"The rate is a number of writes per second above 0, not {rate!r}.")
         self.db = db
-        self.rate = float(rate)
+        self.rate = check_rate(rate)
         self.demo_only = demo_only
         self.time_scale = time_scale
         self.rng = random.Random(seed)
@@ -134,15 +138,19 @@ class Simulator:
 
     def run(
         self,
+        rate: float | None = None,
         duration: float | None = None,
-        stop: threading.Event | None = None,
+        stop_event: threading.Event | None = None,
         *,
         tick: float = 0.15,
         report_every: float = 10.0,
     ) -> None:
-        """Step every `tick` seconds until `stop` is set or `duration` has passed. Database
-        errors (a restart, say) are logged and retried with backoff, never raised."""
-        stop = stop or threading.Event()
+        """Step every `tick` seconds (at `rate` writes/s, if given) until `stop_event` is set
+        or `duration` seconds have passed. Database errors (a restart, say) are logged and
+        retried with backoff, never raised."""
+        if rate is not None:
+            self.rate = check_rate(rate)
+        stop = stop_event or threading.Event()
         end = None if duration is None else time.monotonic() + duration
         backoff, failing_since = 0.5, None
         totals = defaultdict(int)

@@ -161,7 +161,7 @@ def cmd_simulate(args: argparse.Namespace, db) -> int:
     if args.pid_file:
         Path(args.pid_file).write_text(f"{os.getpid()}\n")
     try:
-        sim.run(args.duration, stop)
+        sim.run(duration=args.duration, stop_event=stop)
     finally:
         if args.pid_file:
             with contextlib.suppress(OSError, ValueError):

@@ -194,7 +194,7 @@ def test_run_stops_when_asked_and_rides_out_an_unreachable_database(db, caplog):
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     started = time.monotonic()
-    sim.run(stop=stop, tick=0.05)
+    sim.run(stop_event=stop, tick=0.05)
     assert time.monotonic() - started < 3
 
     dead = Database("postgresql://nobody@/no_such_db?host=/nonexistent&connect_timeout=1")
