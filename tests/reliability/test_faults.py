@@ -15,6 +15,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from datetime import UTC
 from pathlib import Path
 
@@ -22,7 +24,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from core import campaigns as C
 from core.db import Database
+from core.errors import DatabaseFailed
 from tests.reliability.conftest import OwnServer, counter_drift, unchanged
 from tests.reliability.faults import (
     REPO,
@@ -133,7 +137,9 @@ def test_server_stopping_during_an_event_batch_leaves_all_or_nothing(
 BATCH = 2_000
 _BATCHES = """
 import sys
+from core import campaigns as C
 from core.db import Database
+from core.errors import DatabaseFailed
 from core.tracking import EventInput, record_events
 
 db = Database(sys.argv[1])
@@ -208,6 +214,45 @@ def test_sigkill_during_an_import_leaves_nothing(db_url, tmp_path):
     assert one(db_url, "SELECT count(*) FROM leads") == 0
     assert counter_drift(db_url) == []
     print(f"\nkilled during {caught!r}: nothing written")
+
+
+# --- the connection drops while committing ----------------------------------------------------
+
+
+def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(db, db_url):
+    """The client can't know whether a commit whose answer never came was made durable:
+    Database.run says so rather than "nothing was written"."""
+    _campaign(db_url, "camp_commit")
+    with psycopg.connect(db_url) as conn:
+        # Runs at COMMIT (a deferred constraint trigger), long enough to lose the line in.
+        conn.execute(
+            "CREATE FUNCTION cc_test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$"
+        )
+        conn.execute(
+            "CREATE CONSTRAINT TRIGGER cc_test_slow_commit AFTER UPDATE ON campaigns"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cc_test_slow_commit()"
+        )
+
+    def kill_when_committing() -> None:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            for _ in range(1000):
+                killed = conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND application_name = %s"
+                    " AND wait_event = 'PgSleep'",
+                    ("campaign-console",),
+                ).fetchone()[0]
+                if killed:
+                    return
+                time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_when_committing)
+    killer.start()
+    with pytest.raises(DatabaseFailed, match=r"while committing .*may or may not have been saved"):
+        db.run(lambda s: C.edit_campaign(s, "camp_commit", name="Renamed"))
+    killer.join()
+    assert counter_drift(db_url) == []
 
 
 # --- the change feed's connection is killed under the app -------------------------------------

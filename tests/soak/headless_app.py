@@ -1,7 +1,8 @@
 """The app, headless, for the soak test: python -m tests.soak.headless_app URL SECONDS LOG.
 
 Prints READY once it is live and showing campaigns, then after SECONDS one JSON line: every
-paint of a new emails_sent value of campaign 1 (wall time, value), RSS samples, notifications.
+paint of a new emails_sent value of campaign 1 (wall time, value), RSS samples, notifications,
+its CPU use.
 Logging (INFO and up) goes to the LOG file.
 """
 
@@ -70,15 +71,22 @@ def main() -> None:
             await asyncio.sleep(0.01)
         await asyncio.sleep(1.0)
         print("READY", flush=True)
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         rss = [(0.0, rss_mb())]
         states = []
         while time.monotonic() - started < seconds:
             await asyncio.sleep(RSS_EVERY)
             rss.append((time.monotonic() - started, rss_mb()))
             states.append(app.feed_status.state.value if app.feed_status else "none")
+        cpu_percent = (time.process_time() - cpu) / (time.monotonic() - started) * 100
         await asyncio.sleep(1.0)  # the last commits' paints
-        report = {"paints": paints, "rss": rss, "notes": notes, "states": states}
+        report = {
+            "paints": paints,
+            "rss": rss,
+            "notes": notes,
+            "states": states,
+            "cpu_percent": cpu_percent,
+        }
         print(json.dumps(report), flush=True)
         app.exit()
 

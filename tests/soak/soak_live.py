@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -94,6 +95,16 @@ def soak_url(pg_admin_url) -> Iterator[str]:
             )
 
 
+def listen_floor(url: str, stop: threading.Event, arrivals: list[float]) -> None:
+    """A bare LISTEN connection: when each notification arrives (the floor of any live view,
+    and a gauge of how busy the machine is)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("LISTEN campaign_changes")
+        while not stop.is_set():
+            for _ in conn.notifies(timeout=0.2, stop_after=1):
+                arrivals.append(time.time())
+
+
 def simulate(url: str, seconds: float) -> tuple[list[tuple[float, int]], int, int]:
     """Run the simulator on camp_soak, a step every TICK; returns (commit time, emails_sent
     after) per step that sent something, and the totals of sends and events."""
@@ -131,8 +142,15 @@ def test_soak_live_app_under_the_simulator(soak_url, tmp_path):
     )
     try:
         assert app.stdout.readline().strip() == "READY"
+        stop, arrivals = threading.Event(), []
+        listener = threading.Thread(target=listen_floor, args=(soak_url, stop, arrivals))
+        listener.start()
         load_started = time.time()
-        commits, sends, events = simulate(soak_url, SECONDS)
+        try:
+            commits, sends, events = simulate(soak_url, SECONDS)
+        finally:
+            stop.set()
+            listener.join()
         report = json.loads(app.stdout.readline())
         app.wait(timeout=60)
         stderr = app.stderr.read()
@@ -140,13 +158,21 @@ def test_soak_live_app_under_the_simulator(soak_url, tmp_path):
         app.kill()
 
     paints = report["paints"]
+    # The app stops watching SECONDS after READY: leave out the last seconds' commits.
+    commits = [(t, v) for t, v in commits if t < load_started + SECONDS - 3]
     latencies: list[tuple[float, float]] = []  # (minute of the run, ms)
+    floor: list[tuple[float, float]] = []
     for committed, sent in commits:
+        minute = (committed - load_started) // 60
         shown = next((t for t, v in paints if v >= sent and t >= committed), None)
         if shown is not None:
-            latencies.append(((committed - load_started) // 60, (shown - committed) * 1000))
+            latencies.append((minute, (shown - committed) * 1000))
+        heard = next((t for t in arrivals if t >= committed - 0.001), None)
+        if heard is not None:
+            floor.append((minute, max(0.0, (heard - committed) * 1000)))
     minutes = sorted({m for m, _ in latencies})
     per_minute = {m: statistics.median(ms for mm, ms in latencies if mm == m) for m in minutes}
+    floor_minute = {m: statistics.median(ms for mm, ms in floor if mm == m) for m in minutes}
     all_ms = sorted(ms for _, ms in latencies)
     rss = [mb for _, mb in report["rss"]]
     growth = rss[-1] - rss[0]
@@ -165,6 +191,13 @@ def test_soak_live_app_under_the_simulator(soak_url, tmp_path):
         f" worst minute's median {max(per_minute.values()):.0f} ms"
     )
     print("per-minute medians (ms): " + ", ".join(f"{per_minute[m]:.0f}" for m in minutes))
+    print(
+        "baseline, commit -> NOTIFY heard by a bare LISTEN, per-minute medians (ms): "
+        + ", ".join(f"{floor_minute[m]:.0f}" for m in minutes)
+    )
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    print(f"app CPU {report['cpu_percent']:.0f}% of one core; machine load average {load}")
     samples = report["rss"][:: max(1, len(rss) // 20)]
     print("app RSS (s: MB): " + ", ".join(f"{t:.0f}: {mb:.1f}" for t, mb in samples))
     print(
