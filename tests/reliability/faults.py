@@ -3,6 +3,7 @@ the server, and wait for the server to forget it."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -68,3 +69,31 @@ def csv_file(path: Path, rows: int, domain: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def campaign(url: str, campaign_id: str, recipients: int = 0, status: str = "draft") -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO campaigns (campaign_id, name, status) VALUES (%s, %s, %s)",
+            (campaign_id, campaign_id, status),
+        )
+        if recipients:
+            conn.execute(
+                "INSERT INTO leads (email) SELECT 'lead' || g || '@faults.test'"
+                " FROM generate_series(1, %s) g",
+                (recipients,),
+            )
+            conn.execute(
+                "INSERT INTO campaign_recipients (campaign_id, lead_id, email_address, status,"
+                " sent_at) SELECT c.id, l.id, l.email, 'sent', now() - interval '1 hour'"
+                " FROM leads l, campaigns c WHERE c.campaign_id = %s",
+                (campaign_id,),
+            )
+
+
+async def until(predicate, timeout: float = 20.0, what: str = "") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
