@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy import select
 
-from core.analytics import Bucket
+from core.campaign_report import Volume
 from core.models import Suppression
 from tests.tui.conftest import settle
 from tests.tui.data import HOSTILE_LINK, LINK_A, LINK_B, seed_analytics
@@ -430,8 +430,8 @@ async def test_export_progress_from_the_worker(make_app, tmp_path, db, ids):
 T = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def buckets(*pairs: tuple[int, int]) -> list[Bucket]:
-    return [Bucket(T + timedelta(hours=i), o, c, o, c) for i, (o, c) in enumerate(pairs)]
+def buckets(*pairs: tuple[int, int]) -> list[Volume]:
+    return [Volume(T + timedelta(hours=i), o, c) for i, (o, c) in enumerate(pairs)]
 
 
 def test_group_adds_neighbours_up_when_narrow():

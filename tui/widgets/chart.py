@@ -17,7 +17,7 @@ from datetime import tzinfo
 from rich.text import Text
 from textual.widget import Widget
 
-from core.analytics import Bucket
+from core.campaign_report import Volume
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 OPEN_ROWS, CLICK_ROWS = 4, 2
@@ -27,12 +27,12 @@ OPEN_STYLE, CLICK_STYLE = "cyan", "magenta"
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    start: Bucket  # the first bucket of the group (for the axis label)
+    start: Volume  # the first bucket of the group (for the axis label)
     opens: int
     clicks: int
 
 
-def group(buckets: Sequence[Bucket], room: int) -> tuple[int, list[Column]]:
+def group(buckets: Sequence[Volume], room: int) -> tuple[int, list[Column]]:
     """(buckets per column, columns): neighbours added up so that at most `room` columns."""
     per = max(1, math.ceil(len(buckets) / max(room, 1)))
     columns = []
@@ -69,7 +69,7 @@ def _tick_label(column: Column, unit: str, tz: tzinfo | None) -> str:
 
 
 def render_chart(
-    buckets: Sequence[Bucket],
+    buckets: Sequence[Volume],
     unit: str,
     width: int,
     tz: tzinfo | None = None,
@@ -146,12 +146,12 @@ class ActivityChart(Widget):
 
     def __init__(self, *, caption: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
-        self.buckets: tuple[Bucket, ...] = ()
+        self.buckets: tuple[Volume, ...] = ()
         self.unit = "hour"
         self.caption = caption
         self.tz: tzinfo | None = None
 
-    def show(self, buckets: Sequence[Bucket], unit: str, tz: tzinfo | None) -> None:
+    def show(self, buckets: Sequence[Volume], unit: str, tz: tzinfo | None) -> None:
         self.buckets, self.unit, self.tz = tuple(buckets), unit, tz
         self.refresh()
 
