@@ -6,10 +6,10 @@ code) with the activity chart's volumes: opens and clicks per hour for the first
 ACTIVITY_HOURS hours after the campaign started, per day after that, each series with its gaps
 filled (an hour without events is a zero on the chart, not a missing bar).
 
-The volumes are counted in one pass over the campaign's opens and clicks, grouped by (bucket,
-type) only: a few hundred groups whatever the campaign's size. (core.analytics.
-activity_over_time also counts distinct recipients per bucket, which groups by recipient too:
-millions of groups on a big campaign, and one pass per bucket size.)
+The volumes are counted in one pass over the campaign's opens and clicks, grouped by (UTC hour,
+type) only: a few hundred groups whatever the campaign's size; days are added up from their
+hours. (core.analytics.activity_over_time also counts distinct recipients per bucket, which
+groups by recipient too: millions of groups on a big campaign, and one pass per bucket size.)
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.analytics import (
     BounceCode,
     CampaignStats,
     LinkClicks,
+    _aggregating,
     bounce_codes,
     campaign_stats,
     link_clicks,
@@ -101,26 +102,27 @@ def activity_windows(
     return hourly, (switch, end_of_day)
 
 
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # date_bin's origin: whole UTC hours
+
+
 def activity(
     session: Session, campaign: int | str, *, start: datetime | None, now: datetime
 ) -> Activity:
     """The chart's series for a campaign that started at `start` (its started_at), from one
-    statement. Raises NotFound."""
+    statement counting events per UTC hour; the days after the first 72 hours are added up
+    from their hours here. Raises NotFound."""
     pk, _ = campaign_key(session, campaign)
     hourly_period, daily_period = activity_windows(start, now)
     if hourly_period is None:
         return Activity(start, (), ())
-    first, switch = hourly_period[0], hourly_period[0] + timedelta(hours=ACTIVITY_HOURS)
+    first = hourly_period[0]
     end = daily_period[1] if daily_period else hourly_period[1]
     T, R = EmailTracking, CampaignRecipient
-    utc = literal("UTC")
-    hourly = T.created_at < switch
-    bucket = case(
-        (hourly, func.date_trunc("hour", T.created_at, utc)),
-        else_=func.date_trunc("day", T.created_at, utc),
-    )
+    # date_bin is plain arithmetic on the timestamp; date_trunc(.., 'UTC') converts time
+    # zones for every event (about 1.5 times as long on the large demo's 5M events).
+    hour = func.date_bin(text("interval '1 hour'"), T.created_at, EPOCH)
     events = (
-        select(hourly.label("h"), bucket.label("b"), T.event_type.label("t"))
+        select(hour.label("hour"), T.event_type.label("t"))
         .join(R, R.id == T.campaign_recipient_id)
         .where(
             R.campaign_id == pk,
@@ -131,26 +133,34 @@ def activity(
         .subquery()
     )
     e = events.c
-    stmt = select(e.h, e.b, e.t, func.count()).group_by(e.h, e.b, e.t)
-    # (hourly?, bucket start, type): the day of the switch is also an hour of the first 72
-    counts: dict[tuple[bool, datetime, str], int] = {
-        (h, b.astimezone(UTC), str(t)): int(n) for h, b, t, n in session.execute(stmt)
-    }
+    hours: dict[datetime, list[int]] = {}  # hour -> [opens, clicks]
+    with _aggregating(session):  # a hash join in memory rather than in batches on disk
+        rows = session.execute(select(e.hour, e.t, func.count()).group_by(e.hour, e.t)).all()
+    for at, t, n in rows:
+        hours.setdefault(at.astimezone(UTC), [0, 0])[0 if t == EventType.OPEN else 1] += n
 
-    def series(h: bool, frm: datetime, to: datetime, step: timedelta) -> tuple[Volume, ...]:
-        out, moment = [], frm
-        while moment < to:
-            opens, clicks = counts.get((h, moment, "open"), 0), counts.get((h, moment, "click"), 0)
-            out.append(Volume(moment, opens, clicks))
-            moment += step
-        return tuple(out)
+    one_hour, one_day = timedelta(hours=1), timedelta(days=1)
 
-    by_hour = series(True, first, hourly_period[1], timedelta(hours=1))
-    by_day: tuple[Volume, ...] = ()
+    def total(frm: datetime, to: datetime) -> tuple[int, int]:
+        opens = clicks = 0
+        while frm < to:
+            o, c = hours.get(frm, (0, 0))
+            opens, clicks, frm = opens + o, clicks + c, frm + one_hour
+        return opens, clicks
+
+    by_hour: list[Volume] = []
+    at = first
+    while at < hourly_period[1]:
+        by_hour.append(Volume(at, *total(at, at + one_hour)))
+        at += one_hour
+    by_day: list[Volume] = []
     if daily_period:
-        midnight = switch.replace(hour=0, minute=0, second=0, microsecond=0)
-        by_day = series(False, midnight, daily_period[1], timedelta(days=1))
-    return Activity(start, by_hour, by_day)
+        # Days are UTC days; the first holds only its hours after the first 72.
+        switch, day = daily_period[0], daily_period[0].replace(hour=0)
+        while day < daily_period[1]:
+            by_day.append(Volume(day, *total(max(day, switch), day + one_day)))
+            day += one_day
+    return Activity(start, tuple(by_hour), tuple(by_day))
 
 
 def campaign_report(session: Session, campaign: int | str, *, now: datetime) -> CampaignReport:

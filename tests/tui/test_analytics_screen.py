@@ -162,6 +162,18 @@ async def test_analytics_from_the_recipients_screen_and_refresh(make_app, db):
         assert isinstance(app.screen, RecipientsScreen)
 
 
+async def test_a_campaign_deleted_meanwhile_is_a_message_not_a_crash(make_app, db):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_analytics(pilot, "camp_paused")
+        with psycopg.connect(db.url) as conn:
+            conn.execute("DELETE FROM campaigns WHERE id = %s", (screen.campaign_pk,))
+        await press(pilot, "ctrl+r")
+        assert app.screen is screen and app.is_running
+        # every part failed alike; said once
+        assert sum("No campaign" in n for n in notifications(app)) == 1
+
+
 async def until(predicate, timeout: float = 15.0) -> None:
     started = time.perf_counter()
     while not predicate():

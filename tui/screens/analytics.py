@@ -3,24 +3,40 @@ time, the link table and the bounce breakdown. `c` compares it with another camp
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
-from core.campaign_report import CampaignReport, campaign_report, human_click_to_open
+from core import analytics
+from core.analytics import BounceCode, CampaignOverview, CampaignStats, LinkClicks
+from core.campaign_report import Activity, CampaignReport, activity, human_click_to_open
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.widgets.chart import ActivityChart
 from tui.widgets.table import Column, ResponsiveTable
 
 TABLE_ROWS = 12  # a longer link table scrolls inside
-WIDE = 104  # from this width the two figure tables stand side by side
+WIDE = 104
+# What the screen reads, each in its own worker: the counters (one row, at once), then the
+# aggregates over the campaign's events, which take time on a big campaign.
+PARTS = (
+    "overview",
+    "stats",
+    "activity",
+    "links",
+    "bounces",
+)  # from this width the two figure tables stand side by side
 LINK_COLUMNS = (
     Column("url", "Link", 20, priority=0, flex=True),
     Column("unique", "Unique", 8, priority=0, right=True),
@@ -39,44 +55,45 @@ def percent_text(value: float) -> str:
     return f"{value:.1f}%"
 
 
-def figures_table(report: CampaignReport) -> Table:
-    """Counters and their rates (% of sent), the human figures beside them."""
-    s = report.stats
-    table = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
+def figures_table(o: CampaignOverview, s: CampaignStats | None) -> Table:
+    """Counters and their rates (% of sent), the human figures beside them ("…" until the
+    events are counted)."""
+    table = Table(box=None, padding=(0, 1), show_edge=False)
     table.add_column("Delivery", style="bold", no_wrap=True)
     for label in ("All", "% sent", "Human", "% sent"):
         table.add_column(label, justify="right", no_wrap=True)
-    table.add_row("Recipients", fmt.count(s.total_recipients))
-    table.add_row("Sent", fmt.count(s.emails_sent))
+
+    def human(count: int, rate: float) -> tuple[str, str]:
+        return ("…", "…") if s is None else (fmt.count(count), percent_text(rate))
+
+    table.add_row("Recipients", fmt.count(o.total_recipients))
+    table.add_row("Sent", fmt.count(o.emails_sent))
     table.add_row(
         "Opened",
-        fmt.count(s.emails_opened),
-        percent_text(s.open_rate),
-        fmt.count(s.human_opens),
-        percent_text(s.human_open_rate),
+        fmt.count(o.emails_opened),
+        percent_text(o.open_rate),
+        *human(s.human_opens if s else 0, s.human_open_rate if s else 0.0),
     )
     table.add_row(
         "Clicked",
-        fmt.count(s.emails_clicked),
-        percent_text(s.click_rate),
-        fmt.count(s.human_clicks),
-        percent_text(s.human_click_rate),
+        fmt.count(o.emails_clicked),
+        percent_text(o.click_rate),
+        *human(s.human_clicks if s else 0, s.human_click_rate if s else 0.0),
     )
     table.add_row(
         "Click-to-open",
         "",
-        percent_text(s.click_to_open_rate),
+        percent_text(o.click_to_open_rate),
         "",
-        percent_text(human_click_to_open(s)),
+        "…" if s is None else percent_text(human_click_to_open(s)),
     )
-    table.add_row("Replied", fmt.count(s.emails_replied), percent_text(s.reply_rate))
-    table.add_row("Bounced", fmt.count(s.emails_bounced), percent_text(s.bounce_rate))
+    table.add_row("Replied", fmt.count(o.emails_replied), percent_text(o.reply_rate))
+    table.add_row("Bounced", fmt.count(o.emails_bounced), percent_text(o.bounce_rate))
     return table
 
 
-def events_table(report: CampaignReport) -> Table:
+def events_table(s: CampaignStats) -> Table:
     """Event counts: total and unique (distinct recipients), machine ones apart."""
-    s = report.stats
     table = Table(box=None, padding=(0, 1), show_edge=False)
     table.add_column("Events", style="bold", no_wrap=True)
     for label in ("Total", "Unique", "Machine"):
@@ -97,10 +114,9 @@ def events_table(report: CampaignReport) -> Table:
     return table
 
 
-def bounce_summary(report: CampaignReport) -> Text:
+def bounce_summary(s: CampaignStats, bounces: tuple[BounceCode, ...]) -> Text:
     """Bounce events: hard, soft (and other: no or an unknown bounce_type)."""
-    s = report.stats
-    other = sum(b.bounces for b in report.bounces if b.kind == "other")
+    other = sum(b.bounces for b in bounces if b.kind == "other")
     parts = [f"hard {s.hard_bounces:,}", f"soft {s.soft_bounces:,}"]
     if other:
         parts.append(f"other {other:,}")
@@ -109,10 +125,10 @@ def bounce_summary(report: CampaignReport) -> Text:
     )
 
 
-def link_rows(report: CampaignReport) -> list[tuple[str, dict]]:
-    clicks = sum(link.total_clicks for link in report.links)
+def link_rows(links: tuple[LinkClicks, ...]) -> list[tuple[str, dict]]:
+    clicks = sum(link.total_clicks for link in links)
     rows = []
-    for i, link in enumerate(report.links):
+    for i, link in enumerate(links):
         share = link.total_clicks * 100.0 / clicks if clicks else 0.0
         url = fmt.literal(link.url) if link.url is not None else Text("(no link named)", "dim")
         rows.append(
@@ -129,7 +145,7 @@ def link_rows(report: CampaignReport) -> list[tuple[str, dict]]:
     return rows
 
 
-def bounce_rows(report: CampaignReport) -> list[tuple[str, dict]]:
+def bounce_rows(bounces: tuple[BounceCode, ...]) -> list[tuple[str, dict]]:
     return [
         (
             str(i),
@@ -140,7 +156,7 @@ def bounce_rows(report: CampaignReport) -> list[tuple[str, dict]]:
                 "recipients": fmt.count(b.recipients),
             },
         )
-        for i, b in enumerate(report.bounces)
+        for i, b in enumerate(bounces)
     ]
 
 
@@ -205,16 +221,31 @@ class AnalyticsScreen(DataScreen):
         ),
     ]
 
-    class ReportFetched(Message):
-        def __init__(self, report: CampaignReport, live: bool) -> None:
+    class PartFetched(Message):
+        """One part of the screen read from the database (see PARTS)."""
+
+        def __init__(self, generation: int, part: str, value: Any) -> None:
             super().__init__()
-            self.report, self.live = report, live
+            self.generation, self.part, self.value = generation, part, value
 
     def __init__(self, campaign_pk: int, campaign_name: str = "") -> None:
         super().__init__()
         self.campaign_pk = campaign_pk
         self.campaign_name = campaign_name
-        self.report: CampaignReport | None = None
+        self.parts: dict[str, Any] = {}  # part -> its latest value
+        self.generation = 0
+        self.waiting: set[str] = set()  # parts of this generation not painted yet
+        self.arrived: set[str] = set()  # parts of this generation painted
+        self.live_pending = False
+        self.reported = 0  # the generation whose failure was reported
+
+    @property
+    def report(self) -> CampaignReport | None:
+        """Every figure, once all parts have arrived at least once."""
+        p = self.parts
+        if not all(part in p for part in PARTS if part != "overview"):
+            return None
+        return CampaignReport(p["stats"], p["links"], p["bounces"], p["activity"])
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -222,15 +253,17 @@ class AnalyticsScreen(DataScreen):
             yield Static(Text("loading…"), id="summary", classes="header-stats")
             with Horizontal(id="figures-row"):
                 yield Static("", id="figures")
-                yield Static("", id="events")
-            yield Static("", id="activity-title", classes="section-title")
+                yield Static(Text("counting events…", style="dim"), id="events")
+            yield Static(
+                Text("Activity", style="bold"), id="activity-title", classes="section-title"
+            )
             yield ActivityChart(id="chart-hourly", caption="first 72 h")
             yield ActivityChart(id="chart-daily", caption="after 72 h")
-            yield Static("", id="links-title", classes="section-title")
+            yield Static(Text("Links", style="bold"), id="links-title", classes="section-title")
             yield ResponsiveTable(
                 LINK_COLUMNS, id="links", classes="inline-table", cursor_type="none"
             )
-            yield Static("", id="bounces-title", classes="section-title")
+            yield Static(Text("Bounces", style="bold"), id="bounces-title", classes="section-title")
             yield ResponsiveTable(
                 BOUNCE_COLUMNS, id="bounces", classes="inline-table", cursor_type="none"
             )
@@ -240,67 +273,135 @@ class AnalyticsScreen(DataScreen):
         self.sub_title = self.campaign_name
         for selector in ("#chart-hourly", "#chart-daily", "#links", "#bounces"):
             self.query_one(selector).display = False
+        for selector in ("#activity-title", "#links-title", "#bounces-title"):
+            self.query_one(selector, Static).update(self._counting(selector))
         self.query_one("#body").focus()
         self.reload()
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < WIDE, "-narrow")
 
+    @staticmethod
+    def _counting(selector: str) -> Text:
+        name = selector.removeprefix("#").removesuffix("-title").title()
+        return Text.assemble((f"{name} ", "bold"), ("counting…", "dim"))
+
     # -- reading ---------------------------------------------------------------------------
     def reload(self) -> None:
-        self.fetch()
+        """Read the counters (one row), paint them, then read the aggregates over the events,
+        each in its own worker (its own connection), each painted when it is there. The
+        aggregates start only once the header is painted: on a big campaign they keep the
+        database busy, and the header should not wait for a core to be free."""
+        self.generation += 1
+        self.waiting, self.arrived = set(PARTS), set()
+        self._start("overview")
+
+    def _start(self, part: str, *args: Any) -> None:
+        self.run_worker(
+            partial(self._read, self.generation, part, *args),
+            name=f"analytics {part}",
+            group=f"analytics-{part}",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
 
     def action_refresh(self) -> None:
         self.reload()
 
     def live_refresh(self, campaign_ids: frozenset[int], resync: bool) -> None:
         if resync or self.campaign_pk in campaign_ids:
-            self.fetch(live=True)
+            self.live_pending = True
+            self.reload()
         else:
             self.pacer.done()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="report")
-    def fetch(self, live: bool = False) -> None:
+    def _read(self, generation: int, part: str, started: datetime | None = None) -> None:
+        """A worker: one part's core call (PARTS) in its own read transaction."""
+        pk = self.campaign_pk
         with self.db.reading() as session:
-            report = campaign_report(session, self.campaign_pk, now=self.app.now())
-        self.post_message(self.ReportFetched(report, live))
+            if part == "overview":
+                value: Any = analytics.campaign_overview(session, pk)
+            elif part == "stats":
+                value = analytics.campaign_stats(session, pk)
+            elif part == "links":
+                value = analytics.link_clicks(session, pk)
+            elif part == "bounces":
+                value = analytics.bounce_codes(session, pk)
+            else:
+                value = activity(session, pk, start=started, now=self.app.now())
+        self.post_message(self.PartFetched(generation, part, value))
 
-    @on(ReportFetched)
-    def show_report(self, message: ReportFetched) -> None:
-        if message.live:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is not WorkerState.ERROR or not worker.group.startswith("analytics-"):
+            return  # DataScreen's handler runs next
+        event.prevent_default()
+        if self.live_pending:
+            self.live_pending = False
             self.pacer.done()
-        self.report = report = message.report
-        s = report.stats
+        # Every part fails alike when the campaign went away: say it once per reading.
+        if worker.error is not None and self.reported != self.generation:
+            self.reported = self.generation
+            self.app.report_error(worker.error)
+
+    @on(PartFetched)
+    def _part_fetched(self, message: PartFetched) -> None:
+        if message.generation != self.generation:
+            return  # an older reading, overtaken
+        self.parts[message.part] = message.value
+        self.arrived.add(message.part)
+        self.waiting.discard(message.part)
+        getattr(self, f"_show_{message.part}")(message.value)
+        if message.part == "overview":  # painted: now the aggregates
+            started = message.value.started_at
+            for part in PARTS[1:]:
+                self._start(part, *((started,) if part == "activity" else ()))
+        if not self.waiting and self.live_pending:
+            self.live_pending = False
+            self.pacer.done()
+
+    def _show_overview(self, o: CampaignOverview) -> None:
         tz = self.app.tz
-        self.campaign_name = s.name
-        self.sub_title = s.name
+        self.campaign_name = o.name
+        self.sub_title = o.name
         top = Text.assemble(
-            fmt.literal(s.campaign_id, "bold"),
+            fmt.literal(o.campaign_id, "bold"),
             "  ",
-            fmt.status(s.status),
+            fmt.status(o.status),
             "  ",
-            fmt.literal(s.name),
+            fmt.literal(o.name),
         )
         times = [
             f"{label} {fmt.when(value, tz)}"
             for label, value in (
-                ("scheduled", s.scheduled_at),
-                ("started", s.started_at),
-                ("completed", s.completed_at),
+                ("scheduled", o.scheduled_at),
+                ("started", o.started_at),
+                ("completed", o.completed_at),
             )
             if value
         ]
         top.append("\n")
         top.append("  ".join(times) or "not started", style="dim")
         self.query_one("#summary", Static).update(top)
-        self.query_one("#figures", Static).update(figures_table(report))
-        self.query_one("#events", Static).update(events_table(report))
-        self._show_activity(report)
-        self._show_links(report)
-        self._show_bounces(report)
+        self._show_figures()
 
-    def _show_activity(self, report: CampaignReport) -> None:
-        a = report.activity
+    def _show_figures(self) -> None:
+        o = self.parts.get("overview")
+        s = self.parts.get("stats")
+        if "stats" in self.arrived or o is None:
+            o = s  # the stats carry the counters too, read after the overview
+        # else: this reading's counters with the last reading's event figures until new ones
+        if o is not None:
+            self.query_one("#figures", Static).update(figures_table(o, s))
+
+    def _show_stats(self, s: CampaignStats) -> None:
+        self._show_figures()
+        self.query_one("#events", Static).update(events_table(s))
+        if "bounces" in self.parts:
+            self._show_bounces(self.parts["bounces"])
+
+    def _show_activity(self, a: Activity) -> None:
         tz = self.app.tz
         title = self.query_one("#activity-title", Static)
         hourly = self.query_one("#chart-hourly", ActivityChart)
@@ -318,20 +419,21 @@ class AnalyticsScreen(DataScreen):
                 )
             )
 
-    def _show_links(self, report: CampaignReport) -> None:
-        table = self.query_one("#links", ResponsiveTable)
-        _fit_rows(table, link_rows(report))
-        clicks = sum(link.total_clicks for link in report.links)
+    def _show_links(self, links: tuple[LinkClicks, ...]) -> None:
+        _fit_rows(self.query_one("#links", ResponsiveTable), link_rows(links))
+        clicks = sum(link.total_clicks for link in links)
         text = Text("Links ", style="bold")
-        if report.links:
-            text.append(f"{len(report.links):,} links, {clicks:,} clicks", style="dim")
+        if links:
+            text.append(f"{len(links):,} links, {clicks:,} clicks", style="dim")
         else:
             text.append("no clicks yet", style="dim")
         self.query_one("#links-title", Static).update(text)
 
-    def _show_bounces(self, report: CampaignReport) -> None:
-        _fit_rows(self.query_one("#bounces", ResponsiveTable), bounce_rows(report))
-        self.query_one("#bounces-title", Static).update(bounce_summary(report))
+    def _show_bounces(self, bounces: tuple[BounceCode, ...]) -> None:
+        _fit_rows(self.query_one("#bounces", ResponsiveTable), bounce_rows(bounces))
+        s = self.parts.get("stats")
+        if s is not None:  # the hard/soft totals come with the stats
+            self.query_one("#bounces-title", Static).update(bounce_summary(s, bounces))
 
     # -- actions ---------------------------------------------------------------------------
     def action_compare(self) -> None:
@@ -346,5 +448,5 @@ class AnalyticsScreen(DataScreen):
     def action_export(self) -> None:
         from tui.widgets.export_dialog import open_export
 
-        campaign_id = self.report.stats.campaign_id if self.report else ""
-        open_export(self, self.campaign_pk, campaign_id, self.campaign_name)
+        o = self.parts.get("overview")
+        open_export(self, self.campaign_pk, o.campaign_id if o else "", self.campaign_name)

@@ -1,0 +1,162 @@
+"""The analytics screen on the large demo campaign (1,000,000 recipients, 5,000,000 events).
+
+Printed: the median time from pressing A on the campaigns screen to the analytics screen's
+header painted (counters and rates) and to every figure painted, beside the 1 s limit (issue
+6) and beside the same core calls made directly (each part, and core.campaign_report.
+campaign_report, which makes them one after the other). Nothing is asserted about time.
+Run with `make bench`; BENCH_ANALYTICS_RECIPIENTS / _EVENTS make it smaller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from core import analytics, schema
+from core import demo_data as d
+from core.campaign_report import activity, campaign_report
+from core.db import Database, libpq_url
+from core.demo_large import seed_large
+from tui.app import CampaignConsoleApp
+from tui.screens.analytics import AnalyticsScreen
+
+RECIPIENTS = int(os.environ.get("BENCH_ANALYTICS_RECIPIENTS", d.LARGE_CAMPAIGN.recipients))
+EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", d.LARGE_EVENTS))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 7))
+LIMIT_MS = 1000
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def large(pg_admin_url) -> Iterator[tuple[str, int]]:
+    """(database url, campaigns.id) of a database holding only the large demo campaign."""
+    name = f"cc_bench_an_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
+    try:
+        schema.upgrade(url)
+        db = Database(url)
+        try:
+            result = seed_large(db, seed=7, now=NOW, recipients=RECIPIENTS, events=EVENTS)
+        finally:
+            db.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")  # a database that has been running: visibility map
+            pk = conn.execute(
+                "SELECT id FROM campaigns WHERE campaign_id = %s",
+                (d.DEMO_PREFIX + d.LARGE_CAMPAIGN.slug,),
+            ).fetchone()[0]
+        print(
+            f"\nlarge demo: {result.recipients:,} recipients, {result.events:,} events "
+            f"in {result.seconds:.0f} s"
+        )
+        yield url, pk
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(fn: Callable[[], object], rounds: int = ROUNDS) -> float:
+    fn()  # warm: plans cached, pages in the buffer cache, as on a screen opened before
+    samples = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return median_ms(samples)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not get there")
+        await asyncio.sleep(0.001)
+
+
+async def measure_app(url: str, pk: int) -> tuple[float, float]:
+    """Median ms from pressing A (the campaign selected) to the analytics screen painted:
+    (the header with the counters and rates, every figure)."""
+    db = Database(url)
+    header, complete = [], []
+    try:
+        app = CampaignConsoleApp(db, tz=UTC, clock=lambda: NOW, live=False, label="bench")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: str(pk) in getattr(app.screen, "summaries", {}))
+            home = app.screen
+            for i in range(ROUNDS + 1):
+                home.table.move_cursor(row=home.table.get_row_index(str(pk)))
+                await pilot.pause()
+                t = time.perf_counter()
+                await pilot.press("A")
+                screen = app.screen
+                assert isinstance(screen, AnalyticsScreen)
+                await until(lambda s=screen: "overview" in s.arrived)
+                await pilot.pause()  # the refresh that paints it
+                first = time.perf_counter() - t
+                await until(lambda s=screen: not s.waiting)
+                await pilot.pause()
+                if i:  # the first round warms the caches, as timed() does
+                    header.append(first)
+                    complete.append(time.perf_counter() - t)
+                await pilot.press("escape")
+                await until(lambda home=home: app.screen is home)
+    finally:
+        db.close()
+    return median_ms(header), median_ms(complete)
+
+
+def test_analytics_screen_on_the_large_demo(large):
+    url, pk = large
+    db = Database(url)
+    try:
+        with db.reading() as s:
+            stats = analytics.campaign_stats(s, pk)
+            parts = [
+                ("campaign_overview (counters)", lambda: analytics.campaign_overview(s, pk)),
+                ("campaign_stats", lambda: analytics.campaign_stats(s, pk)),
+                (
+                    "activity (hourly + daily)",
+                    lambda: activity(s, pk, start=stats.started_at, now=NOW),
+                ),
+                ("link_clicks", lambda: analytics.link_clicks(s, pk)),
+                ("bounce_codes", lambda: analytics.bounce_codes(s, pk)),
+            ]
+            base = {label: timed(fn) for label, fn in parts}
+            whole = timed(lambda: campaign_report(s, pk, now=NOW), rounds=3)
+    finally:
+        db.close()
+    header_ms, complete_ms = asyncio.run(measure_app(url, pk))
+    rows = [
+        ("A to header painted (counters, rates)", header_ms, base["campaign_overview (counters)"]),
+        ("A to every figure painted", complete_ms, whole),
+    ]
+    print(f"\n{'figure':<46}{'median ms':>10}{'limit':>8}{'core call ms':>14}")
+    for label, value, core_ms in rows:
+        flag = "ok" if value <= LIMIT_MS else "OVER"
+        print(f"{label:<46}{value:>10.0f}{LIMIT_MS:>8}{core_ms:>14.0f}  {flag}")
+    print("core calls (each in its own worker on the screen; serially in campaign_report):")
+    for label, ms in base.items():
+        print(f"{'  ' + label:<46}{'':>10}{'':>8}{ms:>14.0f}")
+    print(
+        f"(campaign: {stats.total_recipients:,} recipients, {stats.total_opens:,} opens, "
+        f"{stats.total_clicks:,} clicks, {stats.bounces:,} bounces; {ROUNDS} rounds, "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
