@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Resize
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from core import analytics
@@ -32,6 +32,7 @@ from tui.screens.analytics_figures import (
 )
 from tui.screens.base import DataScreen
 from tui.widgets.chart import ActivityChart
+from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
 TABLE_ROWS = 12  # a longer link table scrolls inside

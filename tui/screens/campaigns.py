@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from core import campaigns as campaigns_core
 from core import counters, recipients
@@ -25,6 +25,7 @@ from tui.widgets.dialogs import (
     ConfirmDialog,
     ScheduleDialog,
 )
+from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 PAGE = 200

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from core import analytics
@@ -23,6 +23,7 @@ from core.errors import NotFound
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.widgets.dialogs import Dialog
+from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 PICK_LIMIT = 50

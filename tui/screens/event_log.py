@@ -9,13 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from core import analytics
 from core.models import EventType
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.screens.events_table import LOG_COLUMNS, event_cells
+from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
 PAGE = 100

@@ -7,11 +7,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from core import analytics
 from tui import format as fmt
 from tui.screens.base import DataScreen
+from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 COLUMNS = (

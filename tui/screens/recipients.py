@@ -9,13 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from core import analytics, suppression
 from core import campaigns as campaigns_core
 from core.models import RecipientStatus, percent
 from tui import format as fmt
 from tui.screens.base import DataScreen
+from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 PAGE = 100

@@ -9,13 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from core import suppression
 from core.suppression import SuppressionRow
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.widgets.dialogs import ConfirmDialog
+from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 PAGE = 100

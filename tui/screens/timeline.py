@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from core import analytics
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.screens.events_table import TIMELINE_COLUMNS, event_cells
+from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
 

@@ -93,6 +93,8 @@ class ResponsiveTable(DataTable):
         self.select_key(key)
 
     def set_sort(self, key: str | None, descending: bool) -> None:
+        if (key, descending) == (self.sort_key, self.sort_descending):
+            return  # a repaint of the whole table for nothing, while the next page is read
         self.sort_key, self.sort_descending = key, descending
         for column in self.shown_columns:
             col = self.columns.get(column.key)  # type: ignore[call-overload]
