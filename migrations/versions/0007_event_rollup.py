@@ -238,10 +238,10 @@ SET bounces = o.bounces + excluded.bounces, recipients = o.recipients + excluded
 
 
 def _cleanup(recipients: str, campaigns: str) -> str:
-    """Delete the rows left at zero: of these recipients (a query of ids) and campaigns."""
+    """Delete the rows left at zero: of these recipients and campaigns (arrays of ids)."""
     return f"""
-    DELETE FROM rollup_recipients WHERE recipient_id IN ({recipients}) AND {_zero(R_COLS)};
-    DELETE FROM rollup_recipient_keys WHERE recipient_id IN ({recipients}) AND events = 0;
+    DELETE FROM rollup_recipients WHERE recipient_id = ANY({recipients}) AND {_zero(R_COLS)};
+    DELETE FROM rollup_recipient_keys WHERE recipient_id = ANY({recipients}) AND events = 0;
     DELETE FROM rollup_campaigns WHERE campaign_id = ANY({campaigns}) AND {_zero(C_COLS)};
     DELETE FROM rollup_hours
     WHERE campaign_id = ANY({campaigns}) AND events = 0 AND machine_events = 0;
@@ -260,28 +260,23 @@ def _lock(campaign_ids: str) -> str:
 
 
 # An event's campaign: for new rows its recipient's; for old rows the one the rollup counted
-# it under (its recipient may be gone: deleted with it).
-_NEW = """SELECT r.campaign_id AS cid, e.campaign_recipient_id AS rid, {s} AS s, e.event_type,
+# it under (its recipient may be gone: deleted with it). Looked up row by row by primary key,
+# a scalar subquery the planner can't turn into a hash join: a trigger's plan is kept for the
+# session, planned for the first statement's transition table, and a plan made for a COPY of
+# a million events would read every recipient for each single event after it.
+_CID = "(SELECT r.campaign_id FROM campaign_recipients r WHERE r.id = {rid})"
+_COUNTED_CID = "(SELECT st.campaign_id FROM rollup_recipients st WHERE st.recipient_id = {rid})"
+_ROWS = """SELECT {cid} AS cid, e.campaign_recipient_id AS rid, {s} AS s, e.event_type,
            e.event_data, e.created_at
-    FROM {rows} e JOIN campaign_recipients r ON r.id = e.campaign_recipient_id"""
-_OLD = """SELECT st.campaign_id AS cid, e.campaign_recipient_id AS rid, {s} AS s, e.event_type,
-           e.event_data, e.created_at
-    FROM {rows} e JOIN rollup_recipients st ON st.recipient_id = e.campaign_recipient_id"""
-_NEW_CAMPAIGNS = """SELECT r.campaign_id FROM new_rows e
-    JOIN campaign_recipients r ON r.id = e.campaign_recipient_id"""
-_OLD_CAMPAIGNS = """SELECT st.campaign_id FROM old_rows e
-    JOIN rollup_recipients st ON st.recipient_id = e.campaign_recipient_id"""
-_OLD_RECIPIENTS = "SELECT campaign_recipient_id FROM old_rows"
-
-# Campaigns deleted in this statement (a cascade from campaigns to recipients to events):
-# their rollup rows go whole, cheaper than subtracting every event.
-_GONE = """
-    DELETE FROM rollup_recipients WHERE campaign_id IN (
-        SELECT DISTINCT st.campaign_id FROM old_rows e
-        JOIN rollup_recipients st ON st.recipient_id = e.campaign_recipient_id
-        WHERE NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = st.campaign_id)
-    ) RETURNING campaign_id
-    """
+    FROM {rows} e"""
+_NEW = _ROWS.format(cid=_CID.format(rid="e.campaign_recipient_id"), s=1, rows="new_rows")
+_OLD = _ROWS.format(cid=_COUNTED_CID.format(rid="e.campaign_recipient_id"), s=-1, rows="old_rows")
+_DISTINCT = "(SELECT DISTINCT campaign_recipient_id AS rid FROM {rows}) AS x"
+_NEW_CAMPAIGNS = f"SELECT {_CID.format(rid='x.rid')} FROM {_DISTINCT.format(rows='new_rows')}"
+_OLD_CAMPAIGNS = (
+    f"SELECT {_COUNTED_CID.format(rid='x.rid')} FROM {_DISTINCT.format(rows='old_rows')}"
+)
+_OLD_RECIPIENTS = "ARRAY(SELECT DISTINCT campaign_recipient_id FROM old_rows)"
 
 
 def _function(name: str, body: str, declare: str = "touched int[]; gone int[];") -> str:
@@ -296,13 +291,12 @@ END $$;
 
 
 def _drop_gone() -> str:
-    deletes = "\n".join(
-        f"        DELETE FROM {t} WHERE campaign_id = ANY(gone);"
-        for t in TABLES
-        if t != "rollup_recipients"
-    )
+    """Campaigns deleted in this statement (a cascade from campaigns to recipients to events)
+    lose their rollup rows whole, cheaper than subtracting every event."""
+    deletes = "\n".join(f"        DELETE FROM {t} WHERE campaign_id = ANY(gone);" for t in TABLES)
     return f"""
-    WITH d AS ({_GONE}) SELECT array_agg(DISTINCT campaign_id) INTO gone FROM d;
+    SELECT array_agg(cid) INTO gone FROM (SELECT DISTINCT cid FROM ({_OLD_CAMPAIGNS}) AS y(cid)) z
+    WHERE cid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = z.cid);
     IF gone IS NOT NULL THEN
 {deletes}
     END IF;"""
@@ -311,19 +305,19 @@ def _drop_gone() -> str:
 _INSERTED = _function(
     "cc_rollup_events_inserted",
     f"""{_lock(_NEW_CAMPAIGNS)}
-{_apply(_NEW.format(s=1, rows="new_rows"))};""",
+{_apply(_NEW)};""",
 )
 _DELETED = _function(
     "cc_rollup_events_deleted",
     f"""{_drop_gone()}
 {_lock(_OLD_CAMPAIGNS)}
-{_apply(_OLD.format(s=-1, rows="old_rows"))};
+{_apply(_OLD)};
 {_cleanup(_OLD_RECIPIENTS, "touched")}""",
 )
 _UPDATED = _function(
     "cc_rollup_events_updated",
     f"""{_lock(_NEW_CAMPAIGNS + " UNION " + _OLD_CAMPAIGNS)}
-{_apply(_NEW.format(s=1, rows="new_rows") + " UNION ALL " + _OLD.format(s=-1, rows="old_rows"))};
+{_apply(_NEW + " UNION ALL " + _OLD)};
 {_cleanup(_OLD_RECIPIENTS, "touched")}""",
 )
 # A recipient moved to another campaign (rare: a row trigger, fired only for moves) takes
@@ -339,7 +333,7 @@ _MOVED = _function(
     "cc_rollup_recipient_moved",
     f"""{_lock("OLD.campaign_id, NEW.campaign_id")}
 {_apply(_MOVED_OLD)};
-{_cleanup("NEW.id", "ARRAY[OLD.campaign_id]")}
+{_cleanup("ARRAY[NEW.id]", "ARRAY[OLD.campaign_id]")}
 {_apply(_MOVED_NEW)};""",
 )
 _TRUNCATED = _function(
