@@ -3,9 +3,12 @@ activity over time. Every function returns frozen dataclasses (or named tuples) 
 indexed query, or a few.
 
 Costs. campaign_overview is one primary-key read (the counters are kept by the database).
-The event figures (campaign_stats, link_clicks, activity_over_time) aggregate the campaign's
-events: through ix_campaign_recipients_campaign_id and ix_email_tracking_recipient_event for
-a typical campaign, in time proportional to its number of events for a very big one.
+campaign_stats, link_clicks and bounce_codes read the event rollup the database keeps
+(core.rollup, migration 0007): a few rows whatever the campaign's size. Their *_from_events
+twins compute the same figures from the events (the reference tests compare with), as does
+activity_over_time (distinct recipients per bucket): through
+ix_campaign_recipients_campaign_id and ix_email_tracking_recipient_event for a typical
+campaign, in time proportional to its number of events for a very big one.
 
 The rest of the read models live beside this module and are re-exported here:
 core.paging (recipients pages and counts), core.search (find by email), core.events
@@ -14,8 +17,6 @@ core.paging (recipients pages and counts), core.search (find by email), core.eve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -23,14 +24,17 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
+from core import rollup
 from core.breakdowns import (
-    HARD_BOUNCES,
-    SOFT_BOUNCES,
     BounceCode,
+    EventCounts,
     HumanMachine,
-    bounce_codes,
+    LinkClicks,
     event_counts,
 )
+from core.breakdowns import aggregating as _aggregating
+from core.breakdowns import bounce_codes_from_events as _bounce_codes_from_events
+from core.breakdowns import link_clicks_from_events as _link_clicks_from_events
 from core.errors import InvalidInput
 from core.events import (
     EventRow,
@@ -121,13 +125,6 @@ class StatusCount(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class LinkClicks:
-    url: str | None  # event_data.link_url; None for clicks that didn't name one
-    unique_clicks: int
-    total_clicks: int
-
-
-@dataclass(frozen=True, slots=True)
 class Bucket:
     start: datetime  # UTC, the start of the hour or day
     opens: int
@@ -175,48 +172,23 @@ def campaign_overview(session: Session, campaign: int | str) -> CampaignOverview
     return CampaignOverview(**_overview_values(session, campaign))
 
 
-@contextmanager
-def _aggregating(session: Session) -> Iterator[None]:
-    """Planner settings for an aggregate over a campaign's events that reads event columns
-    outside the indexes (created_at, event_data), restored afterwards.
-
-    For a big campaign the planner likes a merge join that walks the events in recipient
-    order, a random heap read per event (many seconds on millions); a hash join over one
-    pass is several times faster, and more work_mem keeps its hash tables off the disk.
-    Small campaigns are unaffected: nested loops over the indexes either way. (SET LOCAL
-    semantics: a rollback of the caller's transaction discards them too.)
-    """
-    names = ("work_mem", "enable_mergejoin")
-    old = session.execute(select(*(func.current_setting(n) for n in names))).one()
-    session.execute(
-        select(func.set_config("work_mem", "32MB", True), func.set_config(names[1], "off", True))
-    )
-    yield
-    session.execute(select(*(func.set_config(n, v, True) for n, v in zip(names, old, strict=True))))
-
-
 def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
     """The overview plus event figures: opens/clicks (total and unique), replies, forwards,
     unsubscribes, complaints, bounces split hard/soft, human vs machine opens and clicks.
-    Raises NotFound."""
+    From the counters and the event rollup: two primary-key reads. Raises NotFound."""
     v = _overview_values(session, campaign)
-    # One pass over the campaign's (recipient, event type) index entries, per recipient, with
-    # its machine opens and clicks beside them (core.breakdowns.event_counts): "unique" is a
-    # count of recipients, no count(DISTINCT ...) and no event_data read. Bounce types (in
-    # event_data) are read from the bounce events alone.
-    bounce_type = func.lower(T.event_data["bounce_type"].astext)
-    bounces = (
-        select(
-            func.count().filter(bounce_type.in_(HARD_BOUNCES)),
-            func.count().filter(bounce_type.in_(SOFT_BOUNCES)),
-        )
-        .join(R, R.id == T.campaign_recipient_id)
-        .where(R.campaign_id == v["id"], T.event_type == EventType.BOUNCE)
-    )
-    counts = event_counts(session, v["id"])
-    hard, soft = session.execute(bounces).one()
-    people, unique, total = counts.people, counts.unique, counts.total
+    return _stats(v, rollup.event_counts(session, v["id"]))
 
+
+def campaign_stats_from_events(session: Session, campaign: int | str) -> CampaignStats:
+    """campaign_stats with the event figures computed from the events (core.breakdowns):
+    the reference the rollup is checked against. Raises NotFound."""
+    v = _overview_values(session, campaign)
+    return _stats(v, event_counts(session, v["id"]))
+
+
+def _stats(v: dict[str, Any], counts: EventCounts) -> CampaignStats:
+    people, unique, total = counts.people, counts.unique, counts.total
     return CampaignStats(
         **v,
         total_opens=total[EventType.OPEN],
@@ -228,8 +200,8 @@ def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
         unsubscribes=total[EventType.UNSUBSCRIBE],
         complaints=total[EventType.COMPLAIN],
         bounces=total[EventType.BOUNCE],
-        hard_bounces=int(hard),
-        soft_bounces=int(soft),
+        hard_bounces=counts.hard_bounces,
+        soft_bounces=counts.soft_bounces,
         human_opens=people.human_opens,
         human_clicks=people.human_clicks,
         machine_opens=people.machine_opens,
@@ -250,25 +222,26 @@ def recipients_by_status(session: Session, campaign: int | str) -> tuple[StatusC
 
 
 def link_clicks(session: Session, campaign: int | str) -> tuple[LinkClicks, ...]:
-    """Clicks per link (event_data.link_url) of a campaign, most clicked first."""
+    """Clicks per link (event_data.link_url) of a campaign, most clicked first (the rollup)."""
     campaign_id, _ = campaign_key(session, campaign)
-    url = T.event_data["link_url"].astext
-    per_recipient = (
-        select(url.label("url"), T.campaign_recipient_id, func.count().label("n"))
-        .join(R, R.id == T.campaign_recipient_id)
-        .where(R.campaign_id == campaign_id, T.event_type == EventType.CLICK)
-        .group_by(url, T.campaign_recipient_id)
-        .subquery()
-    )
-    total = func.sum(per_recipient.c.n)
-    stmt = (
-        select(per_recipient.c.url, func.count(), total)
-        .group_by(per_recipient.c.url)
-        .order_by(total.desc(), per_recipient.c.url.asc().nulls_last())
-    )
-    with _aggregating(session):
-        rows = session.execute(stmt).all()
-    return tuple(LinkClicks(u, int(uniq), int(n)) for u, uniq, n in rows)
+    return rollup.link_clicks(session, campaign_id)
+
+
+def link_clicks_from_events(session: Session, campaign: int | str) -> tuple[LinkClicks, ...]:
+    """link_clicks computed from the events (the reference)."""
+    return _link_clicks_from_events(session, campaign_key(session, campaign)[0])
+
+
+def bounce_codes(session: Session, campaign: int | str) -> tuple[BounceCode, ...]:
+    """A campaign's bounces by kind (hard/soft/other) and SMTP code, most frequent first
+    (the rollup)."""
+    campaign_id, _ = campaign_key(session, campaign)
+    return rollup.bounce_codes(session, campaign_id)
+
+
+def bounce_codes_from_events(session: Session, campaign: int | str) -> tuple[BounceCode, ...]:
+    """bounce_codes computed from the events (the reference)."""
+    return _bounce_codes_from_events(session, campaign_key(session, campaign)[0])
 
 
 def _aware(value: Any, what: str) -> datetime | None:
@@ -375,14 +348,17 @@ __all__ = [
     "Timeline",
     "activity_over_time",
     "bounce_codes",
+    "bounce_codes_from_events",
     "campaign_clicks",
     "campaign_overview",
     "campaign_stats",
+    "campaign_stats_from_events",
     "count_recipients",
     "events_since",
     "find_recipients",
     "latest_events",
     "link_clicks",
+    "link_clicks_from_events",
     "recipient_events",
     "recipient_timeline",
     "recipients_by_status",

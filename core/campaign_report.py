@@ -6,10 +6,11 @@ code) with the activity chart's volumes: opens and clicks per hour for the first
 ACTIVITY_HOURS hours after the campaign started, per day after that, each series with its gaps
 filled (an hour without events is a zero on the chart, not a missing bar).
 
-The volumes are counted in one pass over the campaign's opens and clicks, grouped by (UTC hour,
-type) only: a few hundred groups whatever the campaign's size; days are added up from their
-hours. (core.analytics.activity_over_time also counts distinct recipients per bucket, which
-groups by recipient too: millions of groups on a big campaign, and one pass per bucket size.)
+The volumes are read per (UTC hour, type) from the event rollup the database keeps (core.rollup,
+migration 0007): a few hundred rows whatever the campaign's size; days are added up from their
+hours. activity_from_events counts the same hours from the events (the reference).
+(core.analytics.activity_over_time also counts distinct recipients per bucket, which groups by
+recipient too: millions of groups on a big campaign, and one pass per bucket size.)
 """
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from core import rollup
 from core.analytics import (
     BounceCode,
     CampaignStats,
     LinkClicks,
-    _aggregating,
     bounce_codes,
     campaign_stats,
     link_clicks,
 )
+from core.breakdowns import hourly_from_events
 from core.errors import InvalidInput
-from core.models import CampaignRecipient, EmailTracking, EventType, percent
+from core.models import percent
 from core.search import campaign_key
 
 ACTIVITY_HOURS = 72
@@ -44,6 +45,7 @@ __all__ = [
     "Difference",
     "Volume",
     "activity",
+    "activity_from_events",
     "activity_windows",
     "campaign_report",
     "compare",
@@ -102,42 +104,30 @@ def activity_windows(
     return hourly, (switch, end_of_day)
 
 
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # date_bin's origin: whole UTC hours
-
-
 def activity(
     session: Session, campaign: int | str, *, start: datetime | None, now: datetime
 ) -> Activity:
-    """The chart's series for a campaign that started at `start` (its started_at), from one
-    statement counting events per UTC hour; the days after the first 72 hours are added up
+    """The chart's series for a campaign that started at `start` (its started_at), from the
+    rollup's opens and clicks per UTC hour; the days after the first 72 hours are added up
     from their hours here. Raises NotFound."""
+    return _activity(session, campaign, start, now, rollup.hourly)
+
+
+def activity_from_events(
+    session: Session, campaign: int | str, *, start: datetime | None, now: datetime
+) -> Activity:
+    """activity with the hours counted from the events (the reference). Raises NotFound."""
+    return _activity(session, campaign, start, now, hourly_from_events)
+
+
+def _activity(session: Session, campaign, start, now, hourly) -> Activity:
     pk, _ = campaign_key(session, campaign)
     hourly_period, daily_period = activity_windows(start, now)
     if hourly_period is None:
         return Activity(start, (), ())
     first = hourly_period[0]
     end = daily_period[1] if daily_period else hourly_period[1]
-    T, R = EmailTracking, CampaignRecipient
-    # date_bin is plain arithmetic on the timestamp; date_trunc(.., 'UTC') converts time
-    # zones for every event (about 1.5 times as long on the large demo's 5M events).
-    hour = func.date_bin(text("interval '1 hour'"), T.created_at, EPOCH)
-    events = (
-        select(hour.label("hour"), T.event_type.label("t"))
-        .join(R, R.id == T.campaign_recipient_id)
-        .where(
-            R.campaign_id == pk,
-            T.event_type.in_((EventType.OPEN, EventType.CLICK)),
-            T.created_at >= first,
-            T.created_at < end,
-        )
-        .subquery()
-    )
-    e = events.c
-    hours: dict[datetime, list[int]] = {}  # hour -> [opens, clicks]
-    with _aggregating(session):  # a hash join in memory rather than in batches on disk
-        rows = session.execute(select(e.hour, e.t, func.count()).group_by(e.hour, e.t)).all()
-    for at, t, n in rows:
-        hours.setdefault(at.astimezone(UTC), [0, 0])[0 if t == EventType.OPEN else 1] += n
+    hours: dict[datetime, list[int]] = hourly(session, pk, first, end)  # hour -> [opens, clicks]
 
     one_hour, one_day = timedelta(hours=1), timedelta(days=1)
 

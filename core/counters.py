@@ -1,4 +1,5 @@
-"""The campaign counters: kept by database triggers (migration 0003); recount repairs drift."""
+"""The campaign counters: kept by database triggers (migration 0003); recount repairs drift, in
+them and in the event rollup (migration 0007, core.rollup)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core import rollup
 from core.campaigns import resolve_campaign
 
 COUNTERS = (
@@ -58,8 +60,14 @@ WHERE id = :id
 """
 
 
-def recount(session: Session, campaign: int | str | None = None) -> tuple[Drift, ...]:
-    """Recompute the counters from recipient rows (one campaign or all); report what was off."""
+def recount(
+    session: Session, campaign: int | str | None = None, *, events: bool = True
+) -> tuple[Drift, ...]:
+    """Recompute the counters from recipient rows (one campaign or all); report what was off.
+
+    With `events`, the event rollup too (core.rollup.rebuild: a pass over the campaign's
+    events, seconds for millions), its drifts named "rollup <figure>" (e.g. "rollup open
+    recipients", "rollup clicks by link")."""
     campaign_pk = resolve_campaign(session, campaign).id if campaign is not None else None
     rows = session.execute(text(_ACTUAL), {"id": campaign_pk}).mappings().all()
     drifts: list[Drift] = []
@@ -80,4 +88,7 @@ def recount(session: Session, campaign: int | str | None = None) -> tuple[Drift,
             dict(zip(("n", "sent", "opened", "clicked", "replied", "bounced"), actual, strict=True))
             | {"id": row["id"]},
         )
+    if events:
+        for d in rollup.rebuild(session, campaign_pk):
+            drifts.append(Drift(d.campaign_id, f"rollup {d.figure}", d.stored, d.actual))
     return tuple(drifts)

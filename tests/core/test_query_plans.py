@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from core import analytics as an
 from core import events as ev
+from core.campaign_report import activity
 from core.db import Database, libpq_url
 
 pytestmark = pytest.mark.slow
@@ -314,6 +316,51 @@ def test_event_reads(big_db):
 def test_event_aggregates_of_a_campaign(big_db):
     by_recipient = ("ix_email_tracking_campaign_recipient_id", "ix_email_tracking_recipient_event")
     for campaign in ("small_7", "small_1999"):
-        _check(big_db, lambda s, c=campaign: an.campaign_stats(s, c), *by_recipient)
-        _check(big_db, lambda s, c=campaign: an.link_clicks(s, c), *by_recipient)
+        # The reference computations from the events (the screens read the rollup).
+        _check(big_db, lambda s, c=campaign: an.campaign_stats_from_events(s, c), *by_recipient)
+        _check(big_db, lambda s, c=campaign: an.link_clicks_from_events(s, c), *by_recipient)
         _check(big_db, lambda s, c=campaign: an.activity_over_time(s, c), *by_recipient)
+
+
+ROLLUP = {
+    "rollup_campaigns",
+    "rollup_hours",
+    "rollup_links",
+    "rollup_bounce_codes",
+    "rollup_recipients",
+    "rollup_recipient_keys",
+}
+
+
+def test_the_screens_figures_read_the_rollup_by_primary_key(big_db):
+    """campaign_stats, activity, link_clicks and bounce_codes read only the rollup (and the
+    campaign row), each table by its primary key: never the events or the recipients."""
+    with big_db.reading() as s:
+        started = an.campaign_overview(s, "big").created_at
+        rows = s.connection().exec_driver_sql(
+            "SELECT relname, reltuples FROM pg_class WHERE relname LIKE 'rollup%%'"
+        )
+        # A table of a page or two is read whole, rightly; the others by their keys.
+        big = {name for name, n in rows if n >= 1000}
+    assert {"rollup_campaigns", "rollup_hours"} <= big
+    now = started + timedelta(days=10)
+    calls = [
+        an.campaign_stats,
+        an.link_clicks,
+        an.bounce_codes,
+        lambda s, c: activity(s, c, start=started, now=now),
+    ]
+    for campaign in ("big", "small_7"):
+        for call in calls:
+            with big_db.reading() as session, _explaining(big_db) as plans:
+                call(session, campaign)
+            read = set()
+            for statement, nodes in plans:
+                for n in nodes:
+                    relation = n.get("Relation Name")
+                    assert relation not in WATCHED, f"{relation} read in:\n{statement}"
+                    if relation in ROLLUP:
+                        read.add(relation)
+                    if relation in big:
+                        assert n.get("Index Name") == f"{relation}_pkey", _outline(nodes)
+            assert read, "the rollup was not read"
