@@ -30,6 +30,8 @@ from core.models import (
     rollup_campaigns,
     rollup_hours,
     rollup_links,
+    rollup_recipient_keys,
+    rollup_recipients,
 )
 
 C, H, L, B = rollup_campaigns.c, rollup_hours.c, rollup_links.c, rollup_bounce_codes.c
@@ -37,6 +39,7 @@ C, H, L, B = rollup_campaigns.c, rollup_hours.c, rollup_links.c, rollup_bounce_c
 __all__ = [
     "RollupDrift",
     "bounce_codes",
+    "discard",
     "event_counts",
     "hourly",
     "link_clicks",
@@ -186,3 +189,19 @@ def rebuild(session: Session, campaign_pk: int | None = None) -> tuple[RollupDri
         for pk, figure in off
         if pk in names  # rows of a deleted campaign are just gone
     )
+
+
+def discard(session: Session, campaign_pks: Sequence[int]) -> None:
+    """Delete the rollup of these campaigns (campaigns.id): for deletes that skip triggers
+    (session_replication_role = replica), which would leave it behind (a large campaign's is
+    about a hundred MB). A normal delete of a campaign takes its rollup with it."""
+    ids = cast(list(campaign_pks), ARRAY(Integer))
+    for table in (
+        rollup_campaigns,
+        rollup_hours,
+        rollup_links,
+        rollup_bounce_codes,
+        rollup_recipients,
+        rollup_recipient_keys,
+    ):
+        session.execute(table.delete().where(table.c.campaign_id == func.any(ids)))

@@ -225,6 +225,24 @@ def test_a_deleted_campaign_leaves_no_rollup_and_truncate_empties_it(db, db_url,
             left = conn.execute(f"SELECT count(*) FROM {table} WHERE campaign_id = %s", (first,))
             assert left.fetchone() == (0,), table
     assert_exact(db, db_url)
+    # Deleted with triggers off (as core.demo_reset does): discard takes the rollup away.
+    second = list(world)[1]
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        for sql_text in (
+            "DELETE FROM email_tracking e USING campaign_recipients r"
+            " WHERE r.id = e.campaign_recipient_id AND r.campaign_id = %s",
+            "DELETE FROM campaign_recipients WHERE campaign_id = %s",
+            "DELETE FROM campaigns WHERE id = %s",
+        ):
+            conn.execute(sql_text, (second,))
+    with db.transaction() as s:
+        rollup.discard(s, [second])
+    with psycopg.connect(db_url) as conn:
+        for table in TABLES:
+            left = conn.execute(f"SELECT count(*) FROM {table} WHERE campaign_id = %s", (second,))
+            assert left.fetchone() == (0,), table
+    assert_exact(db, db_url)
     with psycopg.connect(db_url) as conn:
         conn.execute("TRUNCATE email_tracking CASCADE")
         assert conn.execute("SELECT count(*) FROM rollup_recipients").fetchone() == (0,)
