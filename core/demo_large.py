@@ -23,7 +23,7 @@ import time
 import psycopg
 from sqlalchemy import text
 
-from core import counters, suppression
+from core import counters, demo_indexes, suppression
 from core import demo_data as d
 from core.changes import CHANNEL
 from core.db import Database, libpq_url
@@ -118,9 +118,12 @@ def seed_large(
     rng = random.Random(f"{seed}:{plan.slug}")
     load: _Parallel | None = None
     pk = None
+    url = libpq_url(db.url)
+    dropped = False
     try:
         with db.transaction() as session:
             lock(session)
+            demo_indexes.restore(url)  # left dropped by a load that was killed
             found = session.scalar(
                 text("SELECT 1 FROM campaigns WHERE campaign_id = :c"), {"c": campaign_id}
             )
@@ -129,11 +132,14 @@ def seed_large(
                 return DemoResult(0, 0, 0, 0, (campaign_id,), time.monotonic() - started)
             raw = session.connection().connection.driver_connection
             fast = is_superuser(raw) if parallel is None else parallel
+            dropped = fast and demo_indexes.drop(url)
             leads = LargeLeads(raw, recipients, t_now)
             pk = insert_campaigns(session, [plan], t_now)[campaign_id]
             rids = reserve_ids(raw, "campaign_recipients", recipients)
             rows = CampaignRows(plan, pk, t_now, rng, events_target=events)
             how = f"{len(STREAMS)} parallel COPY streams" if fast else "one connection"
+            if dropped:
+                how += ", secondary indexes built afterwards"
             progress(f"large demo: {recipients:,} recipients, {events:,} events ({how})")
             if fast:
                 load = _Parallel(db, raw)
@@ -148,15 +154,20 @@ def seed_large(
                 _serial(raw, leads, rows, rids, chunk, started, progress)
         if load is not None:
             load.commit_after()
-            progress("large demo: committed; listing suppressed addresses, updating statistics")
+            if dropped:
+                progress("large demo: committed; building the indexes")
+                demo_indexes.restore(url)
+            progress("large demo: listing suppressed addresses, updating statistics")
             with db.transaction() as session:
                 suppression.suppress_from_events(session, pk)
                 session.execute(text("SELECT pg_notify(:ch, :pk)"), {"ch": CHANNEL, "pk": str(pk)})
     except BaseException:
         if load is not None:
             load.abort()
-            if load.committed:
-                _cleanup(db, pk)  # part of it is committed: don't leave half a campaign
+        if dropped:
+            demo_indexes.restore(url)
+        if load is not None and load.committed:
+            _cleanup(db, pk)  # part of it is committed: don't leave half a campaign
         raise
     finally:
         if load is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy import text
 
-from core import counters, machine
+from core import counters, demo_indexes, machine, schema
 from core import demo_data as d
 from core.db import Database
 from core.demo import DEFAULT_SEED, seed_demo
@@ -325,6 +326,39 @@ def test_large_demo_loader_scaled_down(db, db_url, parallel):
         assert machine.reclassify(s) == 0
     assert seed_large(db, seed=7, now=NOW, recipients=recipients, events=events).campaigns == 0
     assert reset_demo(db).leads == 3000 + recipients
+
+
+def test_large_demo_builds_its_dropped_indexes_again(db, db_url):
+    """The large demo drops the secondary indexes for its load; a run killed before building
+    them again leaves them missing, and the next run builds them, exactly as migrated."""
+    names = {ix.name for ix in demo_indexes.secondary()}
+    assert len(names) == 23
+    assert demo_indexes.drop(db_url)
+    assert schema.drift(db_url)  # the drift check sees them gone
+    seed_demo(db, now=NOW)
+    assert seed_large(db, seed=7, now=NOW, recipients=2000, events=6000).campaigns == 1
+    assert schema.drift(db_url) == []
+    assert demo_indexes.drop(db_url)
+    assert seed_large(db, seed=7, now=NOW, recipients=2000, events=6000).campaigns == 0
+    assert schema.drift(db_url) == []
+    with psycopg.connect(db_url) as conn:
+        invalid = conn.execute(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = ANY(%s) AND NOT i.indisvalid",
+            (list(names),),
+        ).fetchone()[0]
+    assert invalid == 0
+
+
+def test_large_demo_loads_with_its_indexes_while_the_tables_are_busy(db, db_url):
+    """Another session holding a lock on the tables: the drop gives up after its lock wait and
+    the load goes on with the indexes in place."""
+    with psycopg.connect(db_url) as other:
+        other.execute("LOCK TABLE email_tracking IN ACCESS SHARE MODE")
+        t = time.monotonic()
+        assert not demo_indexes.drop(db_url)
+        assert time.monotonic() - t >= 4
+    assert schema.drift(db_url) == []
 
 
 def test_demo_command_if_empty_seeds_only_an_empty_database(db, db_url, capsys):
