@@ -81,10 +81,15 @@ def _running_pid() -> int | None:
         return None
     except PermissionError:
         pass  # alive, someone else's
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():  # Linux: make sure the pid wasn't reused by another program
-        with contextlib.suppress(OSError):
-            if b"simulate" not in cmdline.read_bytes():
+    proc = Path(f"/proc/{pid}")
+    if proc.exists():  # Linux: make sure the pid wasn't reused by another program
+        with contextlib.suppress(OSError, IndexError):
+            cmdline = (proc / "cmdline").read_bytes()
+            if cmdline and b"simulate" not in cmdline:
+                return None
+            # An empty command line: a child that has just been started (seen for a moment
+            # after Popen returns), or a dead one not reaped yet (state Z).
+            if not cmdline and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
                 return None
     return pid
 
