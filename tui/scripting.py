@@ -88,7 +88,8 @@ def cmd_import(args: argparse.Namespace, db) -> int:
     print(
         f"imported {result.added:,} recipients into {args.campaign} "
         f"({result.created_leads:,} new leads, {result.reused_leads:,} existing, "
-        f"{result.skipped_duplicates:,} already in the campaign)"
+        f"{result.skipped_duplicates:,} already in the campaign, "
+        f"{result.skipped_suppressed:,} suppressed and skipped)"
     )
     for problem in result.errors:
         print(f"line {problem.line}: {problem.reason}: {problem.value!r}", file=sys.stderr)

@@ -9,6 +9,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from core import suppression
 from core.models import Campaign, EmailTracking
 from tui.cli import main
 
@@ -40,6 +41,15 @@ def test_stats_json_uses_the_seed_names(cli):
     assert {"click_rate", "reply_rate", "bounce_rate", "emails_bounced"} <= data.keys()
     code, out, _ = cli("stats", "--json")
     assert {c["campaign_id"] for c in json.loads(out)} >= {"camp_spring", "camp_done"}
+
+
+def test_import_recipients_says_how_many_suppressed_addresses_it_skipped(cli, db, tmp_path):
+    with db.transaction() as s:
+        suppression.suppress(s, "Gone@Example.com", "unsubscribe")
+    path = tmp_path / "r.csv"
+    path.write_text("email\nzoe@example.com\ngone@example.com\n")
+    code, out, _ = cli("import-recipients", "camp_draft", str(path))
+    assert code == 0 and "imported 1 recipients" in out and "1 suppressed and skipped" in out
 
 
 def test_stats_of_an_unknown_campaign_fails_on_stderr(cli):
