@@ -1,7 +1,8 @@
 """Live rates: commit → new rate painted, with 1,000 events/s being written; the app's CPU.
 
-The app runs headless in its own process (so its CPU time is its own) and notes when it
-painted each new value of the campaign's emails_opened; this process writes events through
+The app runs headless in its own process (so its CPU time is its own) and notes the first
+frame (tests/benchmarks/frames.py: composed and encoded for a terminal) showing each new value
+of the campaign's emails_opened; this process writes events through
 core.tracking at 1,000 events/s in 10 commits a second and notes when each commit landed and
 the counter it left. Latency = first paint showing that value (or later) minus the commit.
 Baseline, same run: a bare LISTEN connection's commit → notification time (the floor any
@@ -78,24 +79,16 @@ APP = textwrap.dedent(
     from core.changes import FeedState
     from core.db import Database
     from tui.app import CampaignConsoleApp
-    from tui.widgets.table import ResponsiveTable
+    from tests.benchmarks.frames import FrameClock
 
     IDLE, LOAD = float(sys.argv[2]), float(sys.argv[3])
     paints = []
 
-    def note(table):
-        screen = table.screen
-        summary = getattr(screen, "summaries", {}).get("1")
+    def note():  # after each frame: the big campaign's opens it showed, when they changed
+        summary = getattr(app.screen, "summaries", {}).get("1")
         if summary is not None:
             if not paints or paints[-1][1] != summary.emails_opened:
                 paints.append((time.time(), summary.emails_opened))
-
-    for name in ("update_rows", "show_rows"):
-        original = getattr(ResponsiveTable, name)
-        def wrapped(self, *args, _original=original, **kwargs):
-            _original(self, *args, **kwargs)
-            note(self)
-        setattr(ResponsiveTable, name, wrapped)
 
     async def auto(pilot):
         app = pilot.app
@@ -116,7 +109,9 @@ APP = textwrap.dedent(
         app.exit()
 
     database = Database(sys.argv[1])
-    CampaignConsoleApp(database, live=True).run(headless=True, size=(120, 40), auto_pilot=auto)
+    app = CampaignConsoleApp(database, live=True)
+    FrameClock(app, on_frame=note)
+    app.run(headless=True, size=(120, 40), auto_pilot=auto)
     """
 )
 

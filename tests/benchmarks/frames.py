@@ -19,7 +19,8 @@ from textual.app import App
 
 
 class FrameClock:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, on_frame: Callable[[], None] | None = None) -> None:
+        """`on_frame` is called after every frame (to note what it showed)."""
         self.app = app
         self.frames = 0
         self._condition: Callable[[], bool] | None = None
@@ -33,6 +34,8 @@ class FrameClock:
             if isinstance(renderable, CompositorUpdate):
                 renderable.render_segments(app.console)  # the bytes a terminal would get
             self.frames += 1
+            if on_frame is not None:
+                on_frame()
             if self._condition is not None and self.at is None and self._condition():
                 self.at = time.perf_counter()
 
