@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
@@ -30,7 +29,7 @@ from core.demo_large import seed_large
 from tui.app import CampaignConsoleApp
 from tui.screens.analytics import AnalyticsScreen
 
-from .bench_tui import print_figures, recipients_figures
+from .bench_tui import median_ms, print_figures, recipients_figures, timed, until
 from .frames import FrameClock
 
 RECIPIENTS = int(os.environ.get("BENCH_ANALYTICS_RECIPIENTS", d.LARGE_CAMPAIGN.recipients))
@@ -70,28 +69,6 @@ def large(pg_admin_url) -> Iterator[tuple[str, int]]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def timed(fn: Callable[[], object], rounds: int = ROUNDS) -> float:
-    fn()  # warm: plans cached, pages in the buffer cache, as on a screen opened before
-    samples = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return median_ms(samples)
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while not predicate():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the app did not get there")
-        await asyncio.sleep(0.001)
 
 
 async def measure_app(url: str, pk: int) -> tuple[float, float]:
