@@ -227,6 +227,10 @@ _APPLY_EFFECTS = """
 _WRITE_ONLY = text(_INSERT_MANY)
 _WRITE_AND_APPLY = text(f"WITH ins AS ({_INSERT_MANY})\n{_APPLY_EFFECTS}")
 
+_LOCK_CAMPAIGNS = text(
+    "SELECT c.id FROM campaigns c WHERE c.id IN (SELECT r.campaign_id FROM campaign_recipients r"
+    " WHERE r.id = ANY(CAST(:rid AS int[]))) ORDER BY c.id FOR NO KEY UPDATE OF c"
+)
 _EFFECT_SLOT = {"opened_at": 0, "clicked_at": 1, "replied_at": 2, "bounced_at": 3}
 
 
@@ -387,6 +391,11 @@ def _write(
     if not effects:
         session.execute(_WRITE_ONLY, params)
         return
+    # The statement's triggers lock campaign rows twice, each time in id order: the counters'
+    # those of the recipients it changes, the event rollup's those of all its events. Two
+    # batches over the same campaigns would deadlock between the two (each holding what the
+    # other's second trigger wants): take them all first, in id order.
+    session.execute(_LOCK_CAMPAIGNS, {"rid": sorted(set(rid))})
     ordered = sorted(effects.items())
     params["f_rid"] = [r for r, _ in ordered]
     for name, slot in (
