@@ -9,12 +9,14 @@ from functools import partial
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import Monochrome
 from textual.screen import Screen
 
 from core import config
 from core.changes import ChangeFeed, ChangeSet, FeedStatus
 from core.db import Database, explain
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
+from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
 from tui.screens.base import DataScreen, error_text
 
@@ -65,6 +67,10 @@ class CampaignConsoleApp(App):
         live: bool = True,
     ) -> None:
         super().__init__()
+        if self.no_color:  # Textual's NO_COLOR filter leaves red text dark grey on dark grey
+            self._filters = [
+                ReadableMonochrome() if isinstance(f, Monochrome) else f for f in self._filters
+            ]
         self.database = database
         self.read_only = read_only or database.read_only
         self.tz = tz  # None: the machine's local zone

@@ -84,3 +84,17 @@ class TestDrillDown:
     def test_find(self, snap_compare, make_app, size):
         run = steps("f", values={"#email": "ana@example.com"})
         assert snap_compare(make_app(), terminal_size=size, run_before=run)
+
+
+class TestNoColor:
+    """NO_COLOR set: Textual draws in monochrome; the cursor row, the status and the flags
+    must still read (reverse video and words, not colour alone)."""
+
+    def test_home(self, snap_compare, make_app, monkeypatch):
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert snap_compare(make_app(), terminal_size=(80, 24), run_before=steps())
+
+    def test_recipients(self, snap_compare, make_app, monkeypatch):
+        monkeypatch.setenv("NO_COLOR", "1")
+        run = steps("enter", campaign="camp_spring")
+        assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
