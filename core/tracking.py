@@ -227,6 +227,10 @@ _APPLY_EFFECTS = """
 _WRITE_ONLY = text(_INSERT_MANY)
 _WRITE_AND_APPLY = text(f"WITH ins AS ({_INSERT_MANY})\n{_APPLY_EFFECTS}")
 
+_LOCK_RECIPIENTS = text(
+    "SELECT id FROM campaign_recipients WHERE id = ANY(CAST(:rid AS int[]))"
+    " ORDER BY id FOR NO KEY UPDATE"
+)
 _LOCK_CAMPAIGNS = text(
     "SELECT c.id FROM campaigns c WHERE c.id IN (SELECT r.campaign_id FROM campaign_recipients r"
     " WHERE r.id = ANY(CAST(:rid AS int[]))) ORDER BY c.id FOR NO KEY UPDATE OF c"
@@ -391,13 +395,15 @@ def _write(
     if not effects:
         session.execute(_WRITE_ONLY, params)
         return
-    # The statement's triggers lock campaign rows twice, each time in id order: the counters'
-    # those of the recipients it changes, the event rollup's those of all its events. Two
-    # batches over the same campaigns would deadlock between the two (each holding what the
-    # other's second trigger wants): take them all first, in id order.
-    session.execute(_LOCK_CAMPAIGNS, {"rid": sorted(set(rid))})
     ordered = sorted(effects.items())
     params["f_rid"] = [r for r, _ in ordered]
+    # Locks in the order every writer takes them: recipient rows, then campaign rows in id
+    # order. The statement's triggers lock campaigns twice, the counters' those of the
+    # recipients it changes and the rollup's those of all its events, each set in id order but
+    # one after the other: two batches would deadlock between the two sets. So all of them
+    # first, after the recipients the statement updates (as a plain UPDATE's trigger does).
+    session.execute(_LOCK_RECIPIENTS, {"rid": params["f_rid"]})
+    session.execute(_LOCK_CAMPAIGNS, {"rid": sorted(set(rid))})
     for name, slot in (
         ("f_opened", 0),
         ("f_clicked", 1),
