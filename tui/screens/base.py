@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from core.errors import CampaignConsoleError
@@ -72,6 +73,42 @@ class DataScreen(Screen):
 
     def reload(self) -> None:
         """Fetch what the screen shows again (after a write, or on request)."""
+
+
+class SearchableScreen(DataScreen):
+    """A screen whose table has a search box (`#search`, hidden until `/`) that filters as
+    you type. Subclasses have `table`, `_set_query(**changes)`, `filtered()` (is any filter
+    set?) and CLEARED: the query changes that drop every filter."""
+
+    CLEARED: dict[str, Any] = {"search": ""}
+
+    def filtered(self) -> bool:
+        raise NotImplementedError
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._set_query(search=event.value.strip())
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.table.focus()
+
+    def clear_filters(self) -> bool:
+        """Hide the search box and drop every filter; False when there was none to drop
+        (Escape then goes back instead)."""
+        box = self.query_one("#search", Input)
+        if not (self.filtered() or box.display):
+            return False
+        box.value = ""
+        box.display = False
+        self.table.focus()
+        self._set_query(**self.CLEARED)
+        return True
 
 
 def error_text(error: BaseException) -> str:

@@ -17,7 +17,7 @@ from core import counters, recipients
 from core.campaigns import CampaignSummary
 from core.models import CampaignStatus
 from tui import format as fmt
-from tui.screens.base import DataScreen
+from tui.screens.base import SearchableScreen
 from tui.widgets.dialogs import (
     AddRecipientsDialog,
     CampaignFields,
@@ -88,7 +88,8 @@ class CampaignQuery:
     offset: int = 0
 
 
-class CampaignsScreen(DataScreen):
+class CampaignsScreen(SearchableScreen):
+    CLEARED = {"search": "", "status": None}
     BINDINGS = [
         Binding(
             "enter", "open", "Open", id="campaigns.open", tooltip="Recipients of this campaign"
@@ -374,26 +375,11 @@ class CampaignsScreen(DataScreen):
         self.reload()
 
     # -- filtering and sorting -------------------------------------------------------------
-    def action_search(self) -> None:
-        search = self.query_one("#search", Input)
-        search.display = True
-        search.focus()
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self._set_query(search=event.value.strip())
-
-    @on(Input.Submitted, "#search")
-    def _search_done(self) -> None:
-        self.table.focus()
+    def filtered(self) -> bool:
+        return bool(self.query_state.search or self.query_state.status)
 
     def action_clear_filter(self) -> None:
-        search = self.query_one("#search", Input)
-        if self.query_state.search or self.query_state.status or search.display:
-            search.value = ""
-            search.display = False
-            self.table.focus()
-            self._set_query(search="", status=None)
+        self.clear_filters()
 
     def action_status_filter(self, status: str) -> None:
         self._set_query(status=None if status == "all" else CampaignStatus(status))

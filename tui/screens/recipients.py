@@ -15,7 +15,7 @@ from core import analytics, suppression
 from core import campaigns as campaigns_core
 from core.models import RecipientStatus, percent
 from tui import format as fmt
-from tui.screens.base import DataScreen
+from tui.screens.base import SearchableScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
@@ -51,7 +51,8 @@ class PageQuery:
         return bool(self.status or self.search or self.unopened)
 
 
-class RecipientsScreen(DataScreen):
+class RecipientsScreen(SearchableScreen):
+    CLEARED = {"search": "", "status": None, "unopened": False}
     BINDINGS = [
         Binding(
             "enter",
@@ -390,19 +391,6 @@ class RecipientsScreen(DataScreen):
     def action_first_page(self) -> None:
         self._set_query()
 
-    def action_search(self) -> None:
-        search = self.query_one("#search", Input)
-        search.display = True
-        search.focus()
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self._set_query(search=event.value.strip())
-
-    @on(Input.Submitted, "#search")
-    def _search_done(self) -> None:
-        self.table.focus()
-
     def action_toggle_unopened(self) -> None:
         self._set_query(unopened=not self.page_query.unopened)
 
@@ -416,14 +404,11 @@ class RecipientsScreen(DataScreen):
     def action_flip_sort(self) -> None:
         self._set_query(descending=not self.page_query.descending)
 
+    def filtered(self) -> bool:
+        return self.page_query.filtered()
+
     def action_back(self) -> None:
-        search = self.query_one("#search", Input)
-        if self.page_query.filtered() or search.display:
-            search.value = ""
-            search.display = False
-            self.table.focus()
-            self._set_query(status=None, search="", unopened=False)
-        else:
+        if not self.clear_filters():
             self.app.pop_screen()
 
     @on(DataTable.RowSelected, "#recipients")

@@ -14,7 +14,7 @@ from textual.widgets import Header, Input, Static
 from core import suppression
 from core.suppression import SuppressionRow
 from tui import format as fmt
-from tui.screens.base import DataScreen
+from tui.screens.base import SearchableScreen
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
@@ -37,7 +37,7 @@ class ListQuery:
     page: int = 0
 
 
-class SuppressionsScreen(DataScreen):
+class SuppressionsScreen(SearchableScreen):
     BINDINGS = [
         Binding(
             "escape", "back", "Back", id="suppressions.back", tooltip="Clear the search, else back"
@@ -197,27 +197,11 @@ class SuppressionsScreen(DataScreen):
             self.list_query = replace(q, after_id=after, page=q.page - 1)
             self.reload()
 
-    def action_search(self) -> None:
-        box = self.query_one("#search", Input)
-        box.display = True
-        box.focus()
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self._set_query(search=event.value.strip())
-
-    @on(Input.Submitted, "#search")
-    def _search_done(self) -> None:
-        self.table.focus()
+    def filtered(self) -> bool:
+        return bool(self.list_query.search)
 
     def action_back(self) -> None:
-        box = self.query_one("#search", Input)
-        if self.list_query.search or box.display:
-            box.value = ""
-            box.display = False
-            self.table.focus()
-            self._set_query(search="")
-        else:
+        if not self.clear_filters():
             self.app.pop_screen()
 
     # -- lifting ---------------------------------------------------------------------------
