@@ -12,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from core import analytics, schema
+from core import analytics
 from core import demo_data as d
 from core.campaign_report import activity, campaign_report
-from core.db import Database, libpq_url
+from core.db import Database
 from core.demo_large import seed_large
+from tests.scratch import migrated_database
 from tui.app import CampaignConsoleApp
 from tui.screens.analytics import AnalyticsScreen
 
@@ -42,12 +40,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def large(pg_admin_url) -> Iterator[tuple[str, int]]:
     """(database url, campaigns.id) of a database holding only the large demo campaign."""
-    name = f"cc_bench_an_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
-    try:
-        schema.upgrade(url)
+    with migrated_database(pg_admin_url, "cc_bench_an") as url:
         db = Database(url)
         try:
             result = seed_large(db, seed=7, now=NOW, recipients=RECIPIENTS, events=EVENTS)
@@ -64,11 +57,6 @@ def large(pg_admin_url) -> Iterator[tuple[str, int]]:
             f"in {result.seconds:.0f} s"
         )
         yield url, pk
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 async def measure_app(url: str, pk: int) -> tuple[float, float]:

@@ -20,18 +20,15 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from core import schema
-from core.db import Database, libpq_url
+from core.db import Database
 from core.tracking import EventInput, record_events
+from tests.scratch import migrated_database
 
 RECIPIENTS = int(os.environ.get("BENCH_LIVE_RECIPIENTS", 100_000))
 RATE = int(os.environ.get("BENCH_LIVE_RATE", 1000))  # events per second
@@ -42,12 +39,7 @@ LOAD_S = float(os.environ.get("BENCH_LIVE_LOAD", 15))
 
 @pytest.fixture(scope="module")
 def live_url(pg_admin_url) -> Iterator[str]:
-    name = f"cc_bench_live_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
-    try:
-        schema.upgrade(url)
+    with migrated_database(pg_admin_url, "cc_bench_live") as url:
         with psycopg.connect(url) as conn:
             conn.execute(
                 "INSERT INTO leads (email) SELECT 'r' || g || '@live.test'"
@@ -66,11 +58,6 @@ def live_url(pg_admin_url) -> Iterator[str]:
             conn.autocommit = True
             conn.execute("VACUUM ANALYZE")
         yield url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 APP = textwrap.dedent(

@@ -23,21 +23,19 @@ import os
 import random
 import statistics
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from core import analytics, rollup, schema
+from core import analytics, rollup
 from core import demo_data as d
 from core.campaign_report import activity, activity_from_events
-from core.db import Database, libpq_url
+from core.db import Database
 from core.demo_large import seed_large
 from core.tracking import EventInput, record_event, record_events
+from tests.scratch import migrated_database
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 SINGLE = int(os.environ.get("BENCH_ROLLUP_SINGLE", 500))  # events per side and round
@@ -166,69 +164,61 @@ def _ms(fn: Callable[[], object], rounds: int = ROUNDS) -> float:
 
 
 def test_figures_of_the_large_demo_from_the_rollup(pg_admin_url):
-    name = f"cc_bench_rollup_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
-    db = None
-    try:
-        schema.upgrade(url)
+    with migrated_database(pg_admin_url, "cc_bench_rollup") as url:
         db = Database(url)
-        loaded = seed_large(db, seed=7, now=NOW, recipients=LARGE_RECIPIENTS, events=LARGE_EVENTS)
-        with db.reading() as s:
-            pk = s.scalar(
-                text("SELECT id FROM campaigns WHERE campaign_id = :c"),
-                {"c": d.DEMO_PREFIX + d.LARGE_CAMPAIGN.slug},
+        try:
+            loaded = seed_large(
+                db, seed=7, now=NOW, recipients=LARGE_RECIPIENTS, events=LARGE_EVENTS
             )
-        started = time.perf_counter()
-        with db.transaction() as s:
-            rollup.rebuild(s, pk)
-        rebuilt = time.perf_counter() - started
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            sizes = conn.execute(
-                "SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM"
-                " pg_stat_user_tables WHERE relname LIKE 'rollup%' ORDER BY relname"
-            ).fetchall()
-        print(
-            f"\nlarge demo: {loaded.recipients:,} recipients, {loaded.events:,} events loaded "
-            f"in {loaded.seconds:.0f} s; rollup.rebuild of the campaign: {rebuilt:.1f} s"
-        )
-        for table, rows, size in sizes:
-            print(f"  {table:<24}{rows:>12,} rows {size / 2**20:>9.1f} MiB")
-        with db.reading() as s:
-            start = analytics.campaign_overview(s, pk).started_at
-            pairs = [
-                (
-                    "campaign_stats",
-                    lambda: analytics.campaign_stats(s, pk),
-                    lambda: analytics.campaign_stats_from_events(s, pk),
-                ),
-                (
-                    "activity (hourly + daily)",
-                    lambda: activity(s, pk, start=start, now=NOW),
-                    lambda: activity_from_events(s, pk, start=start, now=NOW),
-                ),
-                (
-                    "link_clicks",
-                    lambda: analytics.link_clicks(s, pk),
-                    lambda: analytics.link_clicks_from_events(s, pk),
-                ),
-                (
-                    "bounce_codes",
-                    lambda: analytics.bounce_codes(s, pk),
-                    lambda: analytics.bounce_codes_from_events(s, pk),
-                ),
-            ]
-            print(f"  {'figure':<30}{'rollup ms':>12}{'from events ms':>16}")
-            for label, from_rollup, from_events in pairs:
-                assert from_rollup() == from_events(), label
-                fast, slow = _ms(from_rollup), _ms(from_events, rounds=3)
-                print(f"  {label:<30}{fast:>12.1f}{slow:>16.0f}")
-    finally:
-        if db is not None:
+            with db.reading() as s:
+                pk = s.scalar(
+                    text("SELECT id FROM campaigns WHERE campaign_id = :c"),
+                    {"c": d.DEMO_PREFIX + d.LARGE_CAMPAIGN.slug},
+                )
+            started = time.perf_counter()
+            with db.transaction() as s:
+                rollup.rebuild(s, pk)
+            rebuilt = time.perf_counter() - started
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
+                sizes = conn.execute(
+                    "SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM"
+                    " pg_stat_user_tables WHERE relname LIKE 'rollup%' ORDER BY relname"
+                ).fetchall()
+            print(
+                f"\nlarge demo: {loaded.recipients:,} recipients, {loaded.events:,} events loaded "
+                f"in {loaded.seconds:.0f} s; rollup.rebuild of the campaign: {rebuilt:.1f} s"
+            )
+            for table, rows, size in sizes:
+                print(f"  {table:<24}{rows:>12,} rows {size / 2**20:>9.1f} MiB")
+            with db.reading() as s:
+                start = analytics.campaign_overview(s, pk).started_at
+                pairs = [
+                    (
+                        "campaign_stats",
+                        lambda: analytics.campaign_stats(s, pk),
+                        lambda: analytics.campaign_stats_from_events(s, pk),
+                    ),
+                    (
+                        "activity (hourly + daily)",
+                        lambda: activity(s, pk, start=start, now=NOW),
+                        lambda: activity_from_events(s, pk, start=start, now=NOW),
+                    ),
+                    (
+                        "link_clicks",
+                        lambda: analytics.link_clicks(s, pk),
+                        lambda: analytics.link_clicks_from_events(s, pk),
+                    ),
+                    (
+                        "bounce_codes",
+                        lambda: analytics.bounce_codes(s, pk),
+                        lambda: analytics.bounce_codes_from_events(s, pk),
+                    ),
+                ]
+                print(f"  {'figure':<30}{'rollup ms':>12}{'from events ms':>16}")
+                for label, from_rollup, from_events in pairs:
+                    assert from_rollup() == from_events(), label
+                    fast, slow = _ms(from_rollup), _ms(from_events, rounds=3)
+                    print(f"  {label:<30}{fast:>12.1f}{slow:>16.0f}")
+        finally:
             db.close()
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )

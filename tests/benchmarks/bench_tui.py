@@ -15,18 +15,16 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC
 
 import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from core import analytics, schema
+from core import analytics
 from core import campaigns as campaigns_core
-from core.db import Database, libpq_url
+from core.db import Database
+from tests.scratch import migrated_database
 from tui.app import CampaignConsoleApp
 from tui.screens.recipients import RecipientsScreen
 
@@ -75,12 +73,7 @@ _LOAD = [
 
 @pytest.fixture(scope="module")
 def big_url(pg_admin_url) -> Iterator[str]:
-    name = f"cc_bench_tui_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
-    try:
-        schema.upgrade(url)
+    with migrated_database(pg_admin_url, "cc_bench_tui") as url:
         started = time.perf_counter()
         with psycopg.connect(url) as conn:
             for statement in _LOAD:
@@ -93,11 +86,6 @@ def big_url(pg_admin_url) -> Iterator[str]:
             f"{time.perf_counter() - started:.0f} s"
         )
         yield url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def median_ms(samples: list[float]) -> float:

@@ -11,17 +11,16 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from core import embedded, schema
+from core import embedded
 from core.db import libpq_url
+from tests.scratch import migrated_database
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", 1_000_000))
 CAMPAIGNS = 100
@@ -75,11 +74,7 @@ def pg_admin_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def bench_db_url(pg_admin_url) -> Iterator[str]:
     """A migrated database holding RECIPIENTS sent recipients over CAMPAIGNS campaigns."""
-    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
-    _admin(pg_admin_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
-    try:
-        schema.upgrade(url)
+    with migrated_database(pg_admin_url, "cc_bench") as url:
         started = time.perf_counter()
         with psycopg.connect(url) as conn:
             # Building indexes once after the load is many times faster than growing them row
@@ -98,13 +93,3 @@ def bench_db_url(pg_admin_url) -> Iterator[str]:
             conn.execute("CHECKPOINT")
         print(f"\nbuilt {RECIPIENTS:,} recipients in {time.perf_counter() - started:.1f}s")
         yield url
-    finally:
-        _admin(
-            pg_admin_url,
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
-        )
-
-
-def _admin(admin_url: str, statement: sql.Composable) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(statement)

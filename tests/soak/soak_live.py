@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,11 +25,10 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from core import schema
-from core.db import Database, libpq_url
+from core.db import Database
 from core.simulator import Simulator
+from tests.scratch import migrated_database
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", 600))
 RATE = float(os.environ.get("SOAK_RATE", 500))
@@ -50,12 +48,7 @@ _PLAIN_INDEXES = """
 
 @pytest.fixture(scope="module")
 def soak_url(pg_admin_url) -> Iterator[str]:
-    name = f"cc_soak_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(libpq_url(pg_admin_url)).set(database=name).render_as_string(hide_password=False)
-    try:
-        schema.upgrade(url)
+    with migrated_database(pg_admin_url, "cc_soak") as url:
         started = time.perf_counter()
         with psycopg.connect(url) as conn:
             indexes = conn.execute(_PLAIN_INDEXES).fetchall()
@@ -88,11 +81,6 @@ def soak_url(pg_admin_url) -> Iterator[str]:
             f"\nloaded {RECIPIENTS:,} pending recipients in {time.perf_counter() - started:.0f} s"
         )
         yield url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def listen_floor(url: str, stop: threading.Event, arrivals: list[float]) -> None:
