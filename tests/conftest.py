@@ -11,7 +11,6 @@ import atexit
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,14 +18,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from core import embedded, schema
+from core import embedded
 from core.db import Database, libpq_url
-
-
-def _replace_db(url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
+from tests.scratch import migrated_database, scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -50,49 +44,25 @@ def pg_admin_url() -> Iterator[str]:
     yield admin
 
 
-def _admin_exec(admin_url: str, statement: sql.Composable) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def _drop(admin_url: str, name: str) -> None:
-    _admin_exec(
-        admin_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    )
-
-
 @pytest.fixture(scope="session")
 def template_url(pg_admin_url) -> Iterator[str]:
-    name = f"cc_tpl_{uuid.uuid4().hex[:10]}"
-    _admin_exec(pg_admin_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _replace_db(pg_admin_url, name)
-    schema.upgrade(url)
-    yield url
-    _drop(pg_admin_url, name)
+    """A database migrated once per run, which every test's own database is cloned from."""
+    with migrated_database(pg_admin_url, "cc_tpl") as url:
+        yield url
 
 
 @pytest.fixture
 def empty_db_url(pg_admin_url) -> Iterator[str]:
     """A new database with no schema at all (for migration tests)."""
-    name = f"cc_e_{uuid.uuid4().hex[:10]}"
-    _admin_exec(pg_admin_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield _replace_db(pg_admin_url, name)
-    _drop(pg_admin_url, name)
+    with scratch_database(pg_admin_url, "cc_e") as url:
+        yield url
 
 
 @pytest.fixture
 def db_url(pg_admin_url, template_url) -> Iterator[str]:
     """A migrated database of this test's own, cloned from the template."""
-    name = f"cc_t_{uuid.uuid4().hex[:10]}"
-    template = template_url.rsplit("/", 1)[1].split("?", 1)[0]
-    _admin_exec(
-        pg_admin_url,
-        sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-            sql.Identifier(name), sql.Identifier(template)
-        ),
-    )
-    yield _replace_db(pg_admin_url, name)
-    _drop(pg_admin_url, name)
+    with scratch_database(pg_admin_url, "cc_t", template_url=template_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Scratch databases for benchmarks and soaks: created on a server, migrated, then dropped."""
+"""Scratch databases for tests, benchmarks and soaks: created on a server, dropped after."""
 
 from __future__ import annotations
 
@@ -19,18 +19,33 @@ def admin(admin_url: str, statement: sql.Composable) -> None:
         conn.execute(statement)
 
 
+def database_url(url: str, name: str) -> str:
+    """`url` with its database replaced by `name`."""
+    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
 @contextmanager
-def migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
-    """The URL of a new database on admin_url's server, migrated to head; dropped afterwards
-    with any connections still open to it."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin(admin_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(libpq_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+def scratch_database(admin_url: str, prefix: str, *, template_url: str | None = None):
+    """The URL of a new, empty database on admin_url's server (a copy of template_url's
+    database when given); dropped afterwards with any connections still open to it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template_url is not None:
+        template = make_url(libpq_url(template_url)).database
+        create += sql.SQL(" TEMPLATE {} STRATEGY FILE_COPY").format(sql.Identifier(template))
+    admin(admin_url, create)
     try:
-        schema.upgrade(url)
-        yield url
+        yield database_url(admin_url, name)
     finally:
         admin(
             admin_url,
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
         )
+
+
+@contextmanager
+def migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A scratch database migrated to head."""
+    with scratch_database(admin_url, prefix) as url:
+        schema.upgrade(url)
+        yield url

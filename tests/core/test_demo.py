@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import text
 
 from core import counters, demo_indexes, machine, schema
@@ -20,6 +18,7 @@ from core.demo_large import seed_large
 from core.demo_reset import reset_demo
 from core.demo_topup import seed_campaign_count
 from tests.factories import make_campaign, make_recipients
+from tests.scratch import scratch_database
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 STATUSES = {"draft", "scheduled", "running", "paused", "completed", "failed"}
@@ -57,28 +56,14 @@ def disagreeing(conn) -> tuple[int, ...]:
     return tuple(conn.execute(DISAGREEING).fetchone())
 
 
-def _clone(admin_url: str, template_url: str) -> tuple[str, str]:
-    name = f"cc_demo_{uuid.uuid4().hex[:10]}"
-    template = template_url.rsplit("/", 1)[1].split("?", 1)[0]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
-    return name, admin_url.replace("/postgres?", f"/{name}?", 1)
-
-
 @pytest.fixture(scope="module")
 def seeded(pg_admin_url, template_url) -> Iterator[str]:
     """One database with the small demo, shared by the tests that only read it."""
-    name, url = _clone(pg_admin_url, template_url)
-    db = Database(url)
-    seed_demo(db, seed=DEFAULT_SEED, now=NOW)
-    db.close()
-    yield url
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with scratch_database(pg_admin_url, "cc_demo", template_url=template_url) as url:
+        db = Database(url)
+        seed_demo(db, seed=DEFAULT_SEED, now=NOW)
+        db.close()
+        yield url
 
 
 def test_small_demo_has_every_status_with_plausible_times(seeded):

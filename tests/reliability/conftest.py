@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 
 from core import embedded, schema
-from tests.conftest import _admin_exec, _drop, _replace_db
+from tests.scratch import scratch_database
 
 # Every row of every table of the public schema, in a stable order. Sequences are left out:
 # a refused INSERT may still have drawn an id (nextval is not transactional), which is not data.
@@ -72,16 +72,8 @@ def counter_drift(url: str) -> list[tuple[str, str, str]]:
 @pytest.fixture(scope="module")
 def module_db_url(pg_admin_url, template_url) -> Iterator[str]:
     """A migrated database shared by the tests of one module (they keep to their own rows)."""
-    name = f"cc_rel_{uuid.uuid4().hex[:10]}"
-    template = template_url.rsplit("/", 1)[1].split("?", 1)[0]
-    _admin_exec(
-        pg_admin_url,
-        sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-            sql.Identifier(name), sql.Identifier(template)
-        ),
-    )
-    yield _replace_db(pg_admin_url, name)
-    _drop(pg_admin_url, name)
+    with scratch_database(pg_admin_url, "cc_rel", template_url=template_url) as url:
+        yield url
 
 
 @dataclass
