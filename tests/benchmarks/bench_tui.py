@@ -181,7 +181,7 @@ async def measure_app(
 
 STARTUP = textwrap.dedent(
     """
-    import asyncio, json, resource, sys, time
+    import asyncio, json, sys, time
     from core import config, db, schema
     from tui.app import CampaignConsoleApp
     from tests.benchmarks.frames import FrameClock
@@ -204,7 +204,11 @@ STARTUP = textwrap.dedent(
                 await asyncio.sleep(0.002)
             await pilot.press("bracketright")
             await asyncio.sleep(0.05)
-        out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # The peak of this program's own memory (VmHWM). Not getrusage's ru_maxrss: it is kept
+        # across exec and can be the parent's (pytest's, holding earlier benchmarks' data).
+        status = open("/proc/self/status").read()
+        peak_kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+        out["rss_mb"] = int(peak_kb) / 1024
         app.exit()
 
     app = CampaignConsoleApp(database, live=False)
