@@ -47,11 +47,9 @@ def _finished(process: subprocess.Popen) -> tuple[int, str, str]:
 # --- the server stops while a write runs -----------------------------------------------------
 
 
-def test_server_stopping_during_an_import_leaves_all_or_nothing(own_server: OwnServer, tmp_path):
-    url = own_server.new_database()
-    campaign(url, "camp_import")
-    path = csv_file(tmp_path / "r.csv", 20_000, "stop.test")
-    process = cli_process(url, "import-recipients", "camp_import", str(path))
+def _stop_server_during_write(own_server: OwnServer, url: str, process: subprocess.Popen):
+    """Stop the server once the command's write is under way, then start it again: (what
+    was running when it stopped, the command's exit code, stdout, stderr)."""
     try:
         caught = wait_for_write(url, process)
         own_server.stop()
@@ -59,6 +57,15 @@ def test_server_stopping_during_an_import_leaves_all_or_nothing(own_server: OwnS
     finally:
         process.kill()
         own_server.start()
+    return caught, code, out, err
+
+
+def test_server_stopping_during_an_import_leaves_all_or_nothing(own_server: OwnServer, tmp_path):
+    url = own_server.new_database()
+    campaign(url, "camp_import")
+    path = csv_file(tmp_path / "r.csv", 20_000, "stop.test")
+    process = cli_process(url, "import-recipients", "camp_import", str(path))
+    caught, code, out, err = _stop_server_during_write(own_server, url, process)
     added = one(url, "SELECT count(*) FROM campaign_recipients")
     leads = one(url, "SELECT count(*) FROM leads")
     assert "Traceback" not in err
@@ -89,13 +96,7 @@ def test_server_stopping_during_an_event_batch_leaves_all_or_nothing(
             event = {"event_type": kind, "campaign": "camp_track", "email_address": address}
             f.write(json.dumps(event) + "\n")
     process = cli_process(url, "track", str(path))
-    try:
-        caught = wait_for_write(url, process)
-        own_server.stop()
-        code, out, err = _finished(process)
-    finally:
-        process.kill()
-        own_server.start()
+    caught, code, out, err = _stop_server_during_write(own_server, url, process)
     events = one(url, "SELECT count(*) FROM email_tracking")
     opened = one(url, "SELECT emails_opened FROM campaigns")
     assert "Traceback" not in err
