@@ -191,17 +191,20 @@ def rebuild(session: Session, campaign_pk: int | None = None) -> tuple[RollupDri
     )
 
 
+TABLES = (
+    rollup_campaigns,
+    rollup_hours,
+    rollup_links,
+    rollup_bounce_codes,
+    rollup_recipients,
+    rollup_recipient_keys,
+)
+
+
 def discard(session: Session, campaign_pks: Sequence[int]) -> None:
     """Delete the rollup of these campaigns (campaigns.id): for deletes that skip triggers
     (session_replication_role = replica), which would leave it behind (a large campaign's is
     about a hundred MB). A normal delete of a campaign takes its rollup with it."""
     ids = cast(list(campaign_pks), ARRAY(Integer))
-    for table in (
-        rollup_campaigns,
-        rollup_hours,
-        rollup_links,
-        rollup_bounce_codes,
-        rollup_recipients,
-        rollup_recipient_keys,
-    ):
+    for table in TABLES:
         session.execute(table.delete().where(table.c.campaign_id == func.any(ids)))

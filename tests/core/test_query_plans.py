@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from core import analytics as an
 from core import events as ev
+from core import rollup
 from core.campaign_report import activity
 from core.db import Database, libpq_url
 
@@ -322,14 +323,7 @@ def test_event_aggregates_of_a_campaign(big_db):
         _check(big_db, lambda s, c=campaign: an.activity_over_time(s, c), *by_recipient)
 
 
-ROLLUP = {
-    "rollup_campaigns",
-    "rollup_hours",
-    "rollup_links",
-    "rollup_bounce_codes",
-    "rollup_recipients",
-    "rollup_recipient_keys",
-}
+ROLLUP = {table.name for table in rollup.TABLES}
 
 
 def test_the_screens_figures_read_the_rollup_by_primary_key(big_db):

@@ -40,14 +40,7 @@ AGENTS = [None, "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0", "curl/8.4.0", "Moz
 IPS = [None, "203.0.113.9", "17.58.1.2"]
 TYPES = ["open", "open", "open", "click", "click", "bounce", "reply", "forward", "unsubscribe"]
 TYPES += ["complain"]
-TABLES = (
-    "rollup_campaigns",
-    "rollup_hours",
-    "rollup_links",
-    "rollup_bounce_codes",
-    "rollup_recipients",
-    "rollup_recipient_keys",
-)
+TABLES = tuple(table.name for table in rollup.TABLES)
 
 ROLLUP_DIGEST = """
 SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
