@@ -16,11 +16,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from core import embedded
 from core.db import libpq_url
-from tests.scratch import migrated_database
+from tests.scratch import migrated_database, plain_indexes_built_after
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", 1_000_000))
 CAMPAIGNS = 100
@@ -47,15 +46,6 @@ _LOAD = [
     """,
 ]
 
-# Indexes of the loaded tables that no constraint owns (constraint indexes stay: the load
-# needs them for its checks anyway).
-_PLAIN_INDEXES = """
-    SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-    FROM pg_index i
-    WHERE i.indrelid IN ('leads'::regclass, 'campaign_recipients'::regclass)
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-"""
-
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
@@ -77,15 +67,9 @@ def bench_db_url(pg_admin_url) -> Iterator[str]:
     with migrated_database(pg_admin_url, "cc_bench") as url:
         started = time.perf_counter()
         with psycopg.connect(url) as conn:
-            # Building indexes once after the load is many times faster than growing them row
-            # by row; they come back with their exact definitions, so the schema is the same.
-            indexes = conn.execute(_PLAIN_INDEXES).fetchall()
-            for index_name, _ in indexes:
-                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index_name)))
-            for statement in _LOAD:
-                conn.execute(statement, {"recipients": RECIPIENTS, "campaigns": CAMPAIGNS})
-            for _, definition in indexes:
-                conn.execute(definition)
+            with plain_indexes_built_after(conn):
+                for statement in _LOAD:
+                    conn.execute(statement, {"recipients": RECIPIENTS, "campaigns": CAMPAIGNS})
             conn.commit()
             conn.autocommit = True
             # Fresh statistics and visibility map, as on a database that has been running.

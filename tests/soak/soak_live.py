@@ -23,12 +23,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import text
 
 from core.db import Database
 from core.simulator import Simulator
-from tests.scratch import migrated_database
+from tests.scratch import migrated_database, plain_indexes_built_after
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", 600))
 RATE = float(os.environ.get("SOAK_RATE", 500))
@@ -39,41 +38,31 @@ RSS_LIMIT_MB = 20
 LATENCY_LIMIT_MS = 250
 REPO = Path(__file__).resolve().parents[2]
 
-_PLAIN_INDEXES = """
-    SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-    WHERE i.indrelid IN ('leads'::regclass, 'campaign_recipients'::regclass)
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-"""
-
 
 @pytest.fixture(scope="module")
 def soak_url(pg_admin_url) -> Iterator[str]:
     with migrated_database(pg_admin_url, "cc_soak") as url:
         started = time.perf_counter()
         with psycopg.connect(url) as conn:
-            indexes = conn.execute(_PLAIN_INDEXES).fetchall()
-            for index, _ in indexes:
-                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index)))
-            conn.execute(
-                "INSERT INTO campaigns (campaign_id, name, status, started_at)"
-                " VALUES ('camp_soak', 'Soak: a long running campaign', 'running', now())"
-            )
-            conn.execute(
-                "INSERT INTO campaigns (campaign_id, name, status, completed_at)"
-                " SELECT 'camp_old' || g, 'Earlier campaign ' || g, 'completed', now()"
-                " FROM generate_series(1, 20) g"
-            )
-            conn.execute(
-                "INSERT INTO leads (email, name, company) SELECT 'soak' || g || '@example.com',"
-                " 'Reader ' || g, 'Company ' || (g %% 997) FROM generate_series(1, %s) g",
-                (RECIPIENTS,),
-            )
-            conn.execute(
-                "INSERT INTO campaign_recipients (campaign_id, lead_id, email_address)"
-                " SELECT 1, id, email FROM leads ORDER BY id"
-            )
-            for _, definition in indexes:
-                conn.execute(definition)
+            with plain_indexes_built_after(conn):
+                conn.execute(
+                    "INSERT INTO campaigns (campaign_id, name, status, started_at)"
+                    " VALUES ('camp_soak', 'Soak: a long running campaign', 'running', now())"
+                )
+                conn.execute(
+                    "INSERT INTO campaigns (campaign_id, name, status, completed_at)"
+                    " SELECT 'camp_old' || g, 'Earlier campaign ' || g, 'completed', now()"
+                    " FROM generate_series(1, 20) g"
+                )
+                conn.execute(
+                    "INSERT INTO leads (email, name, company) SELECT 'soak' || g || '@example.com',"
+                    " 'Reader ' || g, 'Company ' || (g %% 997) FROM generate_series(1, %s) g",
+                    (RECIPIENTS,),
+                )
+                conn.execute(
+                    "INSERT INTO campaign_recipients (campaign_id, lead_id, email_address)"
+                    " SELECT 1, id, email FROM leads ORDER BY id"
+                )
             conn.commit()
             conn.autocommit = True
             conn.execute("VACUUM ANALYZE")
