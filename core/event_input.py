@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from core import machine
 from core.errors import InvalidInput
 from core.models import EventType, RecipientStatus
+from core.times import time_problem
 
 MAX_EVENT_DATA_BYTES = 16 * 1024
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
@@ -155,6 +156,9 @@ def prepare(event: EventInput) -> Prepared:
                 f"created_at {created_at.isoformat()} has no time zone "
                 "(give one, e.g. 2026-11-26T10:00:00Z or +01:00)"
             )
+        problem = time_problem(created_at)
+        if problem is not None:
+            raise Rejected(f"created_at {created_at.isoformat()} {problem}")
     error = _bounce_error(data) if event_type == EventType.BOUNCE else None
     return Prepared(
         event_type,

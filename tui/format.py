@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -46,12 +46,21 @@ def when(value: datetime | None, tz: tzinfo | None = None, *, seconds: bool = Fa
     """A timestamp in the display zone; the year only when it isn't this year's."""
     if value is None:
         return ""
-    local = value.astimezone(tz)
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return _local(value, tz, "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def short_when(value: datetime | None, tz: tzinfo | None = None) -> str:
-    return "" if value is None else value.astimezone(tz).strftime("%m-%d %H:%M")
+    return "" if value is None else _local(value, tz, "%m-%d %H:%M")
+
+
+def _local(value: datetime, tz: tzinfo | None, pattern: str) -> str:
+    """In the display zone; in UTC, said so, where that zone would pass year 1 or 9999."""
+    try:
+        local, zone = value.astimezone(tz), ""
+    except OverflowError:
+        local, zone = value.astimezone(UTC), " UTC"
+    # %Y is not padded to four digits for years before 1000 on every platform.
+    return local.strftime(pattern.replace("%Y", f"{local.year:04d}")) + zone
 
 
 STATUS_STYLES = {
