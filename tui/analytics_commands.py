@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from pathlib import Path
 from typing import IO
 
-from core import exports, machine, suppression
+from core import exports, machine, output_file, suppression
 from core.errors import InvalidInput
 
 PER_CAMPAIGN = ("recipients", "events", "links")
@@ -159,22 +157,14 @@ def cmd_export(args: argparse.Namespace, db) -> int:
             with db.reading() as session:
                 _run_export(session, args, sys.stdout, progress)
             return 0
-        # Written beside the target and renamed at the end: a failed export leaves no half file.
-        target = Path(args.output)
-        partial = target.with_name(target.name + ".partial")
-        try:
-            with (
-                db.reading() as session,
-                partial.open("w", encoding="utf-8", newline="") as stream,
-            ):
-                written = _run_export(session, args, stream, progress)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        # core.output_file: a file is written beside and renamed at the end (a failed export
+        # leaves no half file), a FIFO or device in place; a file's mode is kept, a new one 0600.
+        with db.reading() as session, output_file.writing(args.output) as stream:
+            written = _run_export(session, args, stream, progress)
     finally:
         if progress is not None:
             progress.close()
-    print(f"wrote {written:,} {args.what} to {target}", file=sys.stderr)
+    print(f"wrote {written:,} {args.what} to {args.output}", file=sys.stderr)
     return 0
 
 
