@@ -15,10 +15,12 @@ from typing import Any, NamedTuple
 
 from core import machine
 from core.errors import InvalidInput
+from core.jsonb import nesting_depth
 from core.models import EventType, RecipientStatus
 from core.times import time_problem
 
 MAX_EVENT_DATA_BYTES = 16 * 1024
+MAX_EVENT_DATA_DEPTH = 32  # objects and arrays inside one another, event_data itself the first
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 _ALLOWED_TYPES = ", ".join(EVENT_TYPES)
@@ -202,9 +204,15 @@ def unknown_recipient_id(rid: int) -> str:
 def _json_object(data: Any) -> str:
     if not isinstance(data, dict):
         raise Rejected(f"event_data must be a JSON object ({{...}}), got {_kind(data)}")
+    depth = nesting_depth(data)
+    if depth > MAX_EVENT_DATA_DEPTH:
+        raise Rejected(
+            f"event_data is nested {depth:,} levels deep; the limit is {MAX_EVENT_DATA_DEPTH}"
+            " (objects and arrays inside one another)"
+        )
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise Rejected(f"event_data can't be stored as JSON: {exc}") from None
     try:
         size = len(text.encode())

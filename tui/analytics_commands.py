@@ -9,13 +9,13 @@ subcommands: one core call per transaction, results on stdout, problems on stder
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import IO
 
-from core import exports, machine, output_file, suppression
+from core import exports, jsonb, machine, output_file, suppression
 from core.errors import InvalidInput
+from tui import format as fmt
 
 PER_CAMPAIGN = ("recipients", "events", "links")
 
@@ -63,7 +63,7 @@ def cmd_suppression_list(args: argparse.Namespace, db) -> int:
             }
             for r in rows
         ]
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(jsonb.dumps(data, indent=2))  # control characters escaped, C1 too
         return 0
     for r in rows:
         print(
@@ -138,6 +138,17 @@ class _ProgressLine:
         self.stream.flush()
 
 
+class _TerminalStream:
+    """Rows bound for a terminal: control characters shown as \\xNN (as the app shows them),
+    never run. Only for a terminal: a file or a pipe gets the bytes exactly."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(fmt.terminal_text(text))
+
+
 def _run_export(session, args: argparse.Namespace, out: IO[str], on_progress) -> int:
     if args.what == "stats":
         campaigns = None if args.all else args.campaigns
@@ -154,8 +165,9 @@ def cmd_export(args: argparse.Namespace, db) -> int:
     progress = _ProgressLine(args.what, sys.stderr) if show else None
     try:
         if not args.output:
+            out = _TerminalStream(sys.stdout) if sys.stdout.isatty() else sys.stdout
             with db.reading() as session:
-                _run_export(session, args, sys.stdout, progress)
+                _run_export(session, args, out, progress)
             return 0
         # core.output_file: a file is written beside and renamed at the end (a failed export
         # leaves no half file), a FIFO or device in place; a file's mode is kept, a new one 0600.

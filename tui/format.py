@@ -13,6 +13,16 @@ _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 _CONTROL[ord("\t")] = " "
 
 
+# On a terminal (export to stdout): every control but newline and tab shown as \xNN.
+_TERMINAL = {c: f"\\x{c:02x}" for c in _CONTROL if c not in (0x0A, 0x09)}
+
+
+def terminal_text(text: str) -> str:
+    """Text for a terminal: its lines kept (CRLF as a newline), other controls escaped, so
+    nothing in it runs as a terminal command (ESC, BEL, CSI, an OSC 52 clipboard write)."""
+    return text.replace("\r\n", "\n").translate(_TERMINAL)
+
+
 def clean(value: object) -> str:
     """The value as a single printable line: control characters escaped, newlines shown as ⏎."""
     if value is None:

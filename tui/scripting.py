@@ -12,7 +12,7 @@ import sys
 from contextlib import nullcontext
 from datetime import datetime
 
-from core import analytics, counters, exports, recipients
+from core import analytics, counters, exports, jsonb, recipients
 from core import campaigns as campaigns_core
 from core.campaigns import CampaignSummary
 from core.errors import InvalidInput
@@ -55,7 +55,8 @@ def cmd_stats(args: argparse.Namespace, db) -> int:
         else:
             rows = [_stat_dict(c) for c in _all_campaigns(session)]
     if args.json:
-        print(json.dumps(rows[0] if args.campaign else rows, indent=2, ensure_ascii=False))
+        # Control characters escaped, C1 ones (U+009B) too: still JSON, safe on a terminal.
+        print(jsonb.dumps(rows[0] if args.campaign else rows, indent=2))
         return 0
     for row in rows:
         print(
