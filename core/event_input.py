@@ -241,12 +241,13 @@ def _check_text(value: Any, name: str) -> None:
 
 
 def _ip(value: Any) -> str:
+    # Stored as core.machine.plain_ip has it: ::ffff:17.1.2.3 as 17.1.2.3 (issue 19.15).
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return str(value)
+        return str(machine.plain_ip(value))
     # ip_address() also takes integers and IPv6 zone ids (fe80::1%eth0); INET takes neither.
     if isinstance(value, str) and "%" not in value:
         try:
-            return str(ipaddress.ip_address(value))
+            return str(machine.plain_ip(ipaddress.ip_address(value)))
         except ValueError:
             pass
     raise Rejected(
