@@ -86,13 +86,17 @@ def _all_campaigns(session):
 
 def cmd_import(args: argparse.Namespace, db) -> int:
     result = db.run(lambda session: recipients.import_csv(session, args.campaign, args.file))
+    separated = {";": ", separated by semicolons", "\t": ", separated by tabs"}
     print(
         f"imported {result.added:,} recipients into {args.campaign} "
         f"({result.created_leads:,} new leads, {result.reused_leads:,} existing, "
-        f"{result.skipped_duplicates:,} already in the campaign, "
-        f"{result.skipped_suppressed:,} suppressed and skipped)"
+        f"{result.already_in_campaign:,} already in the campaign, "
+        f"{len(result.in_file_duplicates):,} repeated in the file, "
+        f"{result.skipped_suppressed:,} suppressed and skipped"
+        f"{separated.get(result.delimiter, '')})"
     )
-    for problem in result.errors:
+    listed = sorted(result.errors + result.in_file_duplicates, key=lambda e: e.line)
+    for problem in listed:
         print(f"line {problem.line}: {problem.reason}: {problem.value!r}", file=sys.stderr)
     if result.errors:
         print(f"{len(result.errors):,} lines were not imported", file=sys.stderr)
