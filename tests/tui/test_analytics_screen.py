@@ -399,7 +399,7 @@ async def test_export_choice_changes_the_default_name_until_edited(make_app):
         await pilot.click("#what-links")
         await pilot.click("#format-json")
         await settle(pilot)
-        assert box.value == "camp_spring-links.jsonl"
+        assert box.value == "camp_spring-links.json"
         box.value = "mine.csv"
         await pilot.click("#what-stats")
         await settle(pilot)
