@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from rich.text import Text
+
+from tui import json_view
 
 # C0 controls, DEL and C1 controls would reach the terminal as commands; show them as \xNN.
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -41,7 +42,8 @@ def literal_block(value: str) -> Text:
 
 
 def pretty_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    """Indented JSON, bounded in depth and size with the cut said (tui.json_view)."""
+    return json_view.pretty(data)
 
 
 def count(n: int | None) -> str:

@@ -12,7 +12,6 @@ from textual.widgets import DataTable, Header, Static
 
 from core import analytics
 from tui import format as fmt
-from tui import json_view
 from tui.screens.base import DataScreen
 from tui.screens.events_table import TIMELINE_COLUMNS, event_cells
 from tui.widgets.footer import Footer
@@ -119,4 +118,4 @@ class TimelineScreen(DataScreen):
             "event_data": event.event_data,
         }
         # Bounded: a 7 KB event nested 980 deep is 1.9 MB as indented JSON (issue 19.8).
-        target.update(fmt.literal_block(json_view.pretty(body)))
+        target.update(fmt.literal_block(fmt.pretty_json(body)))
