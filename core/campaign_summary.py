@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
 from core.models import Campaign, CampaignStatus
+from core.times import time_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,4 +121,7 @@ def check_aware(value: Any, what: str) -> datetime:
         raise InvalidInput(
             f"{what} {value.isoformat()} has no time zone; give one (like 2026-05-01T09:00+00:00)."
         )
+    problem = time_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"{what} {value.isoformat()} {problem}.")
     return value

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import config, embedded
+from core import config, embedded, jsonb
 from core.errors import (
     CampaignConsoleError,
     DatabaseFailed,
@@ -65,6 +65,7 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
         options.append("-c default_transaction_read_only=on")
     connect_args = {"options": " ".join(options), "application_name": "campaign-console"}
     connect_args.update(kwargs.pop("connect_args", {}))
+    kwargs.setdefault("json_deserializer", jsonb.loads)  # JSON nested too deep to parse
     engine = create_engine(parsed, connect_args=connect_args, **kwargs)
     _ping_after_idle(engine)
     if read_only:

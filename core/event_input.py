@@ -15,9 +15,12 @@ from typing import Any, NamedTuple
 
 from core import machine
 from core.errors import InvalidInput
+from core.jsonb import nesting_depth
 from core.models import EventType, RecipientStatus
+from core.times import time_problem
 
 MAX_EVENT_DATA_BYTES = 16 * 1024
+MAX_EVENT_DATA_DEPTH = 32  # objects and arrays inside one another, event_data itself the first
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 _ALLOWED_TYPES = ", ".join(EVENT_TYPES)
@@ -155,6 +158,9 @@ def prepare(event: EventInput) -> Prepared:
                 f"created_at {created_at.isoformat()} has no time zone "
                 "(give one, e.g. 2026-11-26T10:00:00Z or +01:00)"
             )
+        problem = time_problem(created_at)
+        if problem is not None:
+            raise Rejected(f"created_at {created_at.isoformat()} {problem}")
     error = _bounce_error(data) if event_type == EventType.BOUNCE else None
     return Prepared(
         event_type,
@@ -198,9 +204,15 @@ def unknown_recipient_id(rid: int) -> str:
 def _json_object(data: Any) -> str:
     if not isinstance(data, dict):
         raise Rejected(f"event_data must be a JSON object ({{...}}), got {_kind(data)}")
+    depth = nesting_depth(data)
+    if depth > MAX_EVENT_DATA_DEPTH:
+        raise Rejected(
+            f"event_data is nested {depth:,} levels deep; the limit is {MAX_EVENT_DATA_DEPTH}"
+            " (objects and arrays inside one another)"
+        )
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise Rejected(f"event_data can't be stored as JSON: {exc}") from None
     try:
         size = len(text.encode())
@@ -229,12 +241,13 @@ def _check_text(value: Any, name: str) -> None:
 
 
 def _ip(value: Any) -> str:
+    # Stored as core.machine.plain_ip has it: ::ffff:17.1.2.3 as 17.1.2.3 (issue 19.15).
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return str(value)
+        return str(machine.plain_ip(value))
     # ip_address() also takes integers and IPv6 zone ids (fe80::1%eth0); INET takes neither.
     if isinstance(value, str) and "%" not in value:
         try:
-            return str(ipaddress.ip_address(value))
+            return str(machine.plain_ip(ipaddress.ip_address(value)))
         except ValueError:
             pass
     raise Rejected(

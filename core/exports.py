@@ -1,5 +1,8 @@
-"""Exports as CSV or JSON lines: a campaign's recipients or events (streamed by keyset), its
-link table, and the stats of one campaign, several, or all of them.
+"""Exports as CSV, JSON (one array) or JSON lines: a campaign's recipients or events (streamed
+by keyset), its link table, and the stats of one campaign, several, or all of them. Every
+format streams: the JSON array is written a row at a time, never held in memory. JSON escapes
+every control character (C0 and C1, as \\u escapes), so it is safe to print and reads back
+to the same values.
 
 Every export takes on_progress(done, total) for a progress bar: called before the first row,
 every PROGRESS_EVERY rows and after the last; total is None where no counter knows it (events).
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 from core.analytics import CampaignStats, campaign_stats, link_clicks
 from core.campaigns import resolve_campaign
 from core.errors import InvalidInput
+from core.jsonb import DeepJson, escape_controls
 from core.models import Campaign, CampaignRecipient, EmailTracking
 from core.search import campaign_key
 
@@ -52,7 +56,7 @@ EVENT_FIELDS = (
 LINK_FIELDS = ("url", "unique_clicks", "total_clicks", "share")  # share: % of all clicks
 STAT_FIELDS = tuple(f.name for f in dataclasses.fields(CampaignStats))
 WHATS = ("recipients", "events", "links", "stats")
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "json", "jsonl")
 
 
 def iter_recipients(session: Session, campaign: int | str, *, batch: int = 5000) -> Iterator[dict]:
@@ -155,7 +159,9 @@ def spreadsheet_safe(value: Any) -> str:
     """A CSV cell a spreadsheet won't run: text starting like a formula gets a leading '."""
     if value is None:
         return ""
-    if isinstance(value, dict | list):
+    if isinstance(value, DeepJson):
+        text = value.text
+    elif isinstance(value, dict | list):
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     else:
         text = str(plain(value))
@@ -164,7 +170,19 @@ def spreadsheet_safe(value: Any) -> str:
 
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(f"Unknown export format {fmt!r}: use csv or json.")
+        raise InvalidInput(f"Unknown export format {fmt!r}: use csv, json or jsonl.")
+
+
+def json_row(row: dict, fields: tuple[str, ...]) -> str:
+    """One row as a JSON object (json.dumps's layout); a DeepJson value as it was stored."""
+    values = {f: plain(row[f]) for f in fields}
+    if not any(isinstance(v, DeepJson) for v in values.values()):
+        return escape_controls(json.dumps(values, ensure_ascii=False))
+    parts = []
+    for f, value in values.items():
+        text = value.text if isinstance(value, DeepJson) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{json.dumps(f)}: {text}")
+    return escape_controls("{" + ", ".join(parts) + "}")
 
 
 def write(
@@ -176,7 +194,8 @@ def write(
     on_progress: Progress | None = None,
     total: int | None = None,
 ) -> int:
-    """Write rows as CSV (with a header) or JSON lines; returns how many rows were written."""
+    """Write rows as CSV (with a header), a JSON array (one object a row, a row a line) or
+    JSON lines; returns how many rows were written."""
     _check_format(fmt)
     if fmt == "csv":
         writer = csv.writer(out)
@@ -184,10 +203,17 @@ def write(
 
         def emit(row: dict) -> None:
             writer.writerow([spreadsheet_safe(row[f]) for f in fields])
-    else:
+    elif fmt == "jsonl":
 
         def emit(row: dict) -> None:
-            out.write(json.dumps({f: plain(row[f]) for f in fields}, ensure_ascii=False) + "\n")
+            out.write(json_row(row, fields) + "\n")
+    else:
+        out.write("[")
+        separator = ["\n"]
+
+        def emit(row: dict) -> None:
+            out.write(separator[0] + json_row(row, fields))
+            separator[0] = ",\n"
 
     count = 0
     if on_progress is not None:
@@ -197,6 +223,8 @@ def write(
         count += 1
         if on_progress is not None and count % PROGRESS_EVERY == 0:
             on_progress(count, total)
+    if fmt == "json":
+        out.write("\n]\n" if count else "]\n")
     if on_progress is not None:
         on_progress(count, total if total is not None else count)
     return count

@@ -47,6 +47,8 @@ CHANNEL = "campaign_changes"  # core.changes listens here (migration 0003's trig
 TOO_FAST_ENV = "CAMPAIGN_CONSOLE_TOO_FAST_SECONDS"
 
 APPLE_NETWORK = ipaddress.ip_network("17.0.0.0/8")  # Apple's own address block
+# The same block as IPv4-mapped IPv6 (::ffff:17.0.0.0/104), as a dual-stack server sees it.
+APPLE_NETWORK_MAPPED = ipaddress.ip_network(f"::ffff:{APPLE_NETWORK.network_address}/104")
 APPLE_PROXY_AGENT = "Mozilla/5.0"  # MPP fetches with exactly this, nothing after it
 
 # Substrings (compared case-insensitively, ASCII letters only) of user agents no person's mail
@@ -155,11 +157,20 @@ class Signals(NamedTuple):
     window: timedelta | None = None  # Settings.window(event_type)
 
 
+def plain_ip(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IPv4-mapped IPv6 address (::ffff:17.1.2.3) as the IPv4 address it is; others as given.
+    Events store this form, and every rule judges it."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return mapped if mapped is not None else ip
+
+
 def _apple_mpp(s: Signals) -> bool:
     if s.user_agent != APPLE_PROXY_AGENT or s.ip_address is None:
         return False
     try:
-        return ipaddress.ip_address(s.ip_address) in APPLE_NETWORK
+        return plain_ip(ipaddress.ip_address(s.ip_address)) in APPLE_NETWORK
     except ValueError:
         return False
 
@@ -200,7 +211,8 @@ RULES: tuple[Rule, ...] = (
         f"the bare user agent {APPLE_PROXY_AGENT!r}, whether or not the person looked",
         frozenset({OPEN}),
         _apple_mpp,
-        f"e.ip_address << inet '{APPLE_NETWORK}' AND e.user_agent = '{APPLE_PROXY_AGENT}'",
+        f"(e.ip_address << inet '{APPLE_NETWORK}' OR e.ip_address << inet '{APPLE_NETWORK_MAPPED}')"
+        f" AND e.user_agent = '{APPLE_PROXY_AGENT}'",
     ),
     Rule(
         "scanner-ua",

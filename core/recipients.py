@@ -65,8 +65,17 @@ class ImportResult:
     created_leads: int  # addresses that had no lead yet
     reused_leads: int  # addresses that matched an existing lead (case-insensitively)
     skipped_duplicates: int  # lines repeating an address, or already a recipient
-    errors: tuple[LineError, ...]  # lines not imported, by line number
+    errors: tuple[LineError, ...]  # lines not imported, by line number: every one of them
     skipped_suppressed: int = 0  # addresses on the suppression list (no lead created either)
+    # Lines repeating an earlier line's address, each "duplicate of line N in this file"
+    # (counted in skipped_duplicates too).
+    in_file_duplicates: tuple[LineError, ...] = ()
+    delimiter: str = ","  # the file's: a comma, a semicolon or a tab
+
+    @property
+    def already_in_campaign(self) -> int:
+        """Addresses skipped because they were recipients of the campaign already."""
+        return self.skipped_duplicates - len(self.in_file_duplicates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +213,15 @@ def import_csv(
     c = _open_campaign(session, campaign, "import recipients into")
     rows = parsed.rows
     if not rows:
-        return ImportResult(0, 0, 0, parsed.repeated, parsed.errors)
+        return ImportResult(
+            0,
+            0,
+            0,
+            parsed.repeated,
+            parsed.errors,
+            in_file_duplicates=parsed.repeats,
+            delimiter=parsed.delimiter,
+        )
     table = f"cc_import_{secrets.token_hex(6)}"
     conn = session.connection()
     conn.execute(
@@ -233,6 +250,8 @@ def import_csv(
         skipped_duplicates=parsed.repeated + len(rows) - suppressed - added,
         errors=parsed.errors,
         skipped_suppressed=suppressed,
+        in_file_duplicates=parsed.repeats,
+        delimiter=parsed.delimiter,
     )
 
 

@@ -9,15 +9,13 @@ subcommands: one core call per transaction, results on stdout, problems on stder
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
-from pathlib import Path
 from typing import IO
 
-from core import exports, machine, suppression
+from core import exports, jsonb, machine, output_file, suppression
 from core.errors import InvalidInput
+from tui import format as fmt
 
 PER_CAMPAIGN = ("recipients", "events", "links")
 
@@ -65,7 +63,7 @@ def cmd_suppression_list(args: argparse.Namespace, db) -> int:
             }
             for r in rows
         ]
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(jsonb.dumps(data, indent=2))  # control characters escaped, C1 too
         return 0
     for r in rows:
         print(
@@ -140,6 +138,17 @@ class _ProgressLine:
         self.stream.flush()
 
 
+class _TerminalStream:
+    """Rows bound for a terminal: control characters shown as \\xNN (as the app shows them),
+    never run. Only for a terminal: a file or a pipe gets the bytes exactly."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(fmt.terminal_text(text))
+
+
 def _run_export(session, args: argparse.Namespace, out: IO[str], on_progress) -> int:
     if args.what == "stats":
         campaigns = None if args.all else args.campaigns
@@ -156,25 +165,18 @@ def cmd_export(args: argparse.Namespace, db) -> int:
     progress = _ProgressLine(args.what, sys.stderr) if show else None
     try:
         if not args.output:
+            out = _TerminalStream(sys.stdout) if sys.stdout.isatty() else sys.stdout
             with db.reading() as session:
-                _run_export(session, args, sys.stdout, progress)
+                _run_export(session, args, out, progress)
             return 0
-        # Written beside the target and renamed at the end: a failed export leaves no half file.
-        target = Path(args.output)
-        partial = target.with_name(target.name + ".partial")
-        try:
-            with (
-                db.reading() as session,
-                partial.open("w", encoding="utf-8", newline="") as stream,
-            ):
-                written = _run_export(session, args, stream, progress)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        # core.output_file: a file is written beside and renamed at the end (a failed export
+        # leaves no half file), a FIFO or device in place; a file's mode is kept, a new one 0600.
+        with db.reading() as session, output_file.writing(args.output) as stream:
+            written = _run_export(session, args, stream, progress)
     finally:
         if progress is not None:
             progress.close()
-    print(f"wrote {written:,} {args.what} to {target}", file=sys.stderr)
+    print(f"wrote {written:,} {args.what} to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from rich.text import Text
 
+from tui import json_view
+
 # C0 controls, DEL and C1 controls would reach the terminal as commands; show them as \xNN.
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 _CONTROL[ord("\t")] = " "
+
+
+# On a terminal (export to stdout): every control but newline and tab shown as \xNN.
+_TERMINAL = {c: f"\\x{c:02x}" for c in _CONTROL if c not in (0x0A, 0x09)}
+
+
+def terminal_text(text: str) -> str:
+    """Text for a terminal: its lines kept (CRLF as a newline), other controls escaped, so
+    nothing in it runs as a terminal command (ESC, BEL, CSI, an OSC 52 clipboard write)."""
+    return text.replace("\r\n", "\n").translate(_TERMINAL)
 
 
 def clean(value: object) -> str:
@@ -31,7 +42,8 @@ def literal_block(value: str) -> Text:
 
 
 def pretty_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    """Indented JSON, bounded in depth and size with the cut said (tui.json_view)."""
+    return json_view.pretty(data)
 
 
 def count(n: int | None) -> str:
@@ -46,12 +58,21 @@ def when(value: datetime | None, tz: tzinfo | None = None, *, seconds: bool = Fa
     """A timestamp in the display zone; the year only when it isn't this year's."""
     if value is None:
         return ""
-    local = value.astimezone(tz)
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return _local(value, tz, "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def short_when(value: datetime | None, tz: tzinfo | None = None) -> str:
-    return "" if value is None else value.astimezone(tz).strftime("%m-%d %H:%M")
+    return "" if value is None else _local(value, tz, "%m-%d %H:%M")
+
+
+def _local(value: datetime, tz: tzinfo | None, pattern: str) -> str:
+    """In the display zone; in UTC, said so, where that zone would pass year 1 or 9999."""
+    try:
+        local, zone = value.astimezone(tz), ""
+    except OverflowError:
+        local, zone = value.astimezone(UTC), " UTC"
+    # %Y is not padded to four digits for years before 1000 on every platform.
+    return local.strftime(pattern.replace("%Y", f"{local.year:04d}")) + zone
 
 
 STATUS_STYLES = {

@@ -12,7 +12,7 @@ import sys
 from contextlib import nullcontext
 from datetime import datetime
 
-from core import analytics, counters, exports, recipients
+from core import analytics, counters, exports, jsonb, recipients
 from core import campaigns as campaigns_core
 from core.campaigns import CampaignSummary
 from core.errors import InvalidInput
@@ -55,7 +55,8 @@ def cmd_stats(args: argparse.Namespace, db) -> int:
         else:
             rows = [_stat_dict(c) for c in _all_campaigns(session)]
     if args.json:
-        print(json.dumps(rows[0] if args.campaign else rows, indent=2, ensure_ascii=False))
+        # Control characters escaped, C1 ones (U+009B) too: still JSON, safe on a terminal.
+        print(jsonb.dumps(rows[0] if args.campaign else rows, indent=2))
         return 0
     for row in rows:
         print(
@@ -85,13 +86,17 @@ def _all_campaigns(session):
 
 def cmd_import(args: argparse.Namespace, db) -> int:
     result = db.run(lambda session: recipients.import_csv(session, args.campaign, args.file))
+    separated = {";": ", separated by semicolons", "\t": ", separated by tabs"}
     print(
         f"imported {result.added:,} recipients into {args.campaign} "
         f"({result.created_leads:,} new leads, {result.reused_leads:,} existing, "
-        f"{result.skipped_duplicates:,} already in the campaign, "
-        f"{result.skipped_suppressed:,} suppressed and skipped)"
+        f"{result.already_in_campaign:,} already in the campaign, "
+        f"{len(result.in_file_duplicates):,} repeated in the file, "
+        f"{result.skipped_suppressed:,} suppressed and skipped"
+        f"{separated.get(result.delimiter, '')})"
     )
-    for problem in result.errors:
+    listed = sorted(result.errors + result.in_file_duplicates, key=lambda e: e.line)
+    for problem in listed:
         print(f"line {problem.line}: {problem.reason}: {problem.value!r}", file=sys.stderr)
     if result.errors:
         print(f"{len(result.errors):,} lines were not imported", file=sys.stderr)

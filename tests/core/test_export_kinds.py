@@ -69,7 +69,7 @@ def test_links_csv_has_shares_and_neutralised_cells(db, data):
 
 def test_links_json_keeps_values_as_they_are(db, data):
     _, text = _export(db, "links", "json")
-    rows = [json.loads(line) for line in text.splitlines()]
+    rows = json.loads(text)
     assert rows[1] == {"url": EVIL_URL, "unique_clicks": 1, "total_clicks": 1, "share": 20.0}
     assert rows[2]["url"] is None
 
@@ -94,7 +94,7 @@ def test_stats_of_several_or_all_campaigns(db, data):
     out = io.StringIO()
     with db.reading() as s:
         assert exports.export_stats(s, ["camp_two", "camp_links", "camp_two"], "json", out) == 2
-        rows = [json.loads(line) for line in out.getvalue().splitlines()]
+        rows = json.loads(out.getvalue())
         assert [r["campaign_id"] for r in rows] == ["camp_two", "camp_links"]
         assert rows[0]["open_rate"] == 0.0 and rows[1]["click_rate"] == 100.0
         everything = io.StringIO()
@@ -103,7 +103,7 @@ def test_stats_of_several_or_all_campaigns(db, data):
             exports.export_stats(s, ["camp_two", "camp_nope"], "csv", io.StringIO())
         with pytest.raises(InvalidInput, match="at least one"):
             exports.export_stats(s, [], "csv", io.StringIO())
-        with pytest.raises(InvalidInput, match="csv or json"):
+        with pytest.raises(InvalidInput, match="csv, json or jsonl"):
             exports.export_stats(s, None, "xlsx", io.StringIO())
     names = [r["campaign_id"] for r in csv.DictReader(io.StringIO(everything.getvalue()))]
     assert names == ["camp_links", "camp_two"]  # oldest first

@@ -45,7 +45,7 @@ def test_recipients_csv_has_every_recipient_of_the_campaign_only(db, campaign):
 def test_events_json_lines_are_plain_json(db, campaign):
     out = io.StringIO()
     with db.reading() as s:
-        assert exports.export(s, "camp_x", "events", "json", out) == 2
+        assert exports.export(s, "camp_x", "events", "jsonl", out) == 2
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first["event_data"] == {"link_url": '=HYPERLINK("http://evil")'}
     assert first["ip_address"] == "2001:db8::5" and second["event_type"] == "open"
@@ -72,7 +72,7 @@ def test_bad_arguments_are_refused(db, campaign):
     with db.reading() as s:
         with pytest.raises(InvalidInput, match="recipients or events"):
             exports.export(s, "camp_x", "leads", "csv", io.StringIO())
-        with pytest.raises(InvalidInput, match="csv or json"):
+        with pytest.raises(InvalidInput, match="csv, json or jsonl"):
             exports.export(s, "camp_x", "events", "xml", io.StringIO())
         with pytest.raises(NotFound):
             exports.export(s, "camp_nope", "events", "csv", io.StringIO())

@@ -50,7 +50,8 @@ CASES = [
     ("apple-mpp", _s(ua="Mozilla/5.0", ip=None), False),
     ("apple-mpp", _s(ua=None, ip="17.58.100.2"), False),
     ("apple-mpp", _s(ua="Mozilla/5.0", ip="2001:db8::17"), False),
-    ("apple-mpp", _s(ua="Mozilla/5.0", ip="::ffff:17.1.2.3"), False),
+    ("apple-mpp", _s(ua="Mozilla/5.0", ip="::ffff:17.1.2.3"), True),  # IPv4-mapped (19.15)
+    ("apple-mpp", _s(ua="Mozilla/5.0", ip="::ffff:18.1.2.3"), False),
     # scanner-ua
     ("scanner-ua", _s(ua="python-requests/2.31.0"), True),
     ("scanner-ua", _s(ua="curl/8.4.0"), True),

@@ -70,7 +70,7 @@ def test_export_links_and_stats(run, tmp_path):
     assert rows[0]["share"] == "100.0"
     target = tmp_path / "stats.json"
     code, _, err = run("export", "--what", "stats", "--all", "--format", "json", "-o", str(target))
-    names = {json.loads(line)["campaign_id"] for line in target.read_text().splitlines()}
+    names = {row["campaign_id"] for row in json.loads(target.read_text())}
     assert code == 0 and "wrote" in err and {"camp_spring", "camp_evil"} <= names
     code, out, _ = run("export", "camp_spring", "camp_evil", "--what", "stats")
     assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 2

@@ -355,9 +355,9 @@ async def test_export_writes_the_file_and_refuses_to_overwrite_unasked(make_app,
         await pilot.click("#export")  # Enter would pick a radio button there
         await press(pilot, "y")
         assert isinstance(app.screen, AnalyticsScreen)
-        lines = target.read_text().splitlines()
-        assert len(lines) == 6
-        assert {json.loads(line)["event_type"] for line in lines} == {
+        rows = json.loads(target.read_text())  # one JSON array
+        assert len(rows) == 6
+        assert {row["event_type"] for row in rows} == {
             "open",
             "click",
             "reply",
@@ -399,7 +399,7 @@ async def test_export_choice_changes_the_default_name_until_edited(make_app):
         await pilot.click("#what-links")
         await pilot.click("#format-json")
         await settle(pilot)
-        assert box.value == "camp_spring-links.jsonl"
+        assert box.value == "camp_spring-links.json"
         box.value = "mine.csv"
         await pilot.click("#what-stats")
         await settle(pilot)

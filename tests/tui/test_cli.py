@@ -109,7 +109,7 @@ def test_export_to_stdout_and_to_a_file(cli, tmp_path):
         "export", "camp_spring", "--what", "events", "--format", "json", "-o", str(target)
     )
     assert code == 0 and "wrote 6 events" in err
-    assert len(target.read_text().splitlines()) == 6
+    assert len(json.loads(target.read_text())) == 6  # one JSON array
     code, _, err = cli("export", "camp_nope", "-o", str(tmp_path / "x.csv"))
     assert code == 1 and not (tmp_path / "x.csv").exists() and not list(tmp_path.glob("*.partial"))
 

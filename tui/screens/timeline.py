@@ -117,4 +117,5 @@ class TimelineScreen(DataScreen):
             "user_agent": event.user_agent,
             "event_data": event.event_data,
         }
+        # Bounded: a 7 KB event nested 980 deep is 1.9 MB as indented JSON (issue 19.8).
         target.update(fmt.literal_block(fmt.pretty_json(body)))

@@ -29,7 +29,8 @@ from tui.screens.base import error_text
 from tui.widgets.dialogs import ConfirmDialog, Dialog
 
 WHATS = exports.WHATS  # recipients, events, links, stats
-FORMATS = exports.FORMATS  # csv, json
+FORMATS = exports.FORMATS  # csv, json (one array), jsonl (JSON lines)
+FORMAT_LABELS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON lines"}
 
 
 class ExportCancelled(Exception):
@@ -53,7 +54,7 @@ class ExportDone:
 
 def default_name(campaign_id: str, what: str, fmt_: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", campaign_id).strip("._") or "campaign"
-    return f"{safe}-{what}.{'jsonl' if fmt_ == 'json' else fmt_}"
+    return f"{safe}-{what}.{fmt_}"
 
 
 def resolve_path(text: str) -> str:
@@ -149,7 +150,7 @@ class ExportDialog(Dialog):
                     yield RadioButton(what, value=what == self.what, id=f"what-{what}")
             with RadioSet(id="format"):
                 for f in FORMATS:
-                    label = "JSON lines" if f == "json" else f.upper()
+                    label = FORMAT_LABELS.get(f, f.upper())
                     yield RadioButton(label, value=f == self.fmt, id=f"format-{f}")
             yield Input(self.auto_path, id="path", placeholder="file to write")
             yield ProgressBar(id="progress", show_eta=False)

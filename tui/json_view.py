@@ -1,0 +1,84 @@
+"""JSON shown to a person, bounded: `json.dumps(indent=2)` of event_data nested 980 deep is
+1.9 MB of indentation (issue 19.8), which the screen took minutes to lay out. pretty() writes
+the same layout without recursion, shows at most MAX_DEPTH levels and MAX_CHARS characters,
+and says what it left out ("{… 27 more levels}", "(cut at 16 KB of 270 KB)"). A value
+too deep to parse at all (core.jsonb.DeepJson) is shown as stored, on one line, also cut."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from core.event_input import MAX_EVENT_DATA_DEPTH
+from core.jsonb import DeepJson, nesting_depth
+
+MAX_DEPTH = MAX_EVENT_DATA_DEPTH + 1  # the timeline wraps event_data in one object
+MAX_CHARS = 16 * 1024
+_END = object()
+
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _items(value: dict | list | tuple) -> Iterator[tuple[str | None, Any]]:
+    if isinstance(value, dict):
+        return iter(sorted((str(k), v) for k, v in value.items()))
+    return ((None, v) for v in value)
+
+
+def _chunks(data: Any, max_depth: int) -> Iterator[str]:
+    """The text of json.dumps(data, indent=2, sort_keys=True) in pieces, levels past
+    max_depth replaced by a note of how many there were."""
+    stack: list[list] = []  # [items, closer, depth, items written]
+    value, level = data, 0
+    while True:
+        if isinstance(value, DeepJson):
+            yield f"(nested {value.depth:,} levels deep, shown as stored) {value.text}"
+        elif isinstance(value, dict | list | tuple) and value:
+            opener, closer = ("{", "}") if isinstance(value, dict) else ("[", "]")
+            if level >= max_depth:
+                yield f"{opener}… {nesting_depth(value):,} more levels{closer}"
+            else:
+                yield opener
+                stack.append([_items(value), closer, level + 1, 0])
+        else:
+            yield _scalar(value)
+        while stack:
+            frame = stack[-1]
+            item = next(frame[0], _END)
+            if item is _END:
+                stack.pop()
+                yield "\n" + "  " * (frame[2] - 1) + frame[1]
+                continue
+            yield ("," if frame[3] else "") + "\n" + "  " * frame[2]
+            frame[3] += 1
+            key, value = item
+            level = frame[2]
+            if key is not None:
+                yield _scalar(key) + ": "
+            break
+        else:
+            return
+
+
+def size(n: int) -> str:
+    if n < 1024:
+        return f"{n:,} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:,.0f} KB"
+    return f"{n / (1024 * 1024):,.1f} MB"
+
+
+def pretty(data: Any, *, max_depth: int = MAX_DEPTH, max_chars: int = MAX_CHARS) -> str:
+    """Indented JSON of at most max_depth levels and about max_chars characters; a cut is said."""
+    shown: list[str] = []
+    length = 0
+    for chunk in _chunks(data, max_depth):
+        if length < max_chars:
+            shown.append(chunk[: max_chars - length])
+        length += len(chunk)
+    if length <= max_chars:
+        return "".join(shown)
+    return "".join(shown) + f"\n… (cut at {size(max_chars)} of {size(length)})"
