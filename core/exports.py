@@ -52,7 +52,7 @@ EVENT_FIELDS = (
 LINK_FIELDS = ("url", "unique_clicks", "total_clicks", "share")  # share: % of all clicks
 STAT_FIELDS = tuple(f.name for f in dataclasses.fields(CampaignStats))
 WHATS = ("recipients", "events", "links", "stats")
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "json", "jsonl")
 
 
 def iter_recipients(session: Session, campaign: int | str, *, batch: int = 5000) -> Iterator[dict]:
