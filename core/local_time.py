@@ -66,12 +66,18 @@ def _machine_zone_name() -> str | None:
     return key if found and _ZONE_KEY.fullmatch(key) else None
 
 
-def zone_name(tz: tzinfo | None) -> str:
-    """'Europe/Berlin' for a zone with a name, else its abbreviation ('CET', 'UTC')."""
+def _zone_key(tz: tzinfo | None) -> str | None:
     key = getattr(tz, "key", None) if tz is not None else _machine_zone_name()
-    if key:
-        return "UTC" if key in {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu"} else key
-    return (datetime.now(tz) if tz is not None else datetime.now().astimezone()).tzname() or "UTC"
+    if key in {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu"}:
+        return "UTC"
+    return key
+
+
+def zone_name(tz: tzinfo | None, at: datetime | None = None) -> str:
+    """'Europe/Berlin' for a zone with a name, else its abbreviation at `at` (default now)."""
+    moment = at or datetime.now(UTC)
+    local = moment.astimezone(tz) if tz is not None else moment.astimezone()
+    return _zone_key(tz) or local.tzname() or utc_offset(local)
 
 
 def utc_offset(at: datetime) -> str:
@@ -85,7 +91,7 @@ def utc_offset(at: datetime) -> str:
 def zone_label(tz: tzinfo | None, at: datetime) -> str:
     """'Europe/Berlin, UTC+01:00': the zone and its offset at `at`; just 'UTC' for UTC."""
     local = at.astimezone(tz) if tz is not None else at.astimezone()
-    name, offset = zone_name(tz), utc_offset(local)
+    name, offset = zone_name(tz, at), utc_offset(local)
     if name == offset:
         return offset
     if name == "UTC" and offset == "UTC+00:00":
