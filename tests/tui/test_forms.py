@@ -147,7 +147,7 @@ async def test_import_lists_every_refused_line_and_expands_home(
         await press(pilot, "a", *"~/people.csv", "enter")
         report = app.screen
         assert campaign_row(db, "camp_draft").total_recipients == 3
-        lines = report.query_one("#lines").lines
+        lines = str(report.query_one("#lines").render()).split("\n")
         assert [line.split(":")[0] for line in lines] == ["line 3", "line 5", "line 6"]
         assert all("\x1b" not in line for line in lines) and "\\x1b[31mred" in lines[2]
         assert "3 lines refused" in str(report.query_one("#summary").render())

@@ -16,10 +16,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Log, Static
+from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from core import config
@@ -252,18 +252,21 @@ class AddRecipientsDialog(FormDialog):
 
 
 class ReportDialog(Dialog):
-    """What a command did, with every line it has to report in a scrolling list (all of them:
-    nothing is left out). Enter or Escape closes."""
+    """What a command did, with every line it has to report in a scrolling list (all of them,
+    wrapped to the width: nothing is left out or cut). Enter or Escape closes."""
 
     BINDINGS = [
         Binding("enter", "cancel", "Close", id="report.close", tooltip="Close the report"),
         CANCEL,
     ]
     DEFAULT_CSS = """
-    ReportDialog Log {
+    ReportDialog #report-lines {
         height: auto;
         max-height: 12;
         border: tall $border-blurred;
+    }
+    ReportDialog #report-lines:focus {
+        border: tall $border;
     }
     """
 
@@ -277,11 +280,9 @@ class ReportDialog(Dialog):
             yield Label(self.title_text, classes="title")
             yield Static(Text(self.summary), id="summary")
             yield Label(self.heading)
-            yield Log(id="lines")
+            with VerticalScroll(id="report-lines"):
+                yield Static(Text("\n".join(self.lines)), id="lines")
             yield Label("↑↓ PgUp PgDn: scroll   Enter or Escape: close", classes="hint")
 
     def on_mount(self) -> None:
-        log = self.query_one("#lines", Log)
-        log.styles.height = min(len(self.lines), 10) + 2
-        log.write_lines(self.lines, scroll_end=False)
-        log.focus()
+        self.query_one("#report-lines").focus()
