@@ -10,9 +10,9 @@ import argparse
 import json
 import sys
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 
-from core import analytics, counters, exports, jsonb, recipients
+from core import analytics, counters, exports, jsonb, local_time, recipients
 from core import campaigns as campaigns_core
 from core.campaigns import CampaignSummary
 from core.errors import InvalidInput
@@ -182,28 +182,21 @@ def cmd_recount(args: argparse.Namespace, db) -> int:
 
 
 def cmd_status(args: argparse.Namespace, db) -> int:
-    at = _parse_time(args.at) if args.at else None
+    # The app's schedule form reads a time the same way: no zone = the local zone.
+    at = local_time.parse_time(args.at) if args.at else None
     if args.action == "schedule" and at is None:
-        raise InvalidInput(
-            "schedule needs --at TIME (ISO-8601 with a zone, e.g. 2026-12-01T09:00Z)"
-        )
+        example = local_time.example_time(datetime.now(UTC)).isoformat(timespec="minutes")
+        raise InvalidInput(f"schedule needs --at TIME (ISO-8601, e.g. {example})")
     summary = db.run(
         lambda session: campaigns_core.transition(session, args.campaign, args.action, at=at)
     )
-    print(f"{summary.campaign_id} is {summary.status}")
+    when = ""
+    if args.action == "schedule" and summary.scheduled_at is not None:
+        local = summary.scheduled_at.astimezone()
+        label = local_time.zone_label(None, local)
+        when = f" for {local.strftime('%Y-%m-%d %H:%M')} ({label})"
+    print(f"{summary.campaign_id} is {summary.status}{when}")
     return 0
-
-
-def _parse_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not an ISO-8601 time like 2026-12-01T09:00+00:00"
-        ) from None
-    if value.tzinfo is None:
-        raise InvalidInput(f"{text!r} has no time zone: add one, e.g. {text}+00:00 or {text}Z")
-    return value
 
 
 def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
@@ -238,5 +231,10 @@ def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
     p = sub.add_parser("status", parents=[common], help="move a campaign through its lifecycle")
     p.add_argument("campaign")
     p.add_argument("action", choices=LIFECYCLE_ACTIONS)
-    p.add_argument("--at", metavar="TIME", help="when, for schedule (ISO-8601 with a zone)")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="when, for schedule: ISO-8601 like 2030-01-01T09:00; without a zone (+01:00, Z),"
+        " in the local zone (TZ)",
+    )
     p.set_defaults(handler=with_db(cmd_status))

@@ -321,7 +321,8 @@ async def open_export(pilot, path) -> ExportDialog:
     dialog = pilot.app.screen
     assert isinstance(dialog, ExportDialog)
     dialog.query_one("#path").value = str(path)
-    await settle(pilot)
+    await press(pilot, "tab", "tab")  # from the first choice past the format to the file
+    assert pilot.app.focused is dialog.query_one("#path")
     return dialog
 
 
@@ -350,14 +351,14 @@ async def test_export_writes_the_file_and_refuses_to_overwrite_unasked(make_app,
         assert "Not replaced" in text_of(app, "#problem")
         # y replaces it: events as JSON lines this time (spring has 6 events)
         await pilot.click("#what-events")
-        await pilot.click("#format-json")
+        await pilot.click("#format-jsonl")
         await settle(pilot)
         await pilot.click("#export")  # Enter would pick a radio button there
         await press(pilot, "y")
         assert isinstance(app.screen, AnalyticsScreen)
-        rows = json.loads(target.read_text())  # one JSON array
-        assert len(rows) == 6
-        assert {row["event_type"] for row in rows} == {
+        lines = target.read_text().splitlines()
+        assert len(lines) == 6
+        assert {json.loads(line)["event_type"] for line in lines} == {
             "open",
             "click",
             "reply",
@@ -397,9 +398,9 @@ async def test_export_choice_changes_the_default_name_until_edited(make_app):
         box = app.screen.query_one("#path")
         assert box.value == "camp_spring-recipients.csv"
         await pilot.click("#what-links")
-        await pilot.click("#format-json")
+        await pilot.click("#format-jsonl")
         await settle(pilot)
-        assert box.value == "camp_spring-links.json"
+        assert box.value == "camp_spring-links.jsonl"
         box.value = "mine.csv"
         await pilot.click("#what-stats")
         await settle(pilot)

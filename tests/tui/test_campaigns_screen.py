@@ -218,7 +218,8 @@ async def test_add_recipients_from_csv(make_app, db, tmp_path):
         app.screen.query_one("#path").value = str(csv)
         await press(pilot, "enter")
         assert campaign_row(db, "camp_draft").total_recipients == 2
-        assert any("1 bad lines (line 3" in n for n in notifications(app))
+        assert any("1 lines refused" in n for n in notifications(app))
+        assert str(app.screen.query_one("#lines").render()).startswith("line 3: ")
 
 
 async def test_hostile_names_are_shown_literally(make_app):

@@ -15,14 +15,16 @@ from textual.widgets import DataTable, Header, Input, Static
 from core import campaigns as campaigns_core
 from core import counters, recipients
 from core.campaigns import CampaignSummary
+from core.local_time import zone_label
 from core.models import CampaignStatus
 from tui import format as fmt
-from tui.screens.base import SearchableScreen
+from tui.screens.base import SearchableScreen, WriteFinished
 from tui.widgets.dialogs import (
     AddRecipientsDialog,
     CampaignFields,
     CampaignForm,
     ConfirmDialog,
+    ReportDialog,
     ScheduleDialog,
 )
 from tui.widgets.footer import Footer
@@ -428,58 +430,53 @@ class CampaignsScreen(SearchableScreen):
             open_export(self, campaign.id, campaign.campaign_id, campaign.name)
 
     # -- writes ----------------------------------------------------------------------------
-    def action_new(self) -> None:
-        def create(fields: CampaignFields | None) -> None:
-            if fields:
-                self.write(
-                    lambda s: (
-                        "Created "
-                        + campaigns_core.create_campaign(
-                            s, name=fields.name, template_id=fields.template_id
-                        ).campaign_id
-                    )
-                )
+    def _saved(self, text: str | None) -> None:
+        """A form closed: said what it saved (None: cancelled)."""
+        if text:
+            self.post_message(WriteFinished(text))
 
-        self.app.push_screen(CampaignForm("New campaign"), create)
+    def action_new(self) -> None:
+        def create(session, fields: CampaignFields) -> str:
+            return (
+                "Created "
+                + campaigns_core.create_campaign(
+                    session, name=fields.name, template_id=fields.template_id
+                ).campaign_id
+            )
+
+        self.app.push_screen(CampaignForm("New campaign", save=create), self._saved)
 
     def action_edit(self) -> None:
         c = self.selected()
         if not c:
             return
 
-        def edit(fields: CampaignFields | None) -> None:
-            if fields:
-                self.write(
-                    lambda s: (
-                        "Saved "
-                        + campaigns_core.edit_campaign(
-                            s, c.id, name=fields.name, template_id=fields.template_id
-                        ).campaign_id
-                    )
-                )
+        def edit(session, fields: CampaignFields) -> str:
+            return (
+                "Saved "
+                + campaigns_core.edit_campaign(
+                    session, c.id, name=fields.name, template_id=fields.template_id
+                ).campaign_id
+            )
 
-        self.app.push_screen(CampaignForm(f"Edit {c.campaign_id}", c.name, c.template_id), edit)
+        form = CampaignForm(f"Edit {c.campaign_id}", c.name, c.template_id, save=edit)
+        self.app.push_screen(form, self._saved)
 
     def action_schedule(self) -> None:
         c = self.selected()
         if not c:
             return
-        default_at = c.scheduled_at or (self.app.now() + timedelta(hours=1)).replace(
+        now, tz = self.app.now(), self.app.tz
+        default_at = c.scheduled_at or (now + timedelta(hours=1)).replace(
             minute=0, second=0, microsecond=0
         )
 
-        def schedule(at: datetime | None) -> None:
-            if at:
-                self.write(
-                    lambda s: (
-                        f"Scheduled {c.campaign_id} for "
-                        + fmt.when(campaigns_core.schedule(s, c.id, at).scheduled_at, self.app.tz)
-                    )
-                )
+        def schedule(session, at: datetime) -> str:
+            when = campaigns_core.schedule(session, c.id, at, now=self.app.now()).scheduled_at
+            return f"Scheduled {c.campaign_id} for {fmt.when(when, tz)} ({zone_label(tz, when)})"
 
-        self.app.push_screen(
-            ScheduleDialog(c.name, fmt.when(default_at, self.app.tz), self.app.tz), schedule
-        )
+        dialog = ScheduleDialog(c.name, fmt.when(default_at, tz), tz, now, save=schedule)
+        self.app.push_screen(dialog, self._saved)
 
     def action_unschedule(self) -> None:
         self.action_lifecycle("unschedule")
@@ -528,16 +525,24 @@ class CampaignsScreen(SearchableScreen):
         if not c:
             return
 
-        def add(choice: tuple[str, str] | None) -> None:
-            if not choice:
-                return
+        def add(session, choice: tuple[str, str]) -> tuple[str, list[str]]:
             kind, path = choice
             if kind == "all":
-                self.write(lambda s: _added_text(recipients.add_leads(s, c.id)))
-            else:
-                self.write(lambda s: _imported_text(recipients.import_csv(s, c.id, path)))
+                return _added_text(recipients.add_leads(session, c.id)), []
+            result = recipients.import_csv(session, c.id, path)
+            return _imported_text(result), _refused_lines(result)
 
-        self.app.push_screen(AddRecipientsDialog(c.name), add)
+        def added(outcome: tuple[str, list[str]] | None) -> None:
+            if outcome is None:
+                return
+            text, refused = outcome
+            self._saved(text)
+            if refused:
+                title = Text.assemble("Imported into ", fmt.literal(c.name, "bold"))
+                heading = "Refused, by line number (nothing of these was imported):"
+                self.app.push_screen(ReportDialog(title, text, heading, refused))
+
+        self.app.push_screen(AddRecipientsDialog(c.name, save=add), added)
 
     def action_retry_failed(self) -> None:
         c = self.selected()
@@ -571,9 +576,13 @@ def _imported_text(result) -> str:
     if result.skipped_suppressed:
         text += f"; {result.skipped_suppressed:,} suppressed"
     if result.errors:
-        first = result.errors[0]
-        text += f"; {len(result.errors):,} bad lines (line {first.line}: {first.reason})"
+        text += f"; {len(result.errors):,} lines refused"
     return text
+
+
+def _refused_lines(result) -> list[str]:
+    """Every line of the file that was not imported, as the CLI lists them."""
+    return [f"line {e.line}: {e.reason}: {e.value!r}" for e in result.errors]
 
 
 def _recount_text(drifts, campaign_id: str) -> str:

@@ -1,17 +1,33 @@
-"""Modal dialogs: confirm, campaign form, schedule, add recipients. Enter submits."""
+"""Modal dialogs: confirm, campaign form, schedule, add recipients. Enter submits.
+
+The forms are FormDialogs: they save through core in a worker and close only when the save
+succeeded; a refusal shows in the form with the input kept.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from core import config
+from core.db import explain
+from core.errors import CampaignConsoleError
+from core.local_time import FORMAT, example_time, parse_time, zone_label
+from tui import format as fmt
+from tui.screens.base import error_text
 
 CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changes")
 
@@ -25,6 +41,11 @@ class Dialog(ModalScreen):
 
     def show_problem(self, text: str) -> None:
         self.query_one("#problem", Static).update(Text(text, style="bold red"))
+
+    def failure_text(self, error: BaseException) -> str:
+        """What a failed worker's error says, in the words the app uses, secrets masked."""
+        url = self.app.database.url
+        return config.mask_secrets(error_text(explain(error, url) or error), url)
 
 
 class ConfirmDialog(Dialog):
@@ -60,17 +81,74 @@ class ConfirmDialog(Dialog):
         self.dismiss(None)
 
 
+class FormDialog(Dialog):
+    """A form that saves through core and closes only once the save committed.
+
+    `save(session, values)` runs in a worker, in one transaction; what it returns is what the
+    dialog dismisses with. Subclasses read and check their fields in `values()` (raising a
+    core.errors exception or ValueError to refuse) and call `submit()` on Enter. A refusal,
+    before or by the save, shows in the dialog (#problem) and every field keeps its text.
+    """
+
+    class Saved(Message):
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, save: Callable[[Any, Any], Any]) -> None:
+        super().__init__()
+        self.save = save
+        self.saving: Worker | None = None
+
+    def values(self) -> Any:
+        raise NotImplementedError
+
+    def submit(self) -> None:
+        if self.saving is not None:
+            return  # one save at a time: a second Enter while it runs does nothing
+        try:
+            values = self.values()
+        except (CampaignConsoleError, ValueError) as exc:
+            self.show_problem(str(exc))
+            return
+        self.query_one("#problem", Static).update(Text("saving…"))
+        self.saving = self._save(values)
+
+    @work(thread=True, exit_on_error=False, group="form")
+    def _save(self, values: Any) -> None:
+        self.post_message(self.Saved(self.app.database.run(lambda s: self.save(s, values))))
+
+    @on(Saved)
+    def _saved(self, message: Saved) -> None:
+        self.saving = None
+        self.dismiss(message.result)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.saving or event.state is not WorkerState.ERROR:
+            return
+        self.saving = None
+        error = event.worker.error
+        self.show_problem(self.failure_text(error) if error else "Not saved.")
+
+
 @dataclass(frozen=True)
 class CampaignFields:
     name: str
     template_id: int | None
 
 
-class CampaignForm(Dialog):
-    """Name and template id, for a new campaign or an edit."""
+class CampaignForm(FormDialog):
+    """Name and template id, for a new campaign or an edit; `save(session, CampaignFields)`."""
 
-    def __init__(self, title: str, name: str = "", template_id: int | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        title: str,
+        name: str = "",
+        template_id: int | None = None,
+        *,
+        save: Callable[[Any, CampaignFields], Any],
+    ) -> None:
+        super().__init__(save)
         self.title_text = title
         self.initial = (name, "" if template_id is None else str(template_id))
 
@@ -78,81 +156,133 @@ class CampaignForm(Dialog):
         with Vertical(classes="box"):
             yield Label(self.title_text, classes="title")
             yield Label("Name")
-            yield Input(self.initial[0], id="name", max_length=255)
+            yield Input(self.initial[0], id="name")  # core says when it is too long: no cut
             yield Label("Template id (optional, a whole number)")
             yield Input(self.initial[1], id="template", type="integer")
             yield Static("", id="problem")
             yield Label("Enter: save   Escape: cancel", classes="hint")
 
-    @on(Input.Submitted)
-    def submit(self) -> None:
+    def values(self) -> CampaignFields:
         name = self.query_one("#name", Input).value.strip()
         template = self.query_one("#template", Input).value.strip()
         if not name:
-            self.show_problem("A campaign needs a name.")
             self.query_one("#name", Input).focus()
-            return
+            raise ValueError("A campaign needs a name.")
         try:
             template_id = int(template) if template else None
         except ValueError:
-            self.show_problem("Template id must be a whole number.")
-            return
-        self.dismiss(CampaignFields(name, template_id))
+            raise ValueError("Template id must be a whole number.") from None
+        return CampaignFields(name, template_id)
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.submit()
 
 
-def parse_local_time(text: str, tz: tzinfo | None) -> datetime:
-    """'2026-12-01 09:30' (or with seconds, or ISO with a zone) as an aware datetime."""
-    text = text.strip().replace("T", " ")
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("Write the time as YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:30.") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz) if tz else value.astimezone()
-    return value
+class ScheduleDialog(FormDialog):
+    """When to send, as typed; a time without a zone is in the zone the form names (the app's
+    display zone). `save(session, datetime)`."""
 
-
-class ScheduleDialog(Dialog):
-    def __init__(self, campaign_name: str, default: str, tz: tzinfo | None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        campaign_name: str,
+        default: str,
+        tz: tzinfo | None,
+        now: datetime,
+        *,
+        save: Callable[[Any, datetime], Any],
+    ) -> None:
+        super().__init__(save)
         self.campaign_name = campaign_name
         self.default = default
         self.tz = tz
+        self.example = fmt.when(example_time(now, tz), tz)
+        self.zone = zone_label(tz, now)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
-            yield Label(Text.assemble("Schedule ", (self.campaign_name, "bold")), classes="title")
-            zone = datetime.now(self.tz).astimezone(self.tz).tzname()
-            yield Label(f"Send at (YYYY-MM-DD HH:MM, {zone})")
-            yield Input(self.default, id="when")
+            yield Label(
+                Text.assemble("Schedule ", fmt.literal(self.campaign_name, "bold")),
+                classes="title",
+            )
+            yield Label(f"Send at ({FORMAT}, {self.zone})")
+            yield Input(self.default, id="when", placeholder=f"e.g. {self.example}")
             yield Static("", id="problem")
-            yield Label("Enter: schedule   Escape: cancel", classes="hint")
+            yield Static(
+                f"e.g. {self.example} (tomorrow 09:00); for another zone add Z or an offset"
+                f" (like {self.example}+05:30)\nEnter: schedule   Escape: cancel",
+                classes="hint",
+                markup=False,
+            )
+
+    def values(self) -> datetime:
+        return parse_time(self.query_one("#when", Input).value, self.tz)
 
     @on(Input.Submitted)
-    def submit(self, event: Input.Submitted) -> None:
-        try:
-            self.dismiss(parse_local_time(event.value, self.tz))
-        except ValueError as exc:
-            self.show_problem(str(exc))
+    def _enter(self) -> None:
+        self.submit()
 
 
-class AddRecipientsDialog(Dialog):
-    """A CSV path to import, or empty for every lead."""
+class AddRecipientsDialog(FormDialog):
+    """A CSV path to import (`~` is the home directory), or empty for every lead.
+    `save(session, ("csv", path) or ("all", ""))`."""
 
-    def __init__(self, campaign_name: str) -> None:
-        super().__init__()
+    def __init__(self, campaign_name: str, *, save: Callable[[Any, tuple[str, str]], Any]):
+        super().__init__(save)
         self.campaign_name = campaign_name
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
             yield Label(
-                Text.assemble("Add recipients to ", (self.campaign_name, "bold")), classes="title"
+                Text.assemble("Add recipients to ", fmt.literal(self.campaign_name, "bold")),
+                classes="title",
             )
             yield Label("CSV file (email[,name,company]); leave empty to add all leads")
-            yield Input("", id="path", placeholder="/path/to/recipients.csv")
+            yield Input("", id="path", placeholder="~/recipients.csv")
             yield Static("", id="problem")
             yield Label("Enter: add   Escape: cancel", classes="hint")
 
+    def values(self) -> tuple[str, str]:
+        path = self.query_one("#path", Input).value.strip()
+        return ("csv", os.path.expanduser(path)) if path else ("all", "")
+
     @on(Input.Submitted)
-    def submit(self, event: Input.Submitted) -> None:
-        self.dismiss(("csv", event.value.strip()) if event.value.strip() else ("all", ""))
+    def _enter(self) -> None:
+        self.submit()
+
+
+class ReportDialog(Dialog):
+    """What a command did, with every line it has to report in a scrolling list (all of them,
+    wrapped to the width: nothing is left out or cut). Enter or Escape closes."""
+
+    BINDINGS = [
+        Binding("enter", "cancel", "Close", id="report.close", tooltip="Close the report"),
+        CANCEL,
+    ]
+    DEFAULT_CSS = """
+    ReportDialog #report-lines {
+        height: auto;
+        max-height: 12;
+        border: tall $border-blurred;
+    }
+    ReportDialog #report-lines:focus {
+        border: tall $border;
+    }
+    """
+
+    def __init__(self, title: Text | str, summary: str, heading: str, lines: list[str]) -> None:
+        super().__init__()
+        self.title_text, self.summary, self.heading = title, summary, heading
+        self.lines = [fmt.clean(line) for line in lines]  # from outside: never raw escapes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Label(self.title_text, classes="title")
+            yield Static(Text(self.summary), id="summary")
+            yield Label(self.heading)
+            with VerticalScroll(id="report-lines"):
+                yield Static(Text("\n".join(self.lines)), id="lines")
+            yield Label("↑↓ PgUp PgDn: scroll   Enter or Escape: close", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#report-lines").focus()

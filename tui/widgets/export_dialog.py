@@ -19,17 +19,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, ProgressBar, RadioSet, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from core import config, exports
 from core.errors import Conflict
 from tui import format as fmt
 from tui.screens.base import error_text
+from tui.widgets.choices import ChoiceSet
 from tui.widgets.dialogs import ConfirmDialog, Dialog
 
 WHATS = exports.WHATS  # recipients, events, links, stats
-FORMATS = exports.FORMATS  # csv, json (one array), jsonl (JSON lines)
+FORMATS = exports.FORMATS  # csv, json, jsonl: whatever core writes
 FORMAT_LABELS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON lines"}
 
 
@@ -93,17 +94,11 @@ def publish(partial: str, path: str, overwrite: bool) -> None:
 
 
 class ExportDialog(Dialog):
-    """What, format and file; Enter exports. Dismisses with an ExportDone, or None."""
+    """What, format and file, in that order from the first choice on: Enter on a choice picks
+    it and moves on, Enter in the file box (or the Export button) exports. Dismisses with an
+    ExportDone, or None."""
 
     DEFAULT_CSS = """
-    ExportDialog RadioSet {
-        layout: horizontal;
-        width: 100%;
-    }
-    ExportDialog RadioSet > RadioButton {
-        width: auto;
-        margin-right: 2;
-    }
     ExportDialog RadioSet, ExportDialog Input {
         border-title-color: $text;
     }
@@ -113,7 +108,7 @@ class ExportDialog(Dialog):
     ExportDialog #progress {
         margin-top: 1;
     }
-    ExportDialog .buttons {
+    ExportDialog .buttons, ExportDialog .hint {
         margin-top: 0;
     }
     """
@@ -145,37 +140,35 @@ class ExportDialog(Dialog):
                 ),
                 classes="title",
             )
-            with RadioSet(id="what"):
-                for what in WHATS:
-                    yield RadioButton(what, value=what == self.what, id=f"what-{what}")
-            with RadioSet(id="format"):
-                for f in FORMATS:
-                    label = FORMAT_LABELS.get(f, f.upper())
-                    yield RadioButton(label, value=f == self.fmt, id=f"format-{f}")
-            yield Input(self.auto_path, id="path", placeholder="file to write")
+            yield ChoiceSet([(w, w) for w in WHATS], self.what, id="what")
+            formats = [(f, FORMAT_LABELS.get(f, f.upper())) for f in FORMATS]
+            yield ChoiceSet(formats, self.fmt, id="format")
+            yield Input(self.auto_path, id="path", placeholder="file to write (~ for home)")
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="problem")
             with Horizontal(classes="buttons"):
-                yield Button("Export (enter)", variant="primary", id="export")
+                yield Button("Export", variant="primary", id="export")
                 yield Button("Cancel (esc)", id="cancel")
+            yield Label("Enter: pick and go on · Enter in File: export · Tab: next", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#what", RadioSet).border_title = "What"
         self.query_one("#format", RadioSet).border_title = "Format"
         self.query_one("#path", Input).border_title = "File"
         self.query_one("#progress").display = False
-        self.query_one("#path", Input).focus()
+        self.query_one("#what", ChoiceSet).focus()
 
     # -- the form --------------------------------------------------------------------------
     @on(RadioSet.Changed)
-    def _choice(self, event: RadioSet.Changed) -> None:
-        chosen = event.pressed.id or ""
-        if chosen.startswith("what-"):
-            self.what = chosen.removeprefix("what-")
-        elif chosen.startswith("format-"):
-            self.fmt = chosen.removeprefix("format-")
+    def _choice(self) -> None:
+        self._read_choices()
+
+    def _read_choices(self) -> None:
+        """Take what and format from the choice sets; the file name follows them unless the
+        user typed a name of their own."""
+        self.what = self.query_one("#what", ChoiceSet).value
+        self.fmt = self.query_one("#format", ChoiceSet).value
         box = self.query_one("#path", Input)
-        # Follow the choice unless the user typed a name of their own.
         if box.value == self.auto_path:
             box.value = self.auto_path = default_name(self.campaign_id, self.what, self.fmt)
         else:
@@ -186,6 +179,7 @@ class ExportDialog(Dialog):
     def submit(self) -> None:
         if self.running is not None:
             return
+        self._read_choices()  # a key that picked a choice may be ahead of its Changed message
         text = self.query_one("#path", Input).value
         if not text.strip():
             self.show_problem("Name the file to write.")
