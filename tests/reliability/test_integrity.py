@@ -84,7 +84,7 @@ def test_recount_counts_what_a_writer_committed_while_it_waited_for_the_lock(url
         thread.join(10)
         assert "error" not in result, result.get("error")
         assert result["drifts"] == (), result["drifts"]
-        sent = watcher.execute("SELECT emails_sent FROM campaigns WHERE id = %s", (pk,)).scalar()
+        sent = watcher.execute("SELECT emails_sent FROM campaigns WHERE id = %s", (pk,)).fetchone()[0]
         assert sent == 100
         assert not [d for d in counter_drift(url) if d[0] == "camp_recount_race"]
     finally:
