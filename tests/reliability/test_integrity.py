@@ -68,7 +68,7 @@ def test_recount_counts_what_a_writer_committed_while_it_waited_for_the_lock(url
                     conn.rollback()
                     with Session(bind=conn) as session, session.begin():
                         result["drifts"] = counters.recount(session, "camp_recount_race")
-            except BaseException as exc:  # noqa: BLE001  (reported below)
+            except BaseException as exc:
                 result["error"] = exc
 
         thread = threading.Thread(target=recount)
@@ -84,10 +84,84 @@ def test_recount_counts_what_a_writer_committed_while_it_waited_for_the_lock(url
         thread.join(10)
         assert "error" not in result, result.get("error")
         assert result["drifts"] == (), result["drifts"]
-        sent = watcher.execute("SELECT emails_sent FROM campaigns WHERE id = %s", (pk,)).fetchone()[0]
+        [(sent,)] = watcher.execute("SELECT emails_sent FROM campaigns WHERE id = %s", (pk,))
         assert sent == 100
         assert not [d for d in counter_drift(url) if d[0] == "camp_recount_race"]
     finally:
         writer.close()
         watcher.close()
+        db.close()
+
+
+# --- TRUNCATE ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE campaign_recipients CASCADE",
+        "TRUNCATE campaign_recipients, email_tracking CASCADE",
+        "TRUNCATE email_tracking CASCADE",
+        "TRUNCATE leads CASCADE",
+    ],
+)
+def test_counters_follow_truncate(db_url, statement):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        one = _campaign_with_recipients(conn, "camp_trunc_a", 30)
+        _campaign_with_recipients(conn, "camp_trunc_b", 20)
+        conn.execute(
+            "UPDATE campaign_recipients SET sent_at = now(), opened_at = now(), status = 'sent'"
+            " WHERE campaign_id = %s",
+            (one,),
+        )
+        conn.execute(
+            "INSERT INTO email_tracking (campaign_recipient_id, event_type)"
+            " SELECT id, 'open' FROM campaign_recipients WHERE campaign_id = %s",
+            (one,),
+        )
+        assert counter_drift(db_url) == []
+        conn.execute(statement)
+        assert counter_drift(db_url) == []
+        [(campaigns,)] = conn.execute("SELECT count(*) FROM campaigns")
+        assert campaigns == 2  # the campaigns stay, their counters at what is left
+
+
+def test_truncating_campaigns_leaves_nothing_to_count(db_url):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        _campaign_with_recipients(conn, "camp_trunc_c", 5)
+        conn.execute("TRUNCATE campaigns CASCADE")
+        assert conn.execute("SELECT count(*) FROM campaign_recipients").fetchone() == (0,)
+    assert counter_drift(db_url) == []
+
+
+# --- demo data is the seeder's, not whatever is named demo_ -------------------------------------
+
+
+def test_demo_reset_and_the_simulator_leave_a_users_demo_named_campaign_alone(db_url):
+    from core import demo
+    from core.demo_reset import reset_demo
+    from core.simulator import Simulator
+
+    db = Database(db_url)
+    try:
+        demo.seed_demo(db, size="small")
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            mine = _campaign_with_recipients(conn, "demo_my_real_launch", 10)
+            conn.execute("UPDATE campaigns SET status = 'running' WHERE id = %s", (mine,))
+        sim = Simulator(db, rate=500, seed=3, demo_only=True)
+        sim.run(duration=1.5)
+        with psycopg.connect(db_url) as conn:
+            touched = conn.execute(
+                "SELECT count(*) FROM campaign_recipients WHERE campaign_id = %s"
+                " AND (sent_at IS NOT NULL OR status <> 'pending')",
+                (mine,),
+            ).fetchone()[0]
+            assert touched == 0, "the simulator sent for a user's campaign"
+        result = reset_demo(db)
+        assert result.campaigns > 0
+        with psycopg.connect(db_url) as conn:
+            left = conn.execute("SELECT campaign_id FROM campaigns ORDER BY 1").fetchall()
+            assert left == [("demo_my_real_launch",)]
+            assert conn.execute("SELECT count(*) FROM demo_campaigns").fetchone() == (0,)
+    finally:
         db.close()
