@@ -53,7 +53,18 @@ def libpq_url(url: str) -> str:
     return _parsed(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+_read_only_everywhere = False
+
+
+def read_only_everywhere(on: bool) -> None:
+    """Make every engine opened from now on read-only (`campaigns --read-only`): the app's,
+    and those of Alembic, the drift check and the revision lookups in core.schema."""
+    global _read_only_everywhere
+    _read_only_everywhere = on
+
+
 def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    read_only = read_only or _read_only_everywhere
     parsed = _parsed(url)
     # connect_args' options replace the URL's: keep the user's (a statement_timeout, say)
     # and put ours last, so they win where both set the same thing.
@@ -113,6 +124,7 @@ class Database:
     sessions: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.read_only = self.read_only or _read_only_everywhere
         self.engine = make_engine(self.url, read_only=self.read_only)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
