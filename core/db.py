@@ -30,7 +30,9 @@ RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
 def sqlalchemy_url(url: str) -> str:
-    """A libpq URL (postgresql://...) as SQLAlchemy's psycopg 3 URL."""
+    """A libpq URL (postgresql://...) as SQLAlchemy's psycopg 3 URL; a password with an
+    unencoded `@`, `/`, `?` or `#` is encoded, so SQLAlchemy reads the one libpq would."""
+    url = config.encode_password(url)
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from core import config, db, schema
 from core.errors import CampaignConsoleError, ReadOnly
-from tui import analytics_commands, demo_commands, scripting
+from tui import analytics_commands, demo_commands, hide_url, scripting
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
@@ -135,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the `campaigns` command itself: its URL out of `ps` (tui.hide_url)
+        hide_url.reexec_without_database_url()
     args = build_parser().parse_args(argv)
     dsn = config.resolve(args.database_url).url
     db.read_only_everywhere(args.read_only)
