@@ -13,7 +13,14 @@ import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, embedded
@@ -178,6 +185,12 @@ class Database:
         except OperationalError as exc:
             raise DatabaseUnavailable(
                 config.mask_secrets(f"Cannot reach {self.display_url}: {exc.orig}", self.url)
+            ) from exc
+        except (ProgrammingError, InterfaceError) as exc:  # libpq refused the URL's options
+            raise DatabaseUnavailable(
+                config.mask_secrets(
+                    f"Can't connect with {self.display_url}: {_first_line(exc.orig)}", self.url
+                )
             ) from exc
 
     def close(self) -> None:

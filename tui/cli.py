@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from core import config, db, schema
 from core.errors import CampaignConsoleError, ReadOnly
-from tui import analytics_commands, demo_commands, hide_url, scripting
+from tui import analytics_commands, demo_commands, hide_url, outer_edge, scripting
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
@@ -137,16 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the `campaigns` command itself: its URL out of `ps` (tui.hide_url)
         hide_url.reexec_without_database_url()
+    try:
+        outer_edge.check_arguments(sys.argv[1:] if argv is None else argv)
+    except CampaignConsoleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     args = build_parser().parse_args(argv)
     dsn = config.resolve(args.database_url).url
     db.read_only_everywhere(args.read_only)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a full or closed stdout fails here, not at exit
+        return code
     except CampaignConsoleError as exc:
         print(f"error: {config.mask_secrets(str(exc), dsn)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a file or stdout that can't be written (not the database's)
+        message = config.mask_secrets(outer_edge.os_error_message(exc), dsn)
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     except Exception as exc:
         # A database failure (a timeout, a full disk, a lost server) is a message, not a
         # traceback; anything else is a bug and is raised as one.

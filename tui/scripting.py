@@ -117,6 +117,11 @@ def _read_events(source, skip_invalid: bool) -> tuple[list[EventInput], list[int
             if not skip_invalid:
                 raise InvalidInput(problem) from None
             problems.append(problem)
+        except ValueError as exc:  # a number of more than 4,300 digits, say
+            problem = f"Line {number}: can't be read as an event ({exc})"
+            if not skip_invalid:
+                raise InvalidInput(problem) from None
+            problems.append(problem)
         except InvalidInput as exc:
             if not skip_invalid:
                 raise
