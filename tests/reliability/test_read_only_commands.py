@@ -110,3 +110,22 @@ def test_alembic_engines_are_read_only_too(world: World):
             schema.downgrade(world.url, "base")
     finally:
         db.read_only_everywhere(False)
+
+
+def test_the_simulator_stops_on_a_read_only_session(world: World):
+    """Should it run on a read-only session anyway (a standby server, say), it stops with a
+    message instead of retrying refused writes for ever."""
+    import time
+
+    from core.db import Database
+    from core.errors import ReadOnly
+    from core.simulator import Simulator
+
+    database = Database(world.url, read_only=True)
+    try:
+        started = time.monotonic()
+        with unchanged(world.url), pytest.raises(ReadOnly, match="session is read-only"):
+            Simulator(database, rate=100, seed=1).run(duration=20)
+        assert time.monotonic() - started < 10
+    finally:
+        database.close()
