@@ -1,6 +1,11 @@
 """The `campaigns` command: opens the app, or runs a scripting subcommand through core."""
 
+# ruff: noqa: E402  (tui.hide_url restarts the command before the other imports)
 from __future__ import annotations
+
+from tui import hide_url  # first: the `campaigns` script restarts here without its URL
+
+hide_url.reexec_if_the_command()
 
 import argparse
 import sys
@@ -8,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from core import config, db, schema
 from core.errors import CampaignConsoleError, ReadOnly
-from tui import analytics_commands, demo_commands, hide_url, outer_edge, scripting
+from tui import analytics_commands, demo_commands, outer_edge, scripting
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"

@@ -44,6 +44,13 @@ def without_database_url(argv: list[str]) -> tuple[list[str], str | None]:
     return kept, url
 
 
+def reexec_if_the_command() -> None:
+    """Run as the `campaigns` script: restart before the heavy imports (SQLAlchemy, Textual
+    take seconds on a busy machine, the URL showing all that time)."""
+    if os.path.basename(sys.argv[0]) == "campaigns":
+        reexec_without_database_url()
+
+
 def reexec_without_database_url() -> None:
     """Start again with --database-url moved to DATABASE_URL; returns when there is none."""
     interpreter_args = sys.orig_argv[: len(sys.orig_argv) - len(sys.argv) + 1]
