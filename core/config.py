@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, unquote_plus
 
 APP_NAME = "campaign-console"
 EMBEDDED_DATABASE = "campaigns"
@@ -52,17 +53,87 @@ def pgdata_dir(env: Mapping[str, str] | None = None) -> Path:
     return data_home(env) / "pgdata"
 
 
-# user:password@ in a URL, and password=... in a key/value DSN.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@?#]*):(?P<pw>[^@/?#]*)@", re.I)
+# A URL's user information ends at the last `@` that a host part follows (as libpq reads it:
+# a password may hold unencoded `/`, `?`, `#` and `@`); the host part is host[:port][/db]
+# [?query][#fragment], no `@` in host, port or database.
+_SCHEME = re.compile(r"\A\s*[a-z][a-z0-9+.-]*://", re.I)
+_HOST_TAIL = re.compile(
+    r"(?:\[[^\]@/?#]*\]|[^@/?#:\[\]]*)(?::[^@/?#]*)?(?:/[^@?#]*)?(?:\?.*)?(?:\#.*)?\Z", re.S
+)
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<pw>[^&#]*)", re.I)
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<pw>[^&]*)", re.I)
+_URL_SPECIAL = "@/?#"
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """A URL cut as libpq cuts it: scheme://user[:password]@rest."""
+
+    scheme: str  # "postgresql://", leading blanks included
+    user: str
+    password: str | None  # None: no `:` in the user information
+    rest: str  # host, port, database, query
+
+
+def split_url(dsn: str) -> UrlParts | None:
+    """The user information of a URL DSN, None when it has none (or is not a URL)."""
+    scheme = _SCHEME.match(dsn)
+    if scheme is None:
+        return None
+    after = dsn[scheme.end() :]
+    at = len(after)
+    while (at := after.rfind("@", 0, at)) >= 0:
+        if _HOST_TAIL.match(after, at + 1):
+            user, colon, password = after[:at].partition(":")
+            return UrlParts(scheme[0], user, password if colon else None, after[at + 1 :])
+    return None
+
+
+def encode_password(dsn: str) -> str:
+    """The URL with `@`, `/`, `?` and `#` of its password percent-encoded, so that a parser
+    that stops at the first of them (SQLAlchemy's) reads the password libpq would."""
+    parts = split_url(dsn)
+    if parts is None or parts.password is None:
+        return dsn
+    password = "".join(f"%{ord(c):02X}" if c in _URL_SPECIAL else c for c in parts.password)
+    return f"{parts.scheme}{parts.user}:{password}@{parts.rest}"
+
+
+def _masked_query(text: str) -> str:
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
 
 
 def mask_dsn(dsn: str) -> str:
-    """The DSN with any password replaced by ***, fit for logs, errors and the screen."""
-    masked = _URL_PASSWORD.sub(lambda m: f"{m['head']}:***@" if m["pw"] else m[0], dsn)
-    masked = _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", masked)
-    return _KV_PASSWORD.sub(lambda m: f"{m['head']}***", masked)
+    """The DSN with any password replaced by ***, fit for logs, errors and the screen: the
+    password of a URL (encoded or not), `?password=` and a key=value DSN's password=."""
+    dsn = _masked_query(dsn) if _SCHEME.match(dsn) else dsn  # its `@` would look like a host's
+    parts = split_url(dsn)
+    if parts is not None:
+        shown = parts.user if parts.password is None else f"{parts.user}:***"
+        if parts.password == "":
+            shown = f"{parts.user}:"
+        return f"{parts.scheme}{shown}@{parts.rest}"
+    if _SCHEME.match(dsn):
+        return dsn
+    return _KV_PASSWORD.sub(lambda m: f"{m['head']}***", dsn)
+
+
+def passwords(dsn: str) -> set[str]:
+    """Every password the DSN holds, as written and decoded."""
+    found: set[str] = set()
+    parts = split_url(dsn)
+    if parts is not None and parts.password:
+        found.add(parts.password)
+    for m in _QUERY_PASSWORD.finditer(dsn if _SCHEME.match(dsn) else ""):
+        found.add(m["pw"])
+    if not _SCHEME.match(dsn):
+        for m in _KV_PASSWORD.finditer(dsn):
+            pw = m["pw"]
+            found.add(pw)
+            if pw.startswith("'") and pw.endswith("'"):
+                found.add(re.sub(r"\\(.)", r"\1", pw[1:-1]))
+    found |= {unquote(p) for p in found} | {unquote_plus(p) for p in found}
+    return {p for p in found if p}
 
 
 def mask_secrets(text: str, dsn: str | None) -> str:
@@ -70,9 +141,7 @@ def mask_secrets(text: str, dsn: str | None) -> str:
     if not dsn:
         return text
     text = text.replace(dsn, mask_dsn(dsn))
-    for pattern in (_URL_PASSWORD, _QUERY_PASSWORD, _KV_PASSWORD):
-        for match in pattern.finditer(dsn):
-            pw = match["pw"]
-            if len(pw) >= 3:
-                text = text.replace(pw, "***")
+    for pw in sorted(passwords(dsn), key=len, reverse=True):
+        if len(pw) >= 3:
+            text = text.replace(pw, "***")
     return text

@@ -32,25 +32,30 @@ class Drift:
 
 
 # Campaign rows are locked first (in id order), so a concurrent writer's trigger waits for us
-# and then adds its delta on top of the repaired value.
+# and then adds its delta on top of the repaired value. The counting is a statement of its own,
+# after the lock is taken: READ COMMITTED gives each statement a new snapshot, so it sees the
+# rows of a writer that held a campaign's lock and committed while we waited for it (counted
+# in the locking statement's older snapshot, they would be "repaired" away).
+_LOCK = """
+SELECT id FROM campaigns WHERE (CAST(:id AS int) IS NULL OR id = :id)
+ORDER BY id FOR NO KEY UPDATE
+"""
 _ACTUAL = """
-WITH target AS (
-    SELECT id, campaign_id, total_recipients, emails_sent, emails_opened, emails_clicked,
-           emails_replied, emails_bounced
-    FROM campaigns WHERE (CAST(:id AS int) IS NULL OR id = :id)
-    ORDER BY id FOR NO KEY UPDATE
-)
-SELECT t.*, a.n, a.sent, a.opened, a.clicked, a.replied, a.bounced
-FROM target t
+SELECT t.id, t.campaign_id, t.total_recipients, t.emails_sent, t.emails_opened,
+       t.emails_clicked, t.emails_replied, t.emails_bounced,
+       a.n, a.sent, a.opened, a.clicked, a.replied, a.bounced
+FROM campaigns t
 CROSS JOIN LATERAL (
     SELECT count(*) AS n, count(sent_at) AS sent, count(opened_at) AS opened,
            count(clicked_at) AS clicked, count(replied_at) AS replied,
            count(bounced_at) AS bounced
     FROM campaign_recipients r WHERE r.campaign_id = t.id
 ) a
-WHERE (t.total_recipients, t.emails_sent, t.emails_opened, t.emails_clicked,
+WHERE t.id = ANY(CAST(:ids AS int[]))
+  AND (t.total_recipients, t.emails_sent, t.emails_opened, t.emails_clicked,
        t.emails_replied, t.emails_bounced)
    <> (a.n, a.sent, a.opened, a.clicked, a.replied, a.bounced)
+ORDER BY t.id
 """
 
 _REPAIR = """
@@ -69,7 +74,8 @@ def recount(
     events, seconds for millions), its drifts named "rollup <figure>" (e.g. "rollup open
     recipients", "rollup clicks by link")."""
     campaign_pk = resolve_campaign(session, campaign).id if campaign is not None else None
-    rows = session.execute(text(_ACTUAL), {"id": campaign_pk}).mappings().all()
+    locked = list(session.scalars(text(_LOCK), {"id": campaign_pk}))
+    rows = session.execute(text(_ACTUAL), {"ids": locked}).mappings().all()
     drifts: list[Drift] = []
     for row in rows:
         actual = (

@@ -13,7 +13,14 @@ import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, embedded, jsonb
@@ -30,7 +37,9 @@ RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
 def sqlalchemy_url(url: str) -> str:
-    """A libpq URL (postgresql://...) as SQLAlchemy's psycopg 3 URL."""
+    """A libpq URL (postgresql://...) as SQLAlchemy's psycopg 3 URL; a password with an
+    unencoded `@`, `/`, `?` or `#` is encoded, so SQLAlchemy reads the one libpq would."""
+    url = config.encode_password(url)
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
@@ -53,7 +62,18 @@ def libpq_url(url: str) -> str:
     return _parsed(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+_read_only_everywhere = False
+
+
+def read_only_everywhere(on: bool) -> None:
+    """Make every engine opened from now on read-only (`campaigns --read-only`): the app's,
+    and those of Alembic, the drift check and the revision lookups in core.schema."""
+    global _read_only_everywhere
+    _read_only_everywhere = on
+
+
 def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    read_only = read_only or _read_only_everywhere
     parsed = _parsed(url)
     # connect_args' options replace the URL's: keep the user's (a statement_timeout, say)
     # and put ours last, so they win where both set the same thing.
@@ -114,6 +134,7 @@ class Database:
     sessions: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.read_only = self.read_only or _read_only_everywhere
         self.engine = make_engine(self.url, read_only=self.read_only)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -165,6 +186,12 @@ class Database:
         except OperationalError as exc:
             raise DatabaseUnavailable(
                 config.mask_secrets(f"Cannot reach {self.display_url}: {exc.orig}", self.url)
+            ) from exc
+        except (ProgrammingError, InterfaceError) as exc:  # libpq refused the URL's options
+            raise DatabaseUnavailable(
+                config.mask_secrets(
+                    f"Can't connect with {self.display_url}: {_first_line(exc.orig)}", self.url
+                )
             ) from exc
 
     def close(self) -> None:

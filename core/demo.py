@@ -2,9 +2,10 @@
 
 `seed_demo(db)` adds the small demo (a dozen campaigns in every status over ~3,000 leads);
 `size="large"` adds one campaign of 1,000,000 recipients and 5,000,000 events as well
-(core.demo_large). Everything the demo creates is marked: campaign ids start with `demo_`
-and lead addresses end with `.example`, so seeding twice adds nothing and `reset_demo`
-removes exactly the demo data (and leads no other campaign uses).
+(core.demo_large). Everything the demo creates is marked: its campaigns are listed in demo_campaigns
+(migration 0008; their ids start with `demo_`, but so may a user's) and lead addresses end
+with `.example`, so seeding twice adds nothing and `reset_demo` removes exactly the demo data
+(and leads no other campaign uses).
 
 Rows are loaded with COPY with their final timestamps; the database's triggers keep the
 campaign counters (core.counters), as they do for any other writer.
@@ -74,15 +75,19 @@ def has_campaigns(db: Database) -> bool:
 
 def has_demo_campaigns(db: Database) -> bool:
     with db.reading() as session:
-        return bool(
-            session.scalar(
-                text("SELECT EXISTS (SELECT 1 FROM campaigns WHERE starts_with(campaign_id, :p))"),
-                {"p": d.DEMO_PREFIX},
-            )
-        )
+        return bool(session.scalar(text("SELECT EXISTS (SELECT 1 FROM demo_campaigns)")))
 
 
 def demo_campaign_ids(session: Session) -> set[str]:
+    """The campaign ids of the campaigns the demo seeder created (demo_campaigns)."""
+    rows = session.scalars(
+        text("SELECT c.campaign_id FROM campaigns c JOIN demo_campaigns m ON m.campaign_id = c.id")
+    )
+    return set(rows)
+
+
+def taken_campaign_ids(session: Session) -> set[str]:
+    """Campaign ids starting with `demo_`, the demo's or a user's: the seeder skips them."""
     rows = session.scalars(
         text("SELECT campaign_id FROM campaigns WHERE starts_with(campaign_id, :p)"),
         {"p": d.DEMO_PREFIX},
@@ -166,6 +171,7 @@ SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:names AS text[]), CAST(:templat
                      CAST(:created AS timestamptz[]), CAST(:updated AS timestamptz[]))
 RETURNING campaign_id, id
 """
+_MARK_DEMO = "INSERT INTO demo_campaigns (campaign_id) SELECT unnest(CAST(:pks AS int[]))"
 
 
 def insert_campaigns(session: Session, plans: list[d.CampaignPlan], now: float) -> dict[str, int]:
@@ -187,6 +193,7 @@ def insert_campaigns(session: Session, plans: list[d.CampaignPlan], now: float) 
             "updated": [as_time(t.updated) for t in times],
         },
     ).all()
+    session.execute(text(_MARK_DEMO), {"pks": [pk for _, pk in rows]})
     return dict(rows)
 
 
@@ -238,7 +245,7 @@ def seed_small(
     with db.transaction() as session:
         lock(session)
         leads, created = ensure_small_leads(session, seed, t_now)
-        present = demo_campaign_ids(session)
+        present = taken_campaign_ids(session)
         plans = [p for p in d.SMALL_CAMPAIGNS if d.DEMO_PREFIX + p.slug not in present]
         skipped = tuple(d.DEMO_PREFIX + p.slug for p in d.SMALL_CAMPAIGNS if p not in plans)
         recipients, events = load_campaigns(session, plans, leads, seed, t_now)

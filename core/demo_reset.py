@@ -1,5 +1,6 @@
-"""Removing the demo data: campaigns whose id starts with `demo_` (with their recipients and
-events), and demo leads (addresses ending in `.example`) that no remaining campaign uses."""
+"""Removing the demo data: the campaigns listed in demo_campaigns, the seeder's (with their
+recipients and events; a user's campaign named `demo_...` is not one of them), and demo
+leads (addresses ending in `.example`) that no remaining campaign uses."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from core import demo_data as d
 from core import rollup
 from core.changes import CHANNEL
 from core.db import Database
-from core.demo import ResetResult, lock, no_progress
+from core.demo import ResetResult, demo_campaign_ids, lock, no_progress
 from core.demo_copy import is_superuser
 
 _EVENTS = """
@@ -18,6 +19,7 @@ DELETE FROM email_tracking e USING campaign_recipients r
 WHERE r.id = e.campaign_recipient_id AND r.campaign_id = ANY(CAST(:pks AS int[]))
 """
 _RECIPIENTS = "DELETE FROM campaign_recipients WHERE campaign_id = ANY(CAST(:pks AS int[]))"
+_MARKS = "DELETE FROM demo_campaigns WHERE campaign_id = ANY(CAST(:pks AS int[]))"
 _CAMPAIGNS = "DELETE FROM campaigns WHERE id = ANY(CAST(:pks AS int[]))"
 _LEADS = """
 DELETE FROM leads l
@@ -43,7 +45,7 @@ def delete_campaigns(session: Session, campaign_ids: list[str]) -> list[int]:
 def delete_campaign_rows(session: Session, pks: list[int]) -> None:
     """Delete the events, recipients and rows of these campaigns (campaigns.id)."""
     if pks:
-        for statement in (_EVENTS, _RECIPIENTS, _CAMPAIGNS):
+        for statement in (_EVENTS, _RECIPIENTS, _MARKS, _CAMPAIGNS):
             session.execute(text(statement), {"pks": pks})
 
 
@@ -51,12 +53,7 @@ def reset_demo(db: Database, *, progress=no_progress) -> ResetResult:
     """Delete every demo campaign and the demo leads nothing else uses, in one transaction."""
     with db.transaction() as session:
         lock(session)
-        ids = list(
-            session.scalars(
-                text("SELECT campaign_id FROM campaigns WHERE starts_with(campaign_id, :p)"),
-                {"p": d.DEMO_PREFIX},
-            )
-        )
+        ids = sorted(demo_campaign_ids(session))
         raw = session.connection().connection.driver_connection
         fast = is_superuser(raw)
         if fast:

@@ -21,6 +21,8 @@ from core.times import time_problem
 
 MAX_EVENT_DATA_BYTES = 16 * 1024
 MAX_EVENT_DATA_DEPTH = 32  # objects and arrays inside one another, event_data itself the first
+# Real clients send a few hundred characters; a longer one is refused, not cut.
+MAX_USER_AGENT_CHARS = 2048
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 _ALLOWED_TYPES = ", ".join(EVENT_TYPES)
@@ -33,6 +35,12 @@ TIMESTAMPS: dict[str, tuple[str, ...]] = {
     EventType.REPLY: ("replied_at",),
     EventType.BOUNCE: ("bounced_at",),
 }
+# Events that only a delivered message can cause: refused for a recipient never sent (no
+# sent_at). A bounce may come for a message refused at the SMTP dialogue (never marked sent),
+# and an unsubscribe or complaint must always suppress the address: those are kept.
+NEEDS_SENT = frozenset(
+    {EventType.OPEN.value, EventType.CLICK.value, EventType.REPLY.value, EventType.FORWARD.value}
+)
 STATUS: dict[str, str] = {
     EventType.BOUNCE: RecipientStatus.BOUNCED.value,
     EventType.UNSUBSCRIBE: RecipientStatus.UNSUBSCRIBED.value,
@@ -145,6 +153,11 @@ def prepare(event: EventInput) -> Prepared:
     user_agent = event.user_agent
     if user_agent is not None:
         _check_text(user_agent, "user_agent")
+        if len(user_agent) > MAX_USER_AGENT_CHARS:
+            raise Rejected(
+                f"user_agent is {len(user_agent):,} characters; the limit is "
+                f"{MAX_USER_AGENT_CHARS:,}"
+            )
     ip = None if event.ip_address is None else _ip(event.ip_address)
     reason = machine.classify_without_sent_at(event_type, user_agent, ip) if classified else None
     if reason is not None:
@@ -199,6 +212,13 @@ def _recipient(event: EventInput) -> tuple[int | None, tuple[str, str] | None]:
 
 def unknown_recipient_id(rid: int) -> str:
     return f"no recipient with id {rid}"
+
+
+def never_sent(event_type: str, rid: int) -> str:
+    return (
+        f"recipient {rid} was never sent the message (no sent_at): {event_type} events can "
+        "only follow a send; mark the recipient sent first"
+    )
 
 
 def _json_object(data: Any) -> str:

@@ -326,6 +326,19 @@ class Suppression(Base):
         return f"<Suppression {self.email_address!r} {self.reason}>"
 
 
+class DemoCampaign(Base):
+    """A campaign the demo seeder created (migration 0008): what `demo --reset` deletes and
+    `simulate --demo-only` drives. A user can name a campaign `demo_...`; only the seeder
+    writes here."""
+
+    __tablename__ = "demo_campaigns"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 # --- the event rollup (migration 0007): kept by the database's triggers, read by core.rollup ---
 
 ROLLUP_RECIPIENT_COUNTS = (*(f"{t}_events" for t in EventType), "machine_open_events")

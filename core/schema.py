@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, text
 
 from core.db import make_engine
+from core.errors import DatabaseUnavailable, ReadOnly
 
 # Alembic is imported where it is used: the app's start asks only "is the database current?",
 # which a file listing and one SELECT answer (start-up time is a budget, issue 4).
@@ -32,15 +33,42 @@ def alembic_config(url: str | None = None) -> Config:
 _REVISION_FILE = re.compile(r"^(\d{4}_\w+)\.py$")
 
 
-def head() -> str:
-    """The newest revision. Revisions are numbered files whose name is their id, one chain
-    (tests/core/test_schema.py checks this agrees with Alembic's own answer)."""
-    names = [
+def revisions() -> list[str]:
+    """Every revision this build knows, oldest first (numbered files whose name is their id)."""
+    return sorted(
         m[1]
         for p in MIGRATIONS_DIR.joinpath("versions").iterdir()
         if (m := _REVISION_FILE.match(p.name))
-    ]
-    return max(names)
+    )
+
+
+def head() -> str:
+    """The newest revision; one chain (tests/core/test_schema.py checks this agrees with
+    Alembic's own answer)."""
+    return revisions()[-1]
+
+
+def check_known(revision: str | None) -> None:
+    """Refuse a database at a revision this build has no migration for: a newer build
+    migrated it (Alembic would say only "Can't locate revision")."""
+    if revision is not None and revision not in revisions():
+        raise DatabaseUnavailable(
+            f"The database's schema is at revision {revision}, which this program does not "
+            f"know (its newest is {head()}): a newer version of Campaign Console migrated it. "
+            "Use that version, or one at least as new."
+        )
+
+
+def check_readable(url: str) -> None:
+    """For --read-only: the schema must be this build's, since migrating it would write."""
+    revision = current(url)
+    check_known(revision)
+    if revision != head():
+        raise ReadOnly(
+            f"The database's schema is at {revision or 'base (empty)'}, behind this program's "
+            f"{head()}, and --read-only can't migrate it. Run `campaigns db upgrade` once "
+            "without --read-only, then try again."
+        )
 
 
 def alembic_head() -> str:
@@ -65,12 +93,14 @@ def _with_connection(url: str, action) -> None:
 def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
+    check_known(current(url))
     _with_connection(url, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(url: str, revision: str = "-1") -> None:
     from alembic import command
 
+    check_known(current(url))
     _with_connection(url, lambda cfg: command.downgrade(cfg, revision))
 
 
@@ -89,8 +119,10 @@ def current(url_or_engine: str | Engine) -> str | None:
 
 def ensure_current(url: str) -> bool:
     """Migrate to head when behind (an empty database included); True when it migrated."""
-    if current(url) == head():
+    revision = current(url)
+    if revision == head():
         return False
+    check_known(revision)
     upgrade(url)
     return True
 

@@ -26,13 +26,14 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from psycopg.errors import ReadOnlySqlTransaction
 from sqlalchemy.exc import DBAPIError
 
 from core import demo_data as d
 from core.campaign_summary import resolve_campaign
 from core.db import Database
 from core.demo_funnel import Funnel
-from core.errors import DatabaseFailed, DatabaseUnavailable, InvalidInput
+from core.errors import DatabaseFailed, DatabaseUnavailable, InvalidInput, ReadOnly
 from core.simulator_step import CampaignState, Step, StepResult
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class Simulator:
     ) -> None:
         """Step every `tick` seconds (at `rate` writes/s, if given) until `stop_event` is set
         or `duration` seconds have passed. Database errors (a restart, say) are logged and
-        retried with backoff, never raised."""
+        retried with backoff; a read-only session raises ReadOnly (retrying can't help)."""
         if rate is not None:
             self.rate = check_rate(rate)
         stop = stop_event or threading.Event()
@@ -171,6 +172,12 @@ class Simulator:
                 for campaign_id in r.completed:
                     log.info("completed %s (every recipient processed)", campaign_id)
             except (DBAPIError, DatabaseUnavailable, DatabaseFailed) as exc:
+                if isinstance(getattr(exc, "orig", None), ReadOnlySqlTransaction):
+                    # Retrying can't help: the session (or the server, a standby) is read-only.
+                    raise ReadOnly(
+                        "The simulator can't write: the database session is read-only "
+                        f"({str(exc.orig).strip().splitlines()[0]}). Nothing was changed."
+                    ) from exc
                 failing_since = failing_since or time.monotonic()
                 first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 log.warning("database unavailable (%s); retrying in %.1f s", first, backoff)

@@ -139,7 +139,8 @@ class Step:
         if self.sim.only is not None:
             return "id = :only", {"only": self.sim.only}
         if self.sim.demo_only:
-            return "starts_with(campaign_id, :prefix)", {"prefix": d.DEMO_PREFIX}
+            # The seeder's campaigns, not any whose id a user started with `demo_`.
+            return "id IN (SELECT campaign_id FROM demo_campaigns)", {}
         return "true", {}
 
     def _statuses(self) -> None:

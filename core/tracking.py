@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 from core import machine
 from core.errors import InvalidInput
 from core.event_input import (
+    NEEDS_SENT,
     STATUS,
     TIMESTAMPS,
     EventInput,
     Prepared,
     Rejected,
+    never_sent,
     prepare,
     unknown_recipient_id,
 )
@@ -103,12 +105,15 @@ def _single_statement(event_type: str, by_id: bool) -> TextClause:
         sets.append("error_message = CAST(:error_message AS text)")
         changes.append("r.error_message IS DISTINCT FROM CAST(:error_message AS text)")
     target = _TARGET_BY_ID if by_id else _TARGET_BY_EMAIL
+    guard = "" if by_id else _GUARD
+    if event_type in NEEDS_SENT:  # only a message sent can be opened, clicked, replied to
+        guard += (" AND " if guard else "WHERE ") + "target.sent_at IS NOT NULL"
     data = (
         machine.TOO_FAST_EVENT_DATA_SQL
         if event_type in machine.CLASSIFIED_TYPES
         else "CAST(:event_data AS jsonb)"
     )
-    insert = _INSERT_ONE.format(guard="" if by_id else _GUARD, event_data=data)
+    insert = _INSERT_ONE.format(guard=guard, event_data=data)
     sql = f"WITH target AS ({target}),\nins AS ({insert})"
     if sets:
         # Skipping rows that wouldn't change spares a row version and the index entries.
@@ -167,10 +172,20 @@ def record_event(
 
 def _why_unresolved(session: Session, p: Prepared) -> str:
     if p.recipient_id is not None:
-        return unknown_recipient_id(p.recipient_id)
-    campaign, email = p.recipient_key
-    found = _resolve_pairs(session, [(campaign, email)])
-    return _pair_problem(session, campaign, email, found.get((campaign, email), []))
+        matches = list(session.execute(text(_TARGET_BY_ID), {"recipient_id": p.recipient_id}))
+        if not matches:
+            return unknown_recipient_id(p.recipient_id)
+    else:
+        campaign, email = p.recipient_key
+        found = _resolve_pairs(session, [(campaign, email)])
+        matches = found.get((campaign, email), [])
+        if len(matches) != 1:
+            return _pair_problem(session, campaign, email, matches)
+        matches = list(session.execute(text(_TARGET_BY_ID), {"recipient_id": matches[0]}))
+    (rid, sent_at), *_ = matches
+    if sent_at is None and p.event_type in NEEDS_SENT:
+        return never_sent(p.event_type, rid)
+    return unknown_recipient_id(rid)  # not reached: the insert found it
 
 
 # --- a batch ---------------------------------------------------------------------------------
@@ -303,14 +318,19 @@ def _resolve(
     problems: dict[tuple[str, str], str] = {}
     for line, p in checked:
         if p.recipient_id is not None:
-            if p.recipient_id in found_ids:
-                rows.append((line, p.recipient_id, p))
-            else:
+            if p.recipient_id not in found_ids:
                 rejected.append(LineError(line, unknown_recipient_id(p.recipient_id)))
+            elif p.event_type in NEEDS_SENT and sent[p.recipient_id] is None:
+                rejected.append(LineError(line, never_sent(p.event_type, p.recipient_id)))
+            else:
+                rows.append((line, p.recipient_id, p))
             continue
         matches = by_pair.get(p.recipient_key, ())
         if len(matches) == 1:
-            rows.append((line, matches[0], p))
+            if p.event_type in NEEDS_SENT and sent[matches[0]] is None:
+                rejected.append(LineError(line, never_sent(p.event_type, matches[0])))
+            else:
+                rows.append((line, matches[0], p))
             continue
         if p.recipient_key not in problems:
             problems[p.recipient_key] = _pair_problem(session, *p.recipient_key, matches)

@@ -1,14 +1,19 @@
 """The `campaigns` command: opens the app, or runs a scripting subcommand through core."""
 
+# ruff: noqa: E402  (tui.hide_url restarts the command before the other imports)
 from __future__ import annotations
+
+from tui import hide_url  # first: the `campaigns` script restarts here without its URL
+
+hide_url.reexec_if_the_command()
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
 
 from core import config, db, schema
-from core.errors import CampaignConsoleError
-from tui import analytics_commands, demo_commands, scripting
+from core.errors import CampaignConsoleError, ReadOnly
+from tui import analytics_commands, demo_commands, outer_edge, scripting
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
@@ -19,15 +24,44 @@ def _connect(args: argparse.Namespace, *, migrate: bool = True) -> db.Database:
     if target.embedded:
         print(f"Using the {target.describe()}", file=sys.stderr)
     database = db.connect(target, read_only=getattr(args, "read_only", False))
-    if migrate and not database.read_only:
-        schema.ensure_current(database.url)
+    try:
+        if migrate and database.read_only:
+            schema.check_readable(database.url)
+        elif migrate:
+            schema.ensure_current(database.url)
+    except BaseException:
+        database.close()
+        raise
     return database
 
 
+# The commands that only read the database: the only ones --read-only lets run (with the app).
+# Any other, a command added later included, is refused before the database is opened.
+READERS: set[Callable] = {
+    scripting.cmd_stats,
+    analytics_commands.cmd_export,
+    analytics_commands.cmd_suppression_list,
+}
+DB_READERS = ("current", "check")
+
+
+def refuse_in_read_only(args: argparse.Namespace, reads_only: bool) -> None:
+    if getattr(args, "read_only", False) and not reads_only:
+        what = " ".join(
+            filter(None, [getattr(args, "command", None), getattr(args, "action", None)])
+        )
+        raise ReadOnly(
+            f"`campaigns {what}` writes to the database and --read-only was given: refused "
+            "before anything was opened. Run it without --read-only."
+        )
+
+
 def with_db(command: Callable[[argparse.Namespace, db.Database], int]) -> Handler:
-    """A handler that opens (and migrates) the database, runs command(args, db), closes it."""
+    """A handler that opens (and migrates) the database, runs command(args, db), closes it;
+    with --read-only it refuses a command that isn't one of READERS."""
 
     def handler(args: argparse.Namespace) -> int:
+        refuse_in_read_only(args, command in READERS)
         database = _connect(args)
         try:
             return command(args, database)
@@ -50,6 +84,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    refuse_in_read_only(args, args.action in DB_READERS)
     database = _connect(args, migrate=False)
     url = database.url
     try:
@@ -86,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", metavar="URL", default=argparse.SUPPRESS, help=DATABASE_URL_HELP
     )
     parser.add_argument(
-        "--read-only", action="store_true", help="open the app with a read-only database session"
+        "--read-only",
+        action="store_true",
+        help="read-only database sessions; commands that write are refused",
     )
     parser.set_defaults(handler=cmd_app)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
 
     p = sub.add_parser("db", parents=[common], help="schema migrations (Alembic)")
     p.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
@@ -103,15 +140,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the `campaigns` command itself: its URL out of `ps` (tui.hide_url)
+        hide_url.reexec_without_database_url()
+    try:
+        outer_edge.check_arguments(sys.argv[1:] if argv is None else argv)
+    except CampaignConsoleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     args = build_parser().parse_args(argv)
     dsn = config.resolve(args.database_url).url
+    db.read_only_everywhere(args.read_only)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a full or closed stdout fails here, not at exit
+        return code
     except CampaignConsoleError as exc:
         print(f"error: {config.mask_secrets(str(exc), dsn)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a file or stdout that can't be written (not the database's)
+        message = config.mask_secrets(outer_edge.os_error_message(exc), dsn)
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     except Exception as exc:
         # A database failure (a timeout, a full disk, a lost server) is a message, not a
         # traceback; anything else is a bug and is raised as one.
@@ -120,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {explained}", file=sys.stderr)
         return 1
+    finally:
+        db.read_only_everywhere(False)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,10 @@ def start_background(database_url: str | None) -> int | None:
     env = dict(os.environ)
     if database_url:
         env["DATABASE_URL"] = database_url  # not on the command line, where ps shows it
-    with log_path.open("ab") as log:
+    # 0600, an existing log too: it may quote the database's errors.
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "ab") as log:
         child = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -239,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except CampaignConsoleError as exc:
-        print(f"error: {config.mask_secrets(str(exc), args.database_url)}", file=sys.stderr)
+        dsn = config.resolve(args.database_url).url  # the URL may come as DATABASE_URL
+        print(f"error: {config.mask_secrets(str(exc), dsn)}", file=sys.stderr)
         return 1
 
 

@@ -58,14 +58,41 @@ def cmd_stats(args: argparse.Namespace, db) -> int:
         # Control characters escaped, C1 ones (U+009B) too: still JSON, safe on a terminal.
         print(jsonb.dumps(rows[0] if args.campaign else rows, indent=2))
         return 0
-    for row in rows:
-        print(
-            f"{row['campaign_id']}  {row['status']:<9}  recipients {row['total_recipients']:,}"
-            f"  sent {row['emails_sent']:,}  open {row['open_rate']:.1f}%"
-            f"  click {row['click_rate']:.1f}%  reply {row['reply_rate']:.1f}%"
-            f"  bounce {row['bounce_rate']:.1f}%  {_one_line(row['name'])}"
-        )
+    for line in stats_table(rows):
+        print(line)
     return 0
+
+
+# (heading, key, format); numbers right-aligned, the name last and not padded.
+_STATS_COLUMNS = (
+    ("CAMPAIGN", "campaign_id", "{}"),
+    ("STATUS", "status", "{}"),
+    ("RECIPIENTS", "total_recipients", "{:,}"),
+    ("SENT", "emails_sent", "{:,}"),
+    ("OPEN %", "open_rate", "{:.1f}"),
+    ("CLICK %", "click_rate", "{:.1f}"),
+    ("REPLY %", "reply_rate", "{:.1f}"),
+    ("BOUNCE %", "bounce_rate", "{:.1f}"),
+)
+
+
+def stats_table(rows: list[dict]) -> list[str]:
+    """The stats as a table whose columns line up: a heading, then a line per campaign."""
+    cells = [[fmt.format(row[key]) for _, key, fmt in _STATS_COLUMNS] for row in rows]
+    widths = [
+        max([len(heading), *(len(c[i]) for c in cells)])
+        for i, (heading, _, _) in enumerate(_STATS_COLUMNS)
+    ]
+
+    def line(values: list[str], name: str) -> str:
+        parts = [
+            v.ljust(w) if i < 2 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return "  ".join([*parts, name])
+
+    heading = line([h for h, _, _ in _STATS_COLUMNS], "NAME")
+    return [heading] + [line(c, _one_line(row["name"])) for c, row in zip(cells, rows, strict=True)]
 
 
 def _one_line(text: str) -> str:
@@ -119,6 +146,11 @@ def _read_events(source, skip_invalid: bool) -> tuple[list[EventInput], list[int
             problems.append(problem)
         except json.JSONDecodeError as exc:
             problem = f"Line {number}: not JSON ({exc.msg} at column {exc.colno})"
+            if not skip_invalid:
+                raise InvalidInput(problem) from None
+            problems.append(problem)
+        except ValueError as exc:  # a number of more than 4,300 digits, say
+            problem = f"Line {number}: can't be read as an event ({exc})"
             if not skip_invalid:
                 raise InvalidInput(problem) from None
             problems.append(problem)

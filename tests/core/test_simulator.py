@@ -147,12 +147,18 @@ def test_only_the_named_campaign_or_the_demo_campaigns(db, db_url):
     campaign(db, "camp_a", 10)
     campaign(db, "camp_b", 10)
     campaign(db, "demo_c", 10)
+    campaign(db, "demo_users_own", 10)  # named like the demo's, but a user made it
+    with psycopg.connect(db_url, autocommit=True) as conn:  # what the demo seeder marks
+        conn.execute(
+            "INSERT INTO demo_campaigns SELECT id FROM campaigns WHERE campaign_id = 'demo_c'"
+        )
     run(Simulator(db, "camp_a", rate=200, seed=4), T0, 3)
     assert "pending" not in statuses(db_url, "camp_a")
     assert set(statuses(db_url, "camp_b")) == set(statuses(db_url, "demo_c")) == {"pending"}
     run(Simulator(db, rate=200, seed=5, demo_only=True), T0, 3)
     assert "pending" not in statuses(db_url, "demo_c")
     assert set(statuses(db_url, "camp_b")) == {"pending"}
+    assert set(statuses(db_url, "demo_users_own")) == {"pending"}
 
 
 def test_scheduled_campaigns_start_when_their_time_comes(db, db_url):

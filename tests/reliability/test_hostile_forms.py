@@ -106,6 +106,22 @@ NEW_CAMPAIGN = [
 ]
 
 
+async def test_a_name_typed_past_255_characters_is_refused_not_cut(world: World):
+    """Key by key, as a person types (or a terminal delivers a paste without bracketing)."""
+    app = app_on(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        before_notes, before_db = len(notifications(app)), fingerprint(world.url)
+        await press(pilot, "n")
+        app.screen.query_one("#name").focus()
+        await pilot.press(*("z" * 260))
+        await press(pilot, "enter")
+        await answered(pilot, before_notes)
+        got = Outcome(app, before_notes, before_db, world.url)
+        assert got.unchanged, "a campaign was created with its name cut"
+        assert "at most 255 characters; this one has 260" in " ".join(got.notes), got.notes
+
+
 async def test_new_campaign_form(world: World):
     app = app_on(world)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -161,7 +161,8 @@ def test_cli_writes_in_read_only_mode_are_refused_with_a_message(
         code = main(["--read-only", *args, "--database-url", world.url])
     out, err = capsys.readouterr()
     assert (code, out) == (1, "")
-    assert "error: The database refused the write: this session is read-only" in err
+    # Refused up front (tests/reliability/test_read_only_commands.py covers every command).
+    assert "--read-only was given: refused before anything was opened" in err
     assert "Traceback" not in err
 
 
@@ -257,3 +258,19 @@ async def test_the_app_never_shows_the_password(password_server, caplog):
         blocker.close()
         database.close()
     assert not _leaks(caplog.text)
+
+
+def test_an_unencoded_password_connects_and_never_shows(password_server, capsys, caplog):
+    """`@`, `/`, `#` and `:` typed as they are: read as libpq reads them (the last `@` before
+    the host), so the right password is sent, and it is masked in every message."""
+    caplog.set_level(logging.DEBUG)
+    raw = password_server.replace("postgresql://postgres:@", f"postgresql://{USER}:{PASSWORD}@")
+    assert main(["stats", "--database-url", raw]) == 0
+    code = main(["--read-only", "recount", "--database-url", raw])
+    out, err = capsys.readouterr()
+    assert code == 1 and "read-only" in err
+    wrong = raw.replace(PASSWORD, "Wr0ng@/#:pass")
+    assert main(["stats", "--database-url", wrong]) == 1
+    err = capsys.readouterr().err
+    assert "password authentication failed" in err and "Wr0ng" not in err
+    assert not _leaks(out + err + caplog.text)

@@ -156,7 +156,9 @@ class CampaignForm(FormDialog):
         with Vertical(classes="box"):
             yield Label(self.title_text, classes="title")
             yield Label("Name")
-            yield Input(self.initial[0], id="name")  # core says when it is too long: no cut
+            # No max_length: the Input would drop keys past it silently; core refuses a name
+            # that is too long with its length (core.campaigns.clean_name).
+            yield Input(self.initial[0], id="name")
             yield Label("Template id (optional, a whole number)")
             yield Input(self.initial[1], id="template", type="integer")
             yield Static("", id="problem")
