@@ -189,6 +189,14 @@ def cmd_status(args: argparse.Namespace, db) -> int:
     return 0
 
 
+def cmd_duplicate(args: argparse.Namespace, db) -> int:
+    result = db.run(
+        lambda session: campaigns_core.duplicate_campaign(session, args.campaign, name=args.name)
+    )
+    print(result.describe())
+    return 0
+
+
 def _parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -235,3 +243,10 @@ def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
     p.add_argument("action", choices=LIFECYCLE_ACTIONS)
     p.add_argument("--at", metavar="TIME", help="when, for schedule (ISO-8601 with a zone)")
     p.set_defaults(handler=with_db(cmd_status))
+
+    p = sub.add_parser(
+        "duplicate", parents=[common], help="copy a campaign as a draft, suppressed left out"
+    )
+    p.add_argument("campaign")
+    p.add_argument("--name", help="the copy's name (default: the name + ' (copy)')")
+    p.set_defaults(handler=with_db(cmd_duplicate))

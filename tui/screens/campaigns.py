@@ -497,9 +497,7 @@ class CampaignsScreen(SearchableScreen):
     def action_duplicate(self) -> None:
         c = self.selected()
         if c:
-            self.write(
-                lambda s: "Copied to " + campaigns_core.duplicate_campaign(s, c.id).campaign_id
-            )
+            self.write(lambda s: campaigns_core.duplicate_campaign(s, c.id).describe())
 
     def action_delete(self) -> None:
         c = self.selected()
