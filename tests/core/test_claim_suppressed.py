@@ -47,7 +47,7 @@ def _rows(s, ids: list[int]) -> dict[int, tuple[str, str | None]]:
 def test_an_address_suppressed_after_it_was_added_is_never_claimed(db):
     with db.transaction() as s:
         _, ids = _running(s, "camp_claim", 10)
-        other, other_ids = _running(s, "camp_other", 1)
+        _, other_ids = _running(s, "camp_other", 1)
         emails = _emails(s, ids)
         # Listed by hand, by an unsubscribe and a complaint, and by a hard bounce in another
         # campaign (the trigger's row, which has no key until core keys it).
