@@ -58,9 +58,10 @@ def _label(label: str) -> str:
     if label[:4].lower() != "xn--":
         return label
     try:
-        return label[4:].lower().encode("ascii").decode("punycode")
+        decoded = label[4:].lower().encode("ascii").decode("punycode")
     except (UnicodeError, ValueError):
         return label  # not valid punycode: compared as it is written
+    return label if decoded.isascii() else decoded  # an A-label stands for non-ASCII only
 
 
 def address_key(email: str) -> str:
