@@ -71,3 +71,18 @@ async def test_the_footer_offers_resume_on_a_paused_campaign(make_app, db):
         assert campaign_row(db, "camp_paused").status == "running"
         await settle(pilot)
         assert app.screen.active_bindings["s"].binding.description == "Start"
+
+
+async def test_a_running_campaign_nothing_sends_says_so_in_its_header(make_app, db):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await select_campaign(pilot, "camp_evil")
+        await press(pilot, "s", "y", "enter")  # start it, then open its recipients
+        header = str(app.screen.query_one("#stats").render())
+        assert "Nothing is sending this campaign: run campaigns simulate camp_evil" in header
+        await press(pilot, "escape")
+        await select_campaign(pilot, "camp_done")  # completed: nothing to send, no hint
+        await press(pilot, "enter")
+        header = str(app.screen.query_one("#stats").render())
+        assert "camp_done" in header and "Nothing is sending" not in header

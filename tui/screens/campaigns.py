@@ -174,7 +174,7 @@ class CampaignsScreen(SearchableScreen):
             "Complete",
             show=False,
             id="campaigns.complete",
-            tooltip="Mark completed: unsent recipients never will be (asks)",
+            tooltip="Mark completed, final (asks)",
         ),
         Binding(
             "X",
@@ -182,7 +182,7 @@ class CampaignsScreen(SearchableScreen):
             "Fail",
             show=False,
             id="campaigns.fail",
-            tooltip="Mark failed: sending stops for good (asks)",
+            tooltip="Mark failed, final (asks)",
         ),
         Binding(
             "u",
