@@ -25,6 +25,7 @@ from datetime import datetime
 
 from sqlalchemy import Integer, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
@@ -76,10 +77,29 @@ def address_key(email: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", address).casefold())
 
 
+_UNKEYED = text("SELECT EXISTS (SELECT 1 FROM suppressions WHERE email_key IS NULL)")
+
+
 def key_pending(session: Session) -> int:
     """Key the rows that came without a key (the event trigger's, plain SQL's, rows listed
     before migration 0009), in this transaction; a row whose key is already listed is folded
-    into that row (deleted). Returns how many were folded. Writes: call it from writes only."""
+    into that row (deleted). Returns how many were folded. Writes: call it from writes only.
+
+    In a savepoint: should a concurrent suppress() commit one of these keys between our look
+    and our update, the unique key refuses the update, and it is done again, seeing it."""
+    for attempt in range(3):
+        if not session.scalar(_UNKEYED):  # ix_suppressions_unkeyed: nothing to do, no scan
+            return 0
+        try:
+            with session.begin_nested():
+                return _key_unkeyed(session)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return 0  # not reached
+
+
+def _key_unkeyed(session: Session) -> int:
     rows = session.execute(
         text(
             "SELECT id, email_address FROM suppressions WHERE email_key IS NULL ORDER BY id"

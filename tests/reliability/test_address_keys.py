@@ -7,6 +7,7 @@ rows and goes back down."""
 from __future__ import annotations
 
 import io
+import threading
 import unicodedata
 
 import psycopg
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from core import recipients as rc
 from core import schema
 from core import suppression as sp
+from core.db import Database
 from core.tracking import EventInput, record_event
 from tests.factories import make_campaign
 from tui.cli import main
@@ -169,3 +171,29 @@ def test_migration_0009_keeps_spellings_and_goes_back_down(empty_db_url):
             )
     schema.upgrade(url)
     assert schema.drift(url) == []
+
+
+def test_keying_while_another_transaction_lists_the_same_key(db, db_url):
+    """T1's trigger row (uncommitted, unseen by T2) and T2's suppress() of the same address:
+    T1's keying waits for T2, the unique key refuses it, and it folds its row into T2's."""
+    with db.transaction() as s:
+        (rid,) = _running(s, "camp_race", "Race@Example.com")
+    with db.sessions() as first:
+        record_event(first, EventInput("unsubscribe", recipient_id=rid))  # T1, open
+        second = Database(db_url)
+        try:
+            with second.transaction() as t2:
+                assert sp.suppress(t2, "race@example.com") is True  # T2 sees no row of T1's
+                outcome: list[object] = []
+                worker = threading.Thread(target=lambda: outcome.append(sp.key_pending(first)))
+                worker.start()
+                worker.join(1.0)
+                assert worker.is_alive(), "T1 should wait for T2's key"
+            worker.join(30)
+        finally:
+            second.close()
+        assert outcome == [1]  # folded into T2's row
+        first.commit()
+    with db.reading() as s:
+        rows = s.execute(text("SELECT email_address, email_key, reason FROM suppressions")).all()
+    assert rows == [("race@example.com", "race@example.com", "manual")]
