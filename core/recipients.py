@@ -283,40 +283,34 @@ def claim_batch(session: Session, campaign: int | str, n: int) -> tuple[ClaimedR
             .with_for_update(skip_locked=True)
         )
         picked = session.execute(pick).all()
+        if not picked:
+            break
         listed = suppression.suppressed_among(session, picked)
-        if listed:
-            _refuse_suppressed(session, listed)
-        ids = [rid for rid, _ in picked if rid not in listed]
-        if ids:
-            queue = (
-                update(CampaignRecipient.__table__)
-                .where(R.id == func.any(_array("ids", ids)))
-                .values(status=RS.QUEUED.value)
-                .returning(R.id, R.email_address, R.lead_id)
-            )
-            claimed.extend(ClaimedRecipient(*r) for r in session.execute(queue))
+        claimed.extend(_queue(session, [rid for rid, _ in picked], listed))
         if len(picked) < wanted:
             break  # no pending recipient left that another sender doesn't hold
     return tuple(sorted(claimed, key=lambda r: r.id))
 
 
 _SUPPRESSED_STATUS = {"unsubscribe": RS.UNSUBSCRIBED.value, "complaint": RS.UNSUBSCRIBED.value}
+# One statement for the picked rows (locked by the caller): queued, or refused as suppressed.
+_QUEUE = text(
+    "UPDATE campaign_recipients r SET status = x.status,"
+    " error_message = coalesce('suppressed: ' || x.reason, r.error_message)"
+    " FROM unnest(CAST(:ids AS int[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]))"
+    " AS x(id, status, reason) WHERE r.id = x.id"
+    " RETURNING r.id, r.email_address, r.lead_id, x.status"
+)
 
 
-def _refuse_suppressed(session: Session, listed: dict[int, str]) -> None:
-    """Recipients (locked by the caller) whose address is suppressed: never to be sent."""
-    ids = list(listed)
-    reasons = [listed[i] for i in ids]
-    statuses = [_SUPPRESSED_STATUS.get(r, RS.FAILED.value) for r in reasons]
-    session.execute(
-        text(
-            "UPDATE campaign_recipients r SET status = x.status,"
-            " error_message = 'suppressed: ' || x.reason"
-            " FROM unnest(CAST(:ids AS int[]), CAST(:statuses AS text[]),"
-            " CAST(:reasons AS text[])) AS x(id, status, reason) WHERE r.id = x.id"
-        ),
-        {"ids": ids, "statuses": statuses, "reasons": reasons},
-    )
+def _queue(session: Session, ids: list[int], listed: dict[int, str]) -> list[ClaimedRecipient]:
+    reasons = [listed.get(i) for i in ids]
+    statuses = [
+        RS.QUEUED.value if r is None else _SUPPRESSED_STATUS.get(r, RS.FAILED.value)
+        for r in reasons
+    ]
+    rows = session.execute(_QUEUE, {"ids": ids, "statuses": statuses, "reasons": reasons})
+    return [ClaimedRecipient(*r[:3]) for r in rows if r[3] == RS.QUEUED.value]
 
 
 def _at(at: datetime | None):
