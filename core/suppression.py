@@ -85,8 +85,11 @@ def key_pending(session: Session) -> int:
     before migration 0009), in this transaction; a row whose key is already listed is folded
     into that row (deleted). Returns how many were folded. Writes: call it from writes only.
 
-    In a savepoint: should a concurrent suppress() commit one of these keys between our look
-    and our update, the unique key refuses the update, and it is done again, seeing it."""
+    Rows another transaction is keying are skipped, not waited for (SKIP LOCKED: a sender
+    never waits here, so never deadlocks here); comparisons still see them, as listed_keys
+    keys every unkeyed row it can see. In a savepoint: should a concurrent suppress() commit
+    one of these keys between our look and our update, the unique key refuses the update,
+    and it is done again, seeing it."""
     for attempt in range(3):
         if not session.scalar(_UNKEYED):  # ix_suppressions_unkeyed: nothing to do, no scan
             return 0
@@ -103,7 +106,7 @@ def _key_unkeyed(session: Session) -> int:
     rows = session.execute(
         text(
             "SELECT id, email_address FROM suppressions WHERE email_key IS NULL ORDER BY id"
-            " FOR UPDATE"
+            " FOR UPDATE SKIP LOCKED"
         )
     ).all()
     if not rows:

@@ -197,3 +197,20 @@ def test_keying_while_another_transaction_lists_the_same_key(db, db_url):
     with db.reading() as s:
         rows = s.execute(text("SELECT email_address, email_key, reason FROM suppressions")).all()
     assert rows == [("race@example.com", "race@example.com", "manual")]
+
+
+def test_a_claim_neither_waits_for_nor_misses_a_row_another_transaction_is_keying(db, db_url):
+    with db.transaction() as s:
+        (rid,) = _running(s, "camp_locked", "Held@Example.com")
+        (other,) = _running(s, "camp_listing", "HELD@example.com")
+        record_event(s, EventInput("unsubscribe", recipient_id=other))  # an unkeyed row
+    with psycopg.connect(db_url) as holder:
+        holder.execute("SELECT id FROM suppressions WHERE email_key IS NULL FOR UPDATE")
+        with db.transaction() as s:
+            s.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail the test
+            assert rc.claim_batch(s, "camp_locked", 10) == ()
+            status = s.scalar(
+                text("SELECT status FROM campaign_recipients WHERE id = :i"), {"i": rid}
+            )
+        assert status == "unsubscribed"
+        holder.rollback()
