@@ -249,7 +249,8 @@ def duplicate_campaign(
     r = CampaignRecipient.__table__.c
     suppression.key_pending(session)
     pairs = select(r.id, r.email_address).where(r.campaign_id == source.id)
-    skipped = suppression.suppressed_among(session, session.execute(pairs))
+    streamed = session.execute(pairs, execution_options={"yield_per": suppression.CHUNK})
+    skipped = suppression.suppressed_among(session, streamed)  # a million rows: streamed
     rows = select(literal(copy.id), r.lead_id, r.email_address).where(r.campaign_id == source.id)
     if skipped:
         rows = rows.where(r.id != func.all(bindparam("skip", sorted(skipped), ARRAY(Integer))))

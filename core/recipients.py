@@ -146,7 +146,8 @@ def add_leads(
     pairs = select(leads.id, leads.email)
     if source.whereclause is not None:
         pairs = pairs.where(source.whereclause)
-    listed = suppression.suppressed_among(session, session.execute(pairs))
+    streamed = session.execute(pairs, execution_options={"yield_per": suppression.CHUNK})
+    listed = suppression.suppressed_among(session, streamed)  # every lead: streamed
     skipped = len(listed)
     if skipped:
         source = source.where(leads.id != func.all(_array("listed", sorted(listed))))
