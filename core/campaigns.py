@@ -10,13 +10,16 @@ import enum
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import suppression
 from core.campaign_summary import (
     CampaignSummary,
     check_aware,
@@ -214,10 +217,28 @@ def delete_campaign(session: Session, campaign: int | str) -> int:
     return int(recipients or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicateResult:
+    campaign: CampaignSummary  # the new draft
+    copied: int  # recipients copied, as pending
+    skipped_suppressed: int  # recipients left out: their address is on the suppression list
+
+    def describe(self) -> str:
+        """One line for the app's notification and the CLI."""
+        text = f"Copied to {self.campaign.campaign_id} with {self.copied:,} recipients"
+        if self.skipped_suppressed:
+            text += (
+                f"; {self.skipped_suppressed:,} left out: suppressed"
+                " (bounced, complained or unsubscribed)"
+            )
+        return text
+
+
 def duplicate_campaign(
     session: Session, campaign: int | str, *, name: str | None = None
-) -> CampaignSummary:
-    """A new draft with the same template and leads; every recipient pending, no timestamps."""
+) -> DuplicateResult:
+    """A new draft with the same template and leads; every recipient pending, no timestamps.
+    Recipients whose address is suppressed (core.suppression) are left out and counted."""
     source = resolve_campaign(session, campaign)
     if name is None:
         base = source.name[: NAME_MAX - len(_COPY_SUFFIX)]
@@ -226,17 +247,20 @@ def duplicate_campaign(
         session, name=name, template_id=source.template_id, created_by=source.created_by
     )
     r = CampaignRecipient.__table__.c
-    rows = (
-        select(literal(copy.id), r.lead_id, r.email_address)
-        .where(r.campaign_id == source.id)
-        .order_by(r.id)
-    )
-    session.execute(
+    suppression.key_pending(session)
+    pairs = select(r.id, r.email_address).where(r.campaign_id == source.id)
+    streamed = session.execute(pairs, execution_options={"yield_per": suppression.CHUNK})
+    skipped = suppression.suppressed_among(session, streamed)  # a million rows: streamed
+    rows = select(literal(copy.id), r.lead_id, r.email_address).where(r.campaign_id == source.id)
+    if skipped:
+        rows = rows.where(r.id != func.all(bindparam("skip", sorted(skipped), ARRAY(Integer))))
+    copied = session.execute(
         insert(CampaignRecipient.__table__).from_select(
-            ["campaign_id", "lead_id", "email_address"], rows
-        )
-    )
-    return load_summary(session, copy.id)
+            ["campaign_id", "lead_id", "email_address"], rows.order_by(r.id)
+        ),
+        execution_options={"preserve_rowcount": True},
+    ).rowcount
+    return DuplicateResult(load_summary(session, copy.id), copied, len(skipped))
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -339,6 +363,7 @@ __all__ = [
     "ORDERABLE",
     "UNSET",
     "CampaignSummary",
+    "DuplicateResult",
     "check_aware",
     "complete",
     "count_campaigns",

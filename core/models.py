@@ -296,13 +296,15 @@ class EmailTracking(Base):
 
 
 class Suppression(Base):
-    """An address not to mail again (migration 0005). Rows come from the database's trigger on
-    email_tracking (hard bounce, complaint, unsubscribe) or from core.suppression."""
+    """An address not to mail again (migrations 0005, 0009). Rows come from the database's
+    trigger on email_tracking (hard bounce, complaint, unsubscribe), without a key, or from
+    core.suppression, which computes email_key (core.suppression.address_key) and keys the
+    trigger's rows before comparing."""
 
     __tablename__ = "suppressions"
     __table_args__ = (
         CheckConstraint(_in_list("reason", SuppressionReason), name="ck_suppressions_reason"),
-        CheckConstraint("email_address = lower(email_address)", name="ck_suppressions_email_lower"),
+        Index("ix_suppressions_unkeyed", "id", postgresql_where=text("email_key IS NULL")),
         Index(
             "ix_suppressions_email_trgm",
             "email_address",
@@ -312,7 +314,8 @@ class Suppression(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email_address: Mapped[str] = mapped_column(String(255), unique=True)  # lower-cased
+    email_address: Mapped[str] = mapped_column(String(255), index=True)  # as given
+    email_key: Mapped[str | None] = mapped_column(Text, unique=True)  # address_key(); None: not yet
     reason: Mapped[SuppressionReason] = mapped_column(StrEnumType(SuppressionReason))
     source_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("email_tracking.id", ondelete="SET NULL"), index=True

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from core import suppression
 from core.campaign_summary import check_aware, resolve_campaign
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.models import (
@@ -26,7 +27,6 @@ from core.models import (
     CampaignStatus,
     Lead,
     RecipientStatus,
-    Suppression,
 )
 from core.recipient_csv import LineError, read_recipients_csv
 
@@ -136,9 +136,6 @@ def add_leads(
     ids = None if lead_ids is None else _ids(lead_ids, "Lead ids")
     c = _open_campaign(session, campaign, "add recipients to")
     leads = Lead.__table__.c
-    suppressed = (
-        select(Suppression.id).where(Suppression.email_address == func.lower(leads.email)).exists()
-    )
     if ids is None:
         source = select(literal(c.id), leads.id, leads.email)
         requested = session.scalar(select(func.count()).select_from(Lead.__table__)) or 0
@@ -154,9 +151,15 @@ def add_leads(
             leads.id == func.any(_array("ids", ids))
         )
         requested = len(ids)
-    skipped = session.scalar(select(func.count()).select_from(source.where(suppressed).subquery()))
+    suppression.key_pending(session)
+    pairs = select(leads.id, leads.email)
+    if source.whereclause is not None:
+        pairs = pairs.where(source.whereclause)
+    streamed = session.execute(pairs, execution_options={"yield_per": suppression.CHUNK})
+    listed = suppression.suppressed_among(session, streamed)  # every lead: streamed
+    skipped = len(listed)
     if skipped:
-        source = source.where(~suppressed)
+        source = source.where(leads.id != func.all(_array("listed", sorted(listed))))
     stmt = (
         pg_insert(CampaignRecipient.__table__)
         .from_select(["campaign_id", "lead_id", "email_address"], source.order_by(leads.id))
@@ -167,8 +170,9 @@ def add_leads(
     return AddResult(added, requested - added - skipped, requested, skipped)
 
 
-# Suppressed addresses leave the import before any lead is looked up or created.
-_SKIP_SUPPRESSED = "DELETE FROM {t} t USING suppressions s WHERE s.email_address = lower(t.email)"
+# Suppressed addresses leave the import before any lead is looked up or created; keys are
+# core.suppression.address_key() of each line's address, computed while copying the lines in.
+_SKIP_SUPPRESSED = "DELETE FROM {t} t USING suppressions s WHERE s.email_key = t.key"
 _MISSING_LEADS = """
 SELECT x FROM unnest(CAST(:ids AS int[])) AS x
 WHERE NOT EXISTS (SELECT 1 FROM leads WHERE leads.id = x)
@@ -227,15 +231,17 @@ def import_csv(
     conn.execute(
         text(
             f"CREATE TEMP TABLE {table} (line int NOT NULL, email text NOT NULL, name text,"
-            " company text, lead_id int) ON COMMIT DROP"
+            " company text, lead_id int, key text NOT NULL) ON COMMIT DROP"
         )
     )
     # COPY on the session's own connection: same transaction, the fastest way in.
-    copy_in = f"COPY {table} (line, email, name, company) FROM STDIN"
+    copy_in = f"COPY {table} (line, email, name, company, key) FROM STDIN"
+    key = suppression.address_key
     with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_in) as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row((*row, key(row.email)))
     conn.execute(text(f"ANALYZE {table}"))  # temp tables have no statistics otherwise
+    suppression.key_pending(session)
     suppressed = conn.execute(text(_SKIP_SUPPRESSED.format(t=table))).rowcount
     found = conn.execute(text(_REUSE.format(t=table))).rowcount
     created = conn.execute(text(_CREATE.format(t=table))).rowcount
@@ -274,32 +280,57 @@ def claim_batch(session: Session, campaign: int | str, n: int) -> tuple[ClaimedR
     """Up to n pending recipients, now queued for this sender; () unless the campaign runs.
 
     Rows another sender holds are skipped (FOR UPDATE SKIP LOCKED), so concurrent senders
-    never get the same recipient.
+    never get the same recipient. Suppression holds here, at send time: a picked recipient
+    whose address is on the list now (core.suppression, compared by address_key) is never
+    queued; it becomes unsubscribed (listed for an unsubscribe or a complaint) or failed
+    (a hard bounce, or listed by hand), with "suppressed: <reason>" as its error, and the
+    next pending one is picked in its place.
     """
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= CLAIM_MAX:
         raise InvalidInput(f"A batch is 1 to {CLAIM_MAX} recipients, not {n!r}.")
     c = resolve_campaign(session, campaign)
     if c.status != CampaignStatus.RUNNING:
         return ()
-    # MATERIALIZED: the pick runs exactly once. Inlined as a subquery, the planner may rescan
-    # it per outer row and, with LIMIT over rows it has just locked, claim more than n.
-    pick = (
-        select(R.id)
-        .where(R.campaign_id == c.id, R.status == RS.PENDING.value)
-        .order_by(R.id)
-        .limit(n)
-        .with_for_update(skip_locked=True)
-        .cte("pick")
-        .prefix_with("MATERIALIZED")
-    )
-    stmt = (
-        update(CampaignRecipient.__table__)
-        .where(R.id == pick.c.id)
-        .values(status=RS.QUEUED.value)
-        .returning(R.id, R.email_address, R.lead_id)
-    )
-    rows = session.execute(stmt).all()
-    return tuple(ClaimedRecipient(r.id, r.email_address, r.lead_id) for r in sorted(rows))
+    suppression.key_pending(session)
+    claimed: list[ClaimedRecipient] = []
+    while len(claimed) < n:
+        wanted = n - len(claimed)
+        pick = (
+            select(R.id, R.email_address)
+            .where(R.campaign_id == c.id, R.status == RS.PENDING.value)
+            .order_by(R.id)
+            .limit(wanted)
+            .with_for_update(skip_locked=True)
+        )
+        picked = session.execute(pick).all()
+        if not picked:
+            break
+        listed = suppression.suppressed_among(session, picked)
+        claimed.extend(_queue(session, [rid for rid, _ in picked], listed))
+        if len(picked) < wanted:
+            break  # no pending recipient left that another sender doesn't hold
+    return tuple(sorted(claimed, key=lambda r: r.id))
+
+
+_SUPPRESSED_STATUS = {"unsubscribe": RS.UNSUBSCRIBED.value, "complaint": RS.UNSUBSCRIBED.value}
+# One statement for the picked rows (locked by the caller): queued, or refused as suppressed.
+_QUEUE = text(
+    "UPDATE campaign_recipients r SET status = x.status,"
+    " error_message = coalesce('suppressed: ' || x.reason, r.error_message)"
+    " FROM unnest(CAST(:ids AS int[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]))"
+    " AS x(id, status, reason) WHERE r.id = x.id"
+    " RETURNING r.id, r.email_address, r.lead_id, x.status"
+)
+
+
+def _queue(session: Session, ids: list[int], listed: dict[int, str]) -> list[ClaimedRecipient]:
+    reasons = [listed.get(i) for i in ids]
+    statuses = [
+        RS.QUEUED.value if r is None else _SUPPRESSED_STATUS.get(r, RS.FAILED.value)
+        for r in reasons
+    ]
+    rows = session.execute(_QUEUE, {"ids": ids, "statuses": statuses, "reasons": reasons})
+    return [ClaimedRecipient(*r[:3]) for r in rows if r[3] == RS.QUEUED.value]
 
 
 def _at(at: datetime | None):

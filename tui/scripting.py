@@ -231,6 +231,14 @@ def cmd_status(args: argparse.Namespace, db) -> int:
     return 0
 
 
+def cmd_duplicate(args: argparse.Namespace, db) -> int:
+    result = db.run(
+        lambda session: campaigns_core.duplicate_campaign(session, args.campaign, name=args.name)
+    )
+    print(result.describe())
+    return 0
+
+
 def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
     """Register the subcommands; with_db(fn) turns fn(args, db) into a handler(args)."""
     p = sub.add_parser("stats", parents=[common], help="campaign counters and rates")
@@ -270,3 +278,10 @@ def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
         " in the local zone (TZ)",
     )
     p.set_defaults(handler=with_db(cmd_status))
+
+    p = sub.add_parser(
+        "duplicate", parents=[common], help="copy a campaign as a draft, suppressed left out"
+    )
+    p.add_argument("campaign")
+    p.add_argument("--name", help="the copy's name (default: the name + ' (copy)')")
+    p.set_defaults(handler=with_db(cmd_duplicate))

@@ -396,7 +396,7 @@ def test_duplicate_campaign_copies_leads_as_pending(db):
         make_recipients(s, src, 3, status=RecipientStatus.SENT, sent_at=NOW, opened_at=NOW)
         make_recipients(s, src, 1, status=RecipientStatus.BOUNCED, error_message="550")
     with db.transaction() as s:
-        copy = cs.duplicate_campaign(s, "c1")
+        copy = cs.duplicate_campaign(s, "c1").campaign
     assert copy.name == "Launch (copy)" and copy.template_id == 4 and copy.status == S.DRAFT
     assert copy.campaign_id != "c1" and copy.started_at is None and copy.completed_at is None
     with db.reading() as s:
@@ -415,8 +415,8 @@ def test_duplicate_campaign_copies_leads_as_pending(db):
     }
     assert _row(db, "c1")["status"] == S.COMPLETED  # the source is untouched
     with db.transaction() as s:
-        named = cs.duplicate_campaign(s, src.id, name="Relaunch")
-        long = cs.duplicate_campaign(s, cs.create_campaign(s, name="L" * 255).id)
+        named = cs.duplicate_campaign(s, src.id, name="Relaunch").campaign
+        long = cs.duplicate_campaign(s, cs.create_campaign(s, name="L" * 255).id).campaign
     assert named.name == "Relaunch"
     assert long.name == "L" * 248 + " (copy)"
 

@@ -376,7 +376,7 @@ def test_migration_builds_the_rollup_from_stored_events_and_downgrade_drops_it(e
             assert an.campaign_stats(s, 1).total_opens > 0
     finally:
         db.close()
-    schema.downgrade(url, "0006_machine_events_index")
+    schema.downgrade(url, "0006_machine_events_index")  # below 0007, whatever head is
     with psycopg.connect(url) as conn:
         left = conn.execute(
             "SELECT (SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rollup%'),"

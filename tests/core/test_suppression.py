@@ -90,7 +90,7 @@ def test_events_written_with_plain_sql_list_addresses_too(db_url, db, camp):
     assert set(_listed(db)) == {emails[0], emails[2]}
 
 
-def test_addresses_are_stored_lower_cased_and_matched_in_any_case(db):
+def test_addresses_are_stored_as_given_and_matched_by_their_key(db):
     with db.transaction() as s:
         c = make_campaign(s, "camp_case")
         lead = s.execute(
@@ -104,15 +104,22 @@ def test_addresses_are_stored_lower_cased_and_matched_in_any_case(db):
             {"c": c.id, "l": lead},
         ).scalar_one()
         record_event(s, EventInput("unsubscribe", recipient_id=rid))
-    assert list(_listed(db)) == ["mixed.case@example.com"]
-    with db.reading() as s:
+    assert list(_listed(db)) == ["Mixed.Case@Example.COM"]
+    with db.reading() as s:  # the trigger's row has no key yet: reads key it on the fly
         assert sp.is_suppressed(s, ["MIXED.case@example.com", "other@example.com"]) == {
             "MIXED.case@example.com"
         }
         assert sp.suppressed_in_campaign(s, "camp_case", [rid, rid + 1000]) == {rid}
-    upper = text("INSERT INTO suppressions (email_address, reason) VALUES ('A@b.c', 'manual')")
-    with pytest.raises(IntegrityError, match="ck_suppressions_email_lower"), db.transaction() as s:
-        s.execute(upper)
+    with db.transaction() as s:
+        assert sp.suppress(s, "mixed.case@EXAMPLE.com") is False  # keys the row, then sees it
+        keys = s.execute(text("SELECT email_address, email_key FROM suppressions")).all()
+    assert keys == [("Mixed.Case@Example.COM", "mixed.case@example.com")]
+    twice = text(
+        "INSERT INTO suppressions (email_address, email_key, reason)"
+        " VALUES ('x@y.z', 'mixed.case@example.com', 'manual')"
+    )
+    with pytest.raises(IntegrityError, match="suppressions_email_key_key"), db.transaction() as s:
+        s.execute(twice)
 
 
 def test_add_leads_skips_suppressed_addresses_and_says_how_many(db):

@@ -113,14 +113,14 @@ async def test_lifecycle_keys_move_status(make_app, db):
         await press(pilot, "r")
         row = campaign_row(db, "camp_spring")
         assert row.status == "running" and row.started_at == started
-        await press(pilot, "c")
+        await press(pilot, "c", "y")  # complete, final: asks first
         row = campaign_row(db, "camp_spring")
         assert row.status == "completed" and row.completed_at is not None
         await select_campaign(pilot, "camp_paused")
-        await press(pilot, "X")
+        await press(pilot, "X", "y")
         assert campaign_row(db, "camp_paused").status == "failed"
         await select_campaign(pilot, "camp_evil")  # a draft with one recipient
-        await press(pilot, "s")
+        await press(pilot, "s", "y")
         row = campaign_row(db, "camp_evil")
         assert row.status == "running" and row.started_at is not None
 
@@ -168,7 +168,8 @@ async def test_duplicate_and_delete_with_confirmation(make_app, db):
         await press(pilot, "y")
         with db.reading() as s:
             copy = s.scalar(select(Campaign).where(Campaign.name == "Spring launch (copy)"))
-            assert copy.status == "draft" and copy.total_recipients == 21
+            assert copy.status == "draft" and copy.total_recipients == 21 - 1  # olga's left out
+        assert any("20 recipients; 1 left out: suppressed" in n for n in notifications(app))
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "d")
         question = str(app.screen.query_one(".question").render())
@@ -178,8 +179,8 @@ async def test_duplicate_and_delete_with_confirmation(make_app, db):
         await press(pilot, "d", "y")
         assert campaign_row(db, "camp_spring") is None
         with db.reading() as s:
-            # the copy, plus the recipients of camp_paused and camp_evil
-            assert s.scalar(select(func.count()).select_from(CampaignRecipient)) == 21 + 2
+            # the copy (olga, hard-bounced, left out), plus those of camp_paused and camp_evil
+            assert s.scalar(select(func.count()).select_from(CampaignRecipient)) == 20 + 2
 
 
 async def test_add_all_leads_retry_failed_and_recount(make_app, db):

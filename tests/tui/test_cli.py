@@ -133,3 +133,15 @@ def test_recount_and_status(cli, db):
 def test_db_check_reports_no_drift(cli):
     code, out, _ = cli("db", "check")
     assert code == 0 and "no drift" in out
+
+
+def test_duplicate_leaves_suppressed_recipients_out_and_says_how_many(cli, db):
+    code, out, _ = cli("duplicate", "camp_spring", "--name", "Spring again")
+    assert code == 0
+    assert out.startswith("Copied to camp_") and "with 20 recipients" in out
+    assert "1 left out: suppressed" in out  # olga's hard bounce listed her
+    with db.reading() as s:
+        copy = s.scalar(select(Campaign).where(Campaign.name == "Spring again"))
+    assert copy.status == "draft" and copy.total_recipients == 20
+    code, _, err = cli("duplicate", "camp_nope")
+    assert code != 0 and "camp_nope" in err

@@ -9,11 +9,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import campaigns as campaigns_core
-from core import counters, recipients
+from core import counters, recipients, sending
 from core.campaigns import CampaignSummary
 from core.local_time import zone_label
 from core.models import CampaignStatus
@@ -78,7 +79,10 @@ WRITE_ACTIONS = {
     "recount",
     *(f"lifecycle('{a}')" for a in LIFECYCLE),
     "lifecycle",
+    "resume_paused",
 }
+# Moves that can't be undone, or that send mail: each asks first, with what it will do.
+CONFIRMED = ("start", "complete", "fail")
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,17 @@ class CampaignsScreen(SearchableScreen):
             id="campaigns.schedule",
             tooltip="Schedule for a time",
         ),
-        Binding("s", "lifecycle('start')", "Start", id="campaigns.start", tooltip="Start sending"),
+        Binding(
+            "s", "lifecycle('start')", "Start", id="campaigns.start", tooltip="Start sending (asks)"
+        ),
+        # On a paused campaign `s` resumes, and the footer says so (check_action picks one).
+        Binding(
+            "s",
+            "resume_paused",
+            "Resume",
+            id="campaigns.start_resumes",
+            tooltip="Resume sending this paused campaign",
+        ),
         Binding("p", "lifecycle('pause')", "Pause", id="campaigns.pause", tooltip="Pause sending"),
         Binding(
             "r",
@@ -162,10 +176,15 @@ class CampaignsScreen(SearchableScreen):
             "Complete",
             show=False,
             id="campaigns.complete",
-            tooltip="Mark completed",
+            tooltip="Mark completed, final (asks)",
         ),
         Binding(
-            "X", "lifecycle('fail')", "Fail", show=False, id="campaigns.fail", tooltip="Mark failed"
+            "X",
+            "lifecycle('fail')",
+            "Fail",
+            show=False,
+            id="campaigns.fail",
+            tooltip="Mark failed, final (asks)",
         ),
         Binding(
             "u",
@@ -271,7 +290,26 @@ class CampaignsScreen(SearchableScreen):
         return self.query_one("#campaigns", ResponsiveTable)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (self.read_only and action in WRITE_ACTIONS)
+        if self.read_only and action in WRITE_ACTIONS:
+            return False
+        paused = self._highlighted_status() == CampaignStatus.PAUSED
+        if action == "resume_paused":
+            return paused
+        if action == "lifecycle" and parameters == ("start",):
+            return not paused
+        return True
+
+    def _highlighted_status(self) -> CampaignStatus | None:
+        try:
+            key = self.table.current_key()
+        except NoMatches:  # not composed yet
+            return None
+        c = self.summaries.get(key) if key else None
+        return c.status if c else None
+
+    @on(DataTable.RowHighlighted, "#campaigns")
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()  # Start or Resume, by the selected row's status
 
     # -- reading ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -313,6 +351,7 @@ class CampaignsScreen(SearchableScreen):
         for c in message.rows:
             self.summaries[str(c.id)] = c
         self.table.update_rows([(str(c.id), self._cells(c, tz)) for c in message.rows])
+        self.refresh_bindings()  # a status may have changed under the cursor
         self.pacer.done()
 
     @on(CampaignsFetched)
@@ -328,6 +367,7 @@ class CampaignsScreen(SearchableScreen):
             [(str(c.id), self._cells(c, tz)) for c in message.rows], flash=message.live
         )
         self._update_status_line(len(message.rows))
+        self.refresh_bindings()
 
     @staticmethod
     def _cells(c: CampaignSummary, tz) -> dict[str, object]:
@@ -481,22 +521,48 @@ class CampaignsScreen(SearchableScreen):
     def action_unschedule(self) -> None:
         self.action_lifecycle("unschedule")
 
+    def action_resume_paused(self) -> None:
+        self.action_lifecycle("resume")
+
     def action_lifecycle(self, action: str) -> None:
         c = self.selected()
-        if c:
-            self.write(
-                lambda s: (
-                    f"{c.campaign_id} is now "
-                    + campaigns_core.transition(s, c.id, action).status.value
-                )
-            )
+        if not c:
+            return
+        if action in CONFIRMED and action in campaigns_core.ALLOWED_MOVES[c.status]:
+            self.ask_to_move(c.id, action)  # a move the status doesn't allow: core says why
+        else:
+            self._move(c.id, c.campaign_id, action)
+
+    def _move(self, pk: int, campaign_id: str, action: str) -> None:
+        def move(session) -> str:
+            return f"{campaign_id} is now {campaigns_core.transition(session, pk, action).status}"
+
+        self.write(move)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ask")
+    def ask_to_move(self, pk: int, action: str) -> None:
+        with self.db.reading() as session:
+            preview = sending.move_preview(session, pk, action)
+        self.app.call_from_thread(self._confirm_move, preview)
+
+    def _confirm_move(self, preview: sending.MovePreview) -> None:
+        c = preview.campaign
+        if preview.action == "start" and not c.total_recipients:
+            self._move(c.id, c.campaign_id, "start")  # nothing to ask: core refuses, says why
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._move(c.id, c.campaign_id, preview.action)
+
+        label = {"start": "Start", "complete": "Complete", "fail": "Fail"}[preview.action]
+        dialog = ConfirmDialog(move_question(preview), confirm_label=label, focus_confirm=True)
+        self.app.push_screen(dialog, answered)
 
     def action_duplicate(self) -> None:
         c = self.selected()
         if c:
-            self.write(
-                lambda s: "Copied to " + campaigns_core.duplicate_campaign(s, c.id).campaign_id
-            )
+            self.write(lambda s: campaigns_core.duplicate_campaign(s, c.id).describe())
 
     def action_delete(self) -> None:
         c = self.selected()
@@ -558,6 +624,33 @@ class CampaignsScreen(SearchableScreen):
         c = self.selected()
         if c:
             self.write(lambda s: _recount_text(counters.recount(s, c.id), c.campaign_id))
+
+
+def move_question(preview: sending.MovePreview) -> Text:
+    """What a confirmed move will do, with the campaign's id and name."""
+    c, action = preview.campaign, preview.action
+    who = Text.assemble(fmt.literal(c.campaign_id, "bold"), " '", fmt.literal(c.name), "'")
+    unsent = (
+        f"{_recipients(preview.not_sent)} not yet sent will never be."
+        if preview.not_sent
+        else "Every recipient was sent."
+    )
+    if action == "start":
+        return Text.assemble(
+            "Start ",
+            who,
+            f": send to {_recipients(preview.pending)}? Suppressed addresses are skipped.\n\n",
+            "Nothing in this program sends mail yet: run ",
+            Text(f"campaigns simulate {c.campaign_id}", style="bold"),
+            " to simulate a sender (the background simulator runs the demo's campaigns only).",
+        )
+    verb = "Complete " if action == "complete" else "Fail "
+    stop = "" if action == "complete" else " Sending stops for good."
+    return Text.assemble(verb, who, f":{stop} {unsent} This can't be undone.")
+
+
+def _recipients(n: int) -> str:
+    return f"{n:,} recipient" + ("" if n == 1 else "s")
 
 
 def _added_text(result) -> str:

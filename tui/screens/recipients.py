@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
-from core import analytics, suppression
+from core import analytics, sending, suppression
 from core import campaigns as campaigns_core
 from core.models import RecipientStatus, percent
 from tui import format as fmt
@@ -142,9 +142,10 @@ class RecipientsScreen(SearchableScreen):
             self.query, self.page, self.suppressed = query, page, suppressed
 
     class StatsFetched(Message):
-        def __init__(self, stats) -> None:
+        def __init__(self, stats, idle: bool = False) -> None:
             super().__init__()
             self.stats = stats
+            self.idle = idle  # running, yet nothing is sending it (core.sending)
 
     class CountFetched(Message):
         def __init__(self, query: PageQuery, total: int) -> None:
@@ -201,7 +202,8 @@ class RecipientsScreen(SearchableScreen):
         # The header needs only the counters: one indexed row, whatever the campaign's size.
         with self.db.reading() as session:
             summary = campaigns_core.get_campaign(session, self.campaign_pk)
-        self.post_message(self.StatsFetched(summary))
+            idle = sending.sending_state(session, self.campaign_pk).idle  # three index probes
+        self.post_message(self.StatsFetched(summary, idle))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page")
     def fetch_page(self, query: PageQuery) -> None:
@@ -271,7 +273,15 @@ class RecipientsScreen(SearchableScreen):
             f"Click-to-open {percent(s.emails_clicked, s.emails_opened):.1f}%",
             style="bold",
         )
-        self.query_one("#stats", Static).update(Text("\n").join([top, times, counts, rates]))
+        lines = [top, times, counts, rates]
+        if message.idle:
+            lines.append(
+                Text.assemble(
+                    ("Nothing is sending this campaign: run ", "bold yellow"),
+                    (f"campaigns simulate {fmt.clean(s.campaign_id)}", "bold"),
+                )
+            )
+        self.query_one("#stats", Static).update(Text("\n").join(lines))
         self._update_status_line()
 
     @on(PageFetched)

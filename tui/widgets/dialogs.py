@@ -57,10 +57,13 @@ class ConfirmDialog(Dialog):
         CANCEL,
     ]
 
-    def __init__(self, question: Text | str, confirm_label: str = "Delete") -> None:
+    def __init__(
+        self, question: Text | str, confirm_label: str = "Delete", *, focus_confirm: bool = False
+    ) -> None:
         super().__init__()
         self.question = question if isinstance(question, Text) else Text(question)
         self.confirm_label = confirm_label
+        self.focus_confirm = focus_confirm  # Enter confirms; else Enter cancels
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
@@ -70,7 +73,7 @@ class ConfirmDialog(Dialog):
                 yield Button("Cancel (n)", id="no")
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        self.query_one("#yes" if self.focus_confirm else "#no", Button).focus()
 
     @on(Button.Pressed, "#yes")
     def action_confirm(self) -> None:
