@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from core import config, db, schema
 from core.errors import CampaignConsoleError
 from tui import analytics_commands, demo_commands, scripting
+from tui.signals import exit_on_signals, run_app
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
@@ -43,10 +44,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     database = _connect(args)
     try:
         label = "embedded PostgreSQL" if config.resolve(args.database_url).embedded else None
-        CampaignConsoleApp(database, read_only=args.read_only, label=label).run()
+        return run_app(CampaignConsoleApp(database, read_only=args.read_only, label=label))
     finally:
         database.close()
-    return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    exit_on_signals()
     args = build_parser().parse_args(argv)
     dsn = config.resolve(args.database_url).url
     try:
