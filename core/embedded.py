@@ -54,6 +54,13 @@ def start_server(pgdata: Path | None = None, *, cleanup: str | None = "stop") ->
         ) from exc
 
 
+def revive(pgdata: Path | None = None) -> bool:
+    """Start the embedded server again if this process started it and it died; True if so."""
+    from core import embedded_server
+
+    return embedded_server.revive((pgdata or config.pgdata_dir()).expanduser())
+
+
 def ensure_database(admin_url: str, name: str) -> None:
     """Create database `name` on the server behind admin_url unless it exists."""
     with psycopg.connect(admin_url, autocommit=True) as conn:

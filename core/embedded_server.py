@@ -9,7 +9,9 @@ that were unsafe are replaced here:
 - the socket is in the data directory (mode 0700, the server's user's), or, when that path is
   too long for a socket, in a new 0700 directory of the server's user: never in a directory
   other local users can enter (the server trusts whoever reaches its socket);
-- a handle whose process died (SIGKILL) no longer keeps the server running forever.
+- a handle whose process died (SIGKILL) no longer keeps the server running forever;
+- the lock is per data directory (the wheel had one for every server of the machine);
+- revive() starts a server this process uses again when it died.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import hashlib
 import os
 import pwd
 import shlex
@@ -172,12 +175,18 @@ class PrivateServer(PostgresServer):
         self.created = created
         self._postmaster_info = None
         self._count = 0
-        with self._lock:
+        with self.locked():
             self.ensure_pgdata_inited()
             self.ensure_postgres_running()
             self.global_process_id_list.get_and_add(os.getpid())
             self._instances[pgdata] = self
         atexit.register(self._cleanup)
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        """This data directory's lock (the wheel's one lock for all was a queue for all)."""
+        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:16]
+        name = f"campaign-console-pg-{os.geteuid()}-{digest}.lock"
+        return file_lock(Path(tempfile.gettempdir()) / name)
 
     def ensure_pgdata_inited(self) -> None:
         if self.owner is not None:
@@ -208,10 +217,14 @@ class PrivateServer(PostgresServer):
     def ensure_postgres_running(self) -> None:
         """Attach to the running server, or start it (the caller holds the lock)."""
         info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        owners = {os.geteuid()} | ({self.owner.pw_uid} if self.owner else set())
         if not _running(info):
-            socket_dir = self.pgdata
+            socket_dir, old = self.pgdata, None
             if len(str(self.pgdata / SOCKET_NAME)) > MAX_SOCKET_PATH:
-                socket_dir = private_socket_dir(self.owner)
+                # The same one after a crash, so the URLs its users hold still reach it.
+                old = info.socket_dir if info is not None else None
+                reuse = old is not None and old.exists() and is_private_dir(old, owners)
+                socket_dir = old if reuse else private_socket_dir(self.owner)
             args = ["-w", "-o", '-h ""', "-o", f"-k {shlex.quote(str(socket_dir))}"]
             try:
                 pg_ctl(
@@ -221,7 +234,7 @@ class PrivateServer(PostgresServer):
                     timeout=START_TIMEOUT,
                 )
             except (subprocess.SubprocessError, OSError):
-                if socket_dir != self.pgdata:
+                if socket_dir not in (self.pgdata, old):
                     shutil.rmtree(socket_dir, ignore_errors=True)
                 raise
             deadline = time.monotonic() + START_TIMEOUT
@@ -230,7 +243,6 @@ class PrivateServer(PostgresServer):
                     raise DatabaseUnavailable(f"The server in {self.pgdata} did not get ready.")
                 time.sleep(0.1)
                 info = PostmasterInfo.read_from_pgdata(self.pgdata)
-        owners = {os.geteuid()} | ({self.owner.pw_uid} if self.owner else set())
         if info.socket_dir is None or not is_private_dir(info.socket_dir, owners):
             raise DatabaseUnavailable(
                 f"The embedded server in {self.pgdata} listens on a socket in "
@@ -241,7 +253,7 @@ class PrivateServer(PostgresServer):
 
     def _cleanup(self) -> None:
         """This process is done with the server: stop it if no live process still uses it."""
-        with self._lock:
+        with self.locked():
             listed = self.global_process_id_list.get()
             if os.getpid() not in listed:
                 return  # cleaned up already
@@ -265,6 +277,18 @@ class PrivateServer(PostgresServer):
             info.process.kill()
         if info.socket_dir is not None and info.socket_dir != self.pgdata:
             shutil.rmtree(info.socket_dir, ignore_errors=True)
+
+
+def revive(pgdata: Path) -> bool:
+    """Start the server of pgdata again if this process uses it and it is not running."""
+    server = PostgresServer._instances.get(pgdata.resolve())
+    if server is None or _running(PostmasterInfo.read_from_pgdata(server.pgdata)):
+        return False
+    with server.locked():
+        if _running(PostmasterInfo.read_from_pgdata(server.pgdata)):
+            return False  # another process started it while we waited
+        server.ensure_postgres_running()
+    return True
 
 
 def get_server(pgdata: Path, cleanup_mode: str | None = "stop") -> PrivateServer:

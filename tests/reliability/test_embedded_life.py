@@ -3,7 +3,7 @@
 The app runs in a real pseudo-terminal. A hang-up (a dropped SSH session: the terminal's
 other end closes) or SIGTERM ends it as quitting does: the terminal is restored and the
 server stops when the app was its last user. Only SIGKILL leaves the server running, and
-the next start reuses it.
+the next start reuses it. A server that dies under the app is started again by it.
 """
 
 from __future__ import annotations
@@ -57,18 +57,20 @@ class TerminalApp:
                     return
                 self.output += chunk
 
-    def wait_for(self, text: bytes, seconds: float = 60) -> None:
+    def wait_for(self, text: bytes, seconds: float = 60, after: int = 0) -> int:
+        """Read until text shows (past offset `after`); where it starts."""
         end = time.monotonic() + seconds
-        while text not in self.output:
+        while text not in self.output[after:]:
             assert time.monotonic() < end, f"{text!r} never shown: {bytes(self.output[-500:])!r}"
             self.read(0.2)
+        return self.output.index(text, after)
 
     def hang_up(self) -> None:
         """What a dropped SSH session does: the terminal's other end goes away."""
         os.close(self.fd)
         self.fd = -1
 
-    def exit_status(self, seconds: float = 20) -> int | None:
+    def exit_status(self, seconds: float = 30) -> int | None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             self.read(0.1) if self.fd >= 0 else time.sleep(0.1)
@@ -148,3 +150,18 @@ def test_sigkill_leaves_the_server_running_and_the_next_start_reuses_then_stops_
     os.kill(again.pid, signal.SIGTERM)
     assert again.exit_status() is not None
     assert gone(postmaster), "a dead user's handle kept the server running"
+
+
+def test_the_app_starts_the_server_again_when_it_dies_and_is_live_again(home):
+    app = start_app(home)
+    app.wait_for(b"\xc2\xb7 live\x1b")
+    postmaster = server_pid(home / "pgdata")
+    mark = len(app.output)
+    os.kill(postmaster, signal.SIGKILL)
+    mark = app.wait_for(b"reconnecting since", after=mark)
+    app.wait_for(b"\xc2\xb7 live\x1b", after=mark, seconds=30)
+    started_again = server_pid(home / "pgdata")
+    assert started_again != postmaster
+    os.kill(app.pid, signal.SIGTERM)
+    assert app.exit_status() is not None
+    assert gone(started_again), "the server started again outlived the app"
