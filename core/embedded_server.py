@@ -182,11 +182,14 @@ class PrivateServer(PostgresServer):
             self._instances[pgdata] = self
         atexit.register(self._cleanup)
 
+    @property
+    def lock_path(self) -> Path:
+        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"campaign-console-pg-{os.geteuid()}-{digest}.lock"
+
     def locked(self) -> contextlib.AbstractContextManager[None]:
         """This data directory's lock (the wheel's one lock for all was a queue for all)."""
-        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:16]
-        name = f"campaign-console-pg-{os.geteuid()}-{digest}.lock"
-        return file_lock(Path(tempfile.gettempdir()) / name)
+        return file_lock(self.lock_path)
 
     def ensure_pgdata_inited(self) -> None:
         if self.owner is not None:
@@ -265,6 +268,7 @@ class PrivateServer(PostgresServer):
             self.stop()
             if self.cleanup_mode == "delete":
                 shutil.rmtree(self.pgdata, ignore_errors=True)
+                self.lock_path.unlink(missing_ok=True)  # no one can want a deleted server
                 atexit.unregister(self._cleanup)
 
     def stop(self) -> None:
