@@ -24,7 +24,7 @@ def run(args: argparse.Namespace, url: str) -> int:
         if not args.revision:
             raise InvalidInput("Name the file to restore: campaigns db restore FILE")
         tables = backup.restore(url, Path(args.revision), force=args.force)
-        rows = ", ".join(f"{t} {n:,}" for t, n in tables.items())
+        rows = ", ".join(f"{t} {n:,}" for t, n in tables.items()) or "the dump held none"
         print(f"restored {len(tables)} tables: {rows}")
         return 0
     command, env = backup.psql_command(url)
