@@ -91,7 +91,10 @@ class ChangeFeed:
         retry_initial: float = 0.5,
         retry_max: float = 5.0,
         on_status: Callable[[FeedStatus], None] | None = None,
+        revive: Callable[[], bool] | None = None,
     ) -> None:
+        """revive: called when the server can't be reached, to start it again (the embedded
+        server this process started); it returns whether it did."""
         if poll_interval <= 0 or retry_initial <= 0 or retry_max < retry_initial:
             raise ValueError(
                 "poll_interval and retry_initial must be positive and retry_max at least "
@@ -105,6 +108,7 @@ class ChangeFeed:
         self._conninfo = libpq_url(url)  # a non-PostgreSQL URL is refused here, not retried
         self._display = mask_dsn(url)
         self._on_status = on_status
+        self._revive = revive
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._running = False
@@ -179,7 +183,7 @@ class ChangeFeed:
                 self._set(
                     state,
                     f"Cannot reach {self._display}: {self._describe(exc)}; "
-                    f"retrying in {delay:g} s (attempt {attempt})",
+                    f"{self._try_revive()}retrying in {delay:g} s (attempt {attempt})",
                 )
                 yield None
                 yield from self._sleep(delay, timeout)
@@ -202,6 +206,15 @@ class ChangeFeed:
                 )
             finally:
                 conn.close()
+
+    def _try_revive(self) -> str:
+        """Start the server again if the feed was given a way to; what happened, in words."""
+        if self._revive is None:
+            return ""
+        try:
+            return "started the server again; " if self._revive() else ""
+        except Exception as exc:  # reported in the status, tried again at the next attempt
+            return f"could not start the server ({self._describe(exc)}); "
 
     def _open(self) -> psycopg.Connection:
         conn = psycopg.connect(

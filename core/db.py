@@ -130,6 +130,8 @@ class Database:
 
     url: str
     read_only: bool = False
+    # For the embedded server this process started: start it again if it died.
+    revive: Callable[[], bool] | None = None
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
 
@@ -202,7 +204,7 @@ def connect(target: config.DatabaseTarget, *, read_only: bool = False) -> Databa
     """Open the target database, starting the embedded server when no URL was given."""
     url = embedded.start() if target.embedded else target.url
     assert url is not None
-    db = Database(url, read_only=read_only)
+    db = Database(url, read_only=read_only, revive=embedded.revive if target.embedded else None)
     db.ping()
     return db
 

