@@ -22,6 +22,7 @@ READING = {
     ("suppression", "list"),
     ("db", "current"),
     ("db", "check"),
+    ("db", "backup"),  # pg_dump only reads; the file goes to the test's own directory
 }
 SAMPLE = {  # positional argument (its dest) -> a value that names something in the world
     "campaign": "camp_spring",
@@ -77,8 +78,9 @@ def data_home(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("path", "argv"), CASES, ids=[" ".join(p) for p, _ in CASES])
 def test_read_only_refuses_every_writing_command(
-    world: World, data_home, tmp_path, capsys, path, argv
+    world: World, data_home, tmp_path, capsys, monkeypatch, path, argv
 ):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "input").write_text('{"event_type": "open", "recipient_id": 1}\n')
     argv = [a.replace("{dir}", str(tmp_path)) for a in argv]
     with unchanged(world.url):
