@@ -50,6 +50,7 @@ def _fit_rows(table: ResponsiveTable, rows: list[tuple[str, dict]]) -> None:
 
 
 class AnalyticsScreen(DataScreen):
+    READS = "the analytics"
     DEFAULT_CSS = """
     AnalyticsScreen #body {
         height: 1fr;
@@ -225,7 +226,7 @@ class AnalyticsScreen(DataScreen):
         # Every part fails alike when the campaign went away: say it once per reading.
         if worker.error is not None and self.reported != self.generation:
             self.reported = self.generation
-            self.app.report_error(worker.error)
+            self.app.report_error(worker.error, reading=self.READS)
 
     @on(PartFetched)
     def _part_fetched(self, message: PartFetched) -> None:

@@ -31,6 +31,7 @@ class DataScreen(Screen):
     """A screen that reads and writes through core in thread workers."""
 
     app: CampaignConsoleApp
+    READS = "this screen"  # what its reads fetch, for "Could not read campaigns: ..."
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -59,7 +60,8 @@ class DataScreen(Screen):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             if event.worker.group == "live" or self.pacer.running:
                 self.pacer.done()
-            self.app.report_error(event.worker.error)
+            reading = None if event.worker.group == "write" else self.READS
+            self.app.report_error(event.worker.error, reading=reading)
 
     @work(thread=True, exit_on_error=False, group="write")
     def write(self, change: Callable[[Any], str]) -> None:

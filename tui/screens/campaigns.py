@@ -89,6 +89,7 @@ class CampaignQuery:
 
 
 class CampaignsScreen(SearchableScreen):
+    READS = "campaigns"
     CLEARED = {"search": "", "status": None}
     BINDINGS = [
         Binding(

@@ -74,6 +74,7 @@ def compare_rows(a: CampaignStats, b: CampaignStats) -> list[tuple[str, dict]]:
 
 
 class CompareScreen(DataScreen):
+    READS = "the comparison"
     DEFAULT_CSS = """
     CompareScreen #compare-table {
         height: 1fr;
@@ -224,7 +225,7 @@ class CampaignPicker(Dialog):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.app.report_error(event.worker.error)
+            self.app.report_error(event.worker.error, reading="campaigns")
 
     @on(CampaignsFound)
     def show(self, message: CampaignsFound) -> None:

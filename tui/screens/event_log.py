@@ -32,6 +32,7 @@ class LogQuery:
 
 
 class EventLogScreen(DataScreen):
+    READS = "events"
     BINDINGS = [
         Binding(
             "escape", "back", "Back", id="events.back", tooltip="Clear the filter, else go back"

@@ -28,6 +28,7 @@ COLUMNS = (
 
 
 class FindScreen(DataScreen):
+    READS = "recipients"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="find.back", tooltip="Back"),
         Binding("slash", "focus_search", "Search", id="find.search", tooltip="Edit the address"),

@@ -52,6 +52,7 @@ class PageQuery:
 
 
 class RecipientsScreen(SearchableScreen):
+    READS = "recipients"
     CLEARED = {"search": "", "status": None, "unopened": False}
     BINDINGS = [
         Binding(

@@ -38,6 +38,7 @@ class ListQuery:
 
 
 class SuppressionsScreen(SearchableScreen):
+    READS = "suppressions"
     BINDINGS = [
         Binding(
             "escape", "back", "Back", id="suppressions.back", tooltip="Clear the search, else back"
