@@ -18,6 +18,7 @@ from typing import IO
 
 from core import exports, machine, suppression
 from core.errors import InvalidInput
+from tui import format as fmt
 
 PER_CAMPAIGN = ("recipients", "events", "links")
 
@@ -39,7 +40,7 @@ def cmd_reclassify(args: argparse.Namespace, db) -> int:
     scope = args.campaign or "all campaigns"
     window = f"{settings.too_fast_open:g} s" if settings.too_fast_open else "off"
     print(
-        f"{changed:,} events changed verdict in {scope} "
+        f"{fmt.plural(changed, 'event')} changed verdict in {scope} "
         f"(rules: {', '.join(machine.RULE_NAMES)}; too-fast window {window})"
     )
     return 0

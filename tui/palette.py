@@ -34,7 +34,7 @@ class CampaignJump(Provider):
 
     def _help(self, c: CampaignSummary) -> str:
         return fmt.clean(
-            f"{c.campaign_id} · {c.status} · {c.total_recipients:,} recipients · "
+            f"{c.campaign_id} · {c.status} · {fmt.plural(c.total_recipients, 'recipient')} · "
             f"open {c.open_rate:.1f}%"
         )
 

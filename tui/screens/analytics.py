@@ -307,7 +307,8 @@ class AnalyticsScreen(DataScreen):
         clicks = sum(link.total_clicks for link in links)
         text = Text("Links ", style="bold")
         if links:
-            text.append(f"{len(links):,} links, {clicks:,} clicks", style="dim")
+            counts = f"{fmt.plural(len(links), 'link')}, {fmt.plural(clicks, 'click')}"
+            text.append(counts, style="dim")
         else:
             text.append("no clicks yet", style="dim")
         self.query_one("#links-title", Static).update(text)

@@ -65,18 +65,20 @@ LIFECYCLE = {
     "complete": "complete",
     "fail": "fail",
 }
-WRITE_ACTIONS = {
-    "new",
-    "edit",
-    "schedule",
-    "duplicate",
-    "delete",
-    "add_recipients",
-    "retry_failed",
-    "recount",
-    *(f"lifecycle('{a}')" for a in LIFECYCLE),
-    "lifecycle",
-}
+WRITE_ACTIONS = frozenset(
+    {
+        "new",
+        "edit",
+        "schedule",
+        "duplicate",
+        "delete",
+        "add_recipients",
+        "retry_failed",
+        "recount",
+        "unschedule",
+        "lifecycle",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class CampaignQuery:
 class CampaignsScreen(SearchableScreen):
     READS = "campaigns"
     CLEARED = {"search": "", "status": None}
+    WRITE_ACTIONS = WRITE_ACTIONS
     BINDINGS = [
         Binding(
             "enter", "open", "Open", id="campaigns.open", tooltip="Recipients of this campaign"
@@ -269,9 +272,6 @@ class CampaignsScreen(SearchableScreen):
     def table(self) -> ResponsiveTable:
         return self.query_one("#campaigns", ResponsiveTable)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (self.read_only and action in WRITE_ACTIONS)
-
     # -- reading ---------------------------------------------------------------------------
     def reload(self) -> None:
         self.fetch(self.query_state)
@@ -326,6 +326,9 @@ class CampaignsScreen(SearchableScreen):
         self.table.show_rows(
             [(str(c.id), self._cells(c, tz)) for c in message.rows], flash=message.live
         )
+        if self.select_after_reload in self.summaries:
+            self.table.select_key(self.select_after_reload)
+        self.select_after_reload = None
         self._update_status_line(len(message.rows))
 
     @staticmethod
@@ -432,14 +435,7 @@ class CampaignsScreen(SearchableScreen):
     def action_new(self) -> None:
         def create(fields: CampaignFields | None) -> None:
             if fields:
-                self.write(
-                    lambda s: (
-                        "Created "
-                        + campaigns_core.create_campaign(
-                            s, name=fields.name, template_id=fields.template_id
-                        ).campaign_id
-                    )
-                )
+                self.write(lambda s: _created(s, fields))
 
         self.app.push_screen(CampaignForm("New campaign"), create)
 
@@ -509,7 +505,7 @@ class CampaignsScreen(SearchableScreen):
         question = Text.assemble(
             "Delete campaign ",
             fmt.literal(c.name, "bold"),
-            f" ({c.campaign_id}) and its {c.total_recipients:,} recipients",
+            f" ({c.campaign_id}) and its {fmt.plural(c.total_recipients, 'recipient')}",
             " with all their events? This can't be undone.",
         )
 
@@ -518,7 +514,7 @@ class CampaignsScreen(SearchableScreen):
                 self.write(
                     lambda s: (
                         f"Deleted {c.campaign_id} and "
-                        f"{campaigns_core.delete_campaign(s, c.id):,} recipients"
+                        + fmt.plural(campaigns_core.delete_campaign(s, c.id), "recipient")
                     )
                 )
 
@@ -545,7 +541,7 @@ class CampaignsScreen(SearchableScreen):
         if c:
             self.write(
                 lambda s: (
-                    f"{recipients.retry_failed(s, c.id):,} failed recipients of "
+                    f"{fmt.plural(recipients.retry_failed(s, c.id), 'failed recipient')} of "
                     f"{c.campaign_id} back to pending"
                 )
             )
@@ -554,6 +550,12 @@ class CampaignsScreen(SearchableScreen):
         c = self.selected()
         if c:
             self.write(lambda s: _recount_text(counters.recount(s, c.id), c.campaign_id))
+
+
+def _created(session, fields: CampaignFields) -> tuple[str, str]:
+    """Create the campaign; the notification, and its row key to select once it is listed."""
+    c = campaigns_core.create_campaign(session, name=fields.name, template_id=fields.template_id)
+    return f"Created {c.campaign_id}", str(c.id)
 
 
 def _added_text(result) -> str:

@@ -123,7 +123,7 @@ class FindScreen(DataScreen):
         n = len(message.matches)
         self.query_one("#status-line", Static).update(
             Text.assemble(
-                (f"{n:,} match{'es' if n != 1 else ''}", "bold"),
+                (fmt.plural(n, "match", "matches"), "bold"),
                 " for ",
                 fmt.literal(message.text, "italic"),
             )

@@ -94,7 +94,7 @@ class TimelineScreen(DataScreen):
         ]
         if r.error_message:
             lines.append(Text.assemble("error ", fmt.literal(r.error_message, "red")))
-        lines.append(Text(f"{len(t.events):,} events", style="dim"))
+        lines.append(Text(fmt.plural(len(t.events), "event"), style="dim"))
         self.query_one("#recipient", Static).update(Text("\n").join(lines))
         self.events = {str(e.id): e for e in t.events}
         table = self.query_one("#events", ResponsiveTable)

@@ -125,6 +125,7 @@ class ResponsiveTable(DataTable):
         if not self.shown_columns:
             return
         cursor = self.current_key() if keep_cursor else None
+        position = self.cursor_row
         # One repaint for the whole change, not one per cleared or added row.
         with self.app.batch_update():
             if old_keys != new_keys:
@@ -133,7 +134,11 @@ class ResponsiveTable(DataTable):
             else:
                 for key, cells in rows:
                     self._update_cells(key, previous.get(key, {}), cells, flash)
-            self.select_key(cursor)
+            if cursor is not None and cursor not in new_keys and self.row_count:
+                # Its row went (deleted): the cursor stays where it was, on the next row.
+                self.move_cursor(row=min(position, self.row_count - 1), animate=False)
+            else:
+                self.select_key(cursor)
 
     def update_rows(self, rows: Sequence[Row], *, flash: bool = True) -> None:
         """Change some rows already shown, in place; rows not shown are ignored."""
