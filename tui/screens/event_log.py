@@ -109,6 +109,9 @@ class EventLogScreen(DataScreen):
         self.page_starts: list[int | None] = []
         self.last_id: int | None = None
         self.shown = 0
+        self.shown_query: LogQuery | None = None
+        self.pending: EventLogScreen.EventsFetched | None = None  # newer rows held back
+        self.newer = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -155,14 +158,41 @@ class EventLogScreen(DataScreen):
         self.pacer.done()
         if message.query != self.log_query:
             return
+        table = self.query_one("#log", ResponsiveTable)
+        again = message.query == self.shown_query  # a refresh of what is shown, not a new query
+        newest_page = message.query.before_id is None
+        if again and newest_page and table.cursor_row > 0 and self.rows:
+            # The reader is on a row below the first: leave the rows where they are (like
+            # `less`), and say how many newer ones wait; the first row brings them in.
+            top = max(int(k) for k in self.rows)
+            self.pending = message
+            self.newer = sum(1 for e in message.rows if e.id > top)
+            self._update_status_line()
+            return
+        self._show_rows(message, follow=newest_page or not again)
+
+    def _show_rows(self, message: EventsFetched, *, follow: bool) -> None:
+        """Show the fetched page; `follow`: the cursor on the newest row, at the top (tail -f)."""
         tz = self.app.tz
+        self.pending, self.newer = None, 0
+        self.shown_query = message.query
         self.rows = {str(e.id): e for e in message.rows}
         self.last_id = message.rows[-1].id if message.rows else None
         self.shown = len(message.rows)
-        self.query_one("#log", ResponsiveTable).show_rows(
-            [(str(e.id), event_cells(e, tz, with_recipient=True)) for e in message.rows]
+        table = self.query_one("#log", ResponsiveTable)
+        table.show_rows(
+            [(str(e.id), event_cells(e, tz, with_recipient=True)) for e in message.rows],
+            keep_cursor=not follow,
         )
+        if follow and table.row_count:
+            table.move_cursor(row=0, animate=False)
+            table.scroll_home(animate=False)
         self._update_status_line()
+
+    @on(DataTable.RowHighlighted, "#log")
+    def _at_first_row(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row == 0 and self.pending is not None:
+            self._show_rows(self.pending, follow=True)
 
     def _update_status_line(self) -> None:
         q = self.log_query
@@ -177,6 +207,9 @@ class EventLogScreen(DataScreen):
             if q.campaign
             else Text("all campaigns"),
         ]
+        if self.newer:
+            more = f"{PAGE:,}+" if self.newer >= PAGE else f"{self.newer:,}"
+            parts.insert(1, Text(f"{more} newer: g shows them", style="bold yellow"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
 
     def _set_query(self, **changes) -> None:
@@ -199,7 +232,10 @@ class EventLogScreen(DataScreen):
             self.reload()
 
     def action_first_page(self) -> None:
-        self._set_query()
+        if self.log_query.before_id is None and self.pending is not None:
+            self._show_rows(self.pending, follow=True)
+        else:
+            self._set_query()
 
     def action_type_filter(self, event_type: str) -> None:
         self._set_query(event_type=None if event_type == "all" else EventType(event_type))

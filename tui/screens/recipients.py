@@ -206,7 +206,14 @@ class RecipientsScreen(SearchableScreen):
     # -- reading ---------------------------------------------------------------------------
     def reload(self) -> None:
         self.fetch_stats()
+        self._fetch_page_and_count()
+
+    def _fetch_page_and_count(self) -> None:
+        """The page and, when filtered, its count: read together so "rows 1-42 of 36" can't
+        stay on screen after the filtered rows changed."""
         self.fetch_page(self.page_query)
+        if self.page_query.filtered():
+            self.fetch_count(self.page_query)
 
     def action_refresh(self) -> None:
         self.reload()
@@ -215,7 +222,7 @@ class RecipientsScreen(SearchableScreen):
         if resync or self.campaign_pk in campaign_ids:
             self._live = True
             self.fetch_stats()
-            self.fetch_page(self.page_query)
+            self._fetch_page_and_count()
         else:
             self.pacer.done()
 
