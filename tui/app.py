@@ -20,6 +20,7 @@ from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
 from tui.screens.base import DataScreen, error_text
+from tui.screens.sorting import SortableScreen
 
 
 class CampaignConsoleApp(App):
@@ -208,6 +209,10 @@ class CampaignConsoleApp(App):
                 help_text,
                 lambda node=active.node, action=binding.action: self.run_action(action, node),
             )
+        # "Sort by open rate": each sort a sortable screen offers.
+        if isinstance(screen, SortableScreen):
+            for title, help_text, key in screen.sort_commands():
+                yield SystemCommand(title, help_text, partial(screen.sort_by, key))
 
 
 def _is_domain(error: BaseException) -> bool:

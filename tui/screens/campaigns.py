@@ -17,7 +17,7 @@ from core import counters, recipients
 from core.campaigns import CampaignSummary
 from core.models import CampaignStatus
 from tui import format as fmt
-from tui.screens.base import SearchableScreen
+from tui.screens.sorting import Sort, SortableScreen
 from tui.widgets.dialogs import (
     AddRecipientsDialog,
     CampaignFields,
@@ -31,18 +31,18 @@ from tui.widgets.table import Column, ResponsiveTable
 PAGE = 200
 STATUS_KEYS = {str(i + 1): status for i, status in enumerate(CampaignStatus)}
 SORTS = (
-    ("created_at", "created"),
-    ("name", "name"),
-    ("campaign_id", "id"),
-    ("status", "status"),
-    ("total_recipients", "recipients"),
-    ("emails_sent", "sent"),
-    ("open_rate", "open %"),
-    ("click_rate", "click %"),
-    ("reply_rate", "reply %"),
-    ("bounce_rate", "bounce %"),
-    ("scheduled_at", "scheduled"),
-    ("started_at", "started"),
+    Sort("created_at", "created", None, True),
+    Sort("name", "name", "name", False),
+    Sort("campaign_id", "campaign id", "campaign_id", False),
+    Sort("status", "status", "status", False),
+    Sort("total_recipients", "recipients", "total_recipients", True),
+    Sort("emails_sent", "sent", "emails_sent", True),
+    Sort("open_rate", "open rate", "open_rate", True),
+    Sort("click_rate", "click rate", "click_rate", True),
+    Sort("reply_rate", "reply rate", "reply_rate", True),
+    Sort("bounce_rate", "bounce rate", "bounce_rate", True),
+    Sort("scheduled_at", "scheduled", "when", True),
+    Sort("started_at", "started", "when", True),
 )
 COLUMNS = (
     Column("name", "Name", 14, priority=0, flex=True),
@@ -90,16 +90,18 @@ class CampaignQuery:
     offset: int = 0
 
 
-class CampaignsScreen(SearchableScreen):
+class CampaignsScreen(SortableScreen):
     READS = "campaigns"
     CLEARED = {"search": "", "status": None}
     WRITE_ACTIONS = WRITE_ACTIONS
+    SORTS = SORTS
+    STATE_NAME = "campaigns"
     BINDINGS = [
         Binding(
             "enter", "open", "Open", id="campaigns.open", tooltip="Recipients of this campaign"
         ),
         Binding("slash", "search", "Search", id="campaigns.search", tooltip="Search by name"),
-        Binding("o", "cycle_sort", "Sort", id="campaigns.sort", tooltip="Sort by the next column"),
+        Binding("o", "pick_sort", "Sort", id="campaigns.sort", tooltip="Pick the sort"),
         Binding("O", "flip_sort", "Flip", show=False, id="campaigns.flip", tooltip="Reverse sort"),
         Binding(
             "0",
@@ -251,7 +253,8 @@ class CampaignsScreen(SearchableScreen):
 
     def __init__(self) -> None:
         super().__init__(id="campaigns-screen")
-        self.query_state = CampaignQuery()
+        sort, descending = self.remembered_sort(("created_at", True))
+        self.query_state = CampaignQuery(sort=sort, descending=descending)
         self.summaries: dict[str, CampaignSummary] = {}
         self.total = 0
 
@@ -264,7 +267,7 @@ class CampaignsScreen(SearchableScreen):
 
     def on_mount(self) -> None:
         self.query_one("#search").display = False
-        self.table.set_sort(*self._sort_indicator())
+        self.table.set_sort(self.sort_column(), self.query_state.descending)
         self.table.focus()
         self.reload()
 
@@ -352,7 +355,7 @@ class CampaignsScreen(SearchableScreen):
         parts = [Text(q.status.value if q.status else "all statuses", style="bold")]
         if q.search:
             parts.append(Text.assemble("name contains ", fmt.literal(q.search, "italic")))
-        label = dict(SORTS)[q.sort]
+        label = self.sort_named(q.sort).label
         parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
         if self.total:
             parts.append(Text(f"{q.offset + 1:,}-{q.offset + shown:,} of {self.total:,}"))
@@ -362,12 +365,11 @@ class CampaignsScreen(SearchableScreen):
             parts.append(Text("read-only", style="bold yellow"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
 
-    def _sort_indicator(self) -> tuple[str | None, bool]:
-        q = self.query_state
-        column = {"scheduled_at": "when", "started_at": "when", "created_at": None}.get(
-            q.sort, q.sort
-        )
-        return column, q.descending
+    def current_sort(self) -> tuple[str, bool]:
+        return self.query_state.sort, self.query_state.descending
+
+    def apply_sort(self, key: str, descending: bool) -> None:
+        self._set_query(sort=key, descending=descending)
 
     def _set_query(self, **changes) -> None:
         from dataclasses import replace
@@ -375,7 +377,7 @@ class CampaignsScreen(SearchableScreen):
         if "offset" not in changes:
             changes["offset"] = 0
         self.query_state = replace(self.query_state, **changes)
-        self.table.set_sort(*self._sort_indicator())
+        self.table.set_sort(self.sort_column(), self.query_state.descending)
         self.reload()
 
     # -- filtering and sorting -------------------------------------------------------------
@@ -387,14 +389,6 @@ class CampaignsScreen(SearchableScreen):
 
     def action_status_filter(self, status: str) -> None:
         self._set_query(status=None if status == "all" else CampaignStatus(status))
-
-    def action_cycle_sort(self) -> None:
-        keys = [k for k, _ in SORTS]
-        nxt = keys[(keys.index(self.query_state.sort) + 1) % len(keys)]
-        self._set_query(sort=nxt, descending=nxt in {"created_at"} or nxt.endswith("rate"))
-
-    def action_flip_sort(self) -> None:
-        self._set_query(descending=not self.query_state.descending)
 
     def action_page(self, delta: int) -> None:
         offset = self.query_state.offset + delta * PAGE

@@ -13,16 +13,24 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from core import analytics, suppression
 from core import campaigns as campaigns_core
-from core.models import RecipientStatus, percent
+from core.models import RecipientStatus
 from tui import format as fmt
-from tui.screens.base import SearchableScreen
+from tui.screens.campaign_header import campaign_header
+from tui.screens.sorting import Sort, SortableScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 PAGE = 100
 STATUS_KEYS = {str(i + 1): status for i, status in enumerate(RecipientStatus)}
-SORTS = ("id", "sent_at", "opened_at", "clicked_at", "replied_at", "bounced_at", "email_address")
-SORT_LABELS = {"id": "added", "email_address": "email"}
+SORTS = (
+    Sort("id", "added", None, False),
+    Sort("sent_at", "sent", "sent_at", True),
+    Sort("opened_at", "opened", "opened_at", True),
+    Sort("clicked_at", "clicked", "clicked_at", True),
+    Sort("replied_at", "replied", "replied_at", True),
+    Sort("bounced_at", "bounced", "bounced_at", True),
+    Sort("email_address", "email", "email_address", False),
+)
 COLUMNS = (
     Column("email_address", "Email", 18, priority=0, flex=True),
     Column("status", "Status", 12, priority=0),
@@ -51,31 +59,11 @@ class PageQuery:
         return bool(self.status or self.search or self.unopened)
 
 
-def counters_grid(s) -> list[Text]:
-    """The counters and rates in two aligned lines, within 78 columns below 100 million
-    recipients: `Recipients 12,100   Opened  5,210  43.1%   Replied 310   2.6%`."""
-    cells = [
-        [("Recipients", s.total_recipients, None), ("Sent", s.emails_sent, None)],
-        [("Opened", s.emails_opened, s.open_rate), ("Clicked", s.emails_clicked, s.click_rate)],
-        [("Replied", s.emails_replied, s.reply_rate), ("Bounced", s.emails_bounced, s.bounce_rate)],
-    ]
-    lines = [Text(), Text()]
-    for column in cells:
-        label_w = max(len(label) for label, _, _ in column)
-        count_w = max(len(f"{n:,}") for _, n, _ in column)
-        for line, (label, n, rate) in zip(lines, column, strict=True):
-            if line:
-                line.append("   ")
-            line.append(f"{label:<{label_w}} ")
-            line.append(f"{n:>{count_w},}", style="bold")
-            if rate is not None:
-                line.append(f" {rate:>5.1f}%", style="bold")
-    return lines
-
-
-class RecipientsScreen(SearchableScreen):
+class RecipientsScreen(SortableScreen):
     READS = "recipients"
     CLEARED = {"search": "", "status": None, "unopened": False}
+    SORTS = SORTS
+    STATE_NAME = "recipients"
     BINDINGS = [
         Binding(
             "enter",
@@ -118,7 +106,7 @@ class RecipientsScreen(SearchableScreen):
             id="recipients.unopened",
             tooltip="Only sent and not opened",
         ),
-        Binding("o", "cycle_sort", "Sort", id="recipients.sort", tooltip="Sort by next timestamp"),
+        Binding("o", "pick_sort", "Sort", id="recipients.sort", tooltip="Pick the sort"),
         Binding("O", "flip_sort", "Flip", show=False, id="recipients.flip", tooltip="Reverse sort"),
         Binding(
             "0",
@@ -178,7 +166,8 @@ class RecipientsScreen(SearchableScreen):
         super().__init__()
         self.campaign_pk = campaign_pk
         self.campaign_name = campaign_name
-        self.page_query = PageQuery()
+        sort, descending = self.remembered_sort(("id", False))
+        self.page_query = PageQuery(sort=sort, descending=descending)
         self.current_page = None
         self.stats = None
         self.filtered_total: int | None = None
@@ -196,6 +185,7 @@ class RecipientsScreen(SearchableScreen):
     def on_mount(self) -> None:
         self.sub_title = self.campaign_name
         self.query_one("#search").display = False
+        self.table.set_sort(self.sort_column(), self.page_query.descending)
         self.table.focus()
         self.reload()
 
@@ -267,31 +257,9 @@ class RecipientsScreen(SearchableScreen):
 
     @on(StatsFetched)
     def show_stats(self, message: StatsFetched) -> None:
-        self.stats = s = message.stats
-        tz = self.app.tz
-        self.sub_title = s.name
-        top = Text.assemble(
-            fmt.literal(s.campaign_id, "bold"),
-            "  ",
-            fmt.status(s.status),
-            "  ",
-            fmt.literal(s.name),
-        )
-        # Once it ran, when it was scheduled is history: the line stays within 80 columns.
-        stamps = (("started", s.started_at), ("completed", s.completed_at))
-        if not s.started_at:
-            stamps = (("scheduled", s.scheduled_at),)
-        times = "  ".join(f"{label} {fmt.when(value, tz)}" for label, value in stamps if value)
-        opened_clicked = percent(s.emails_clicked, s.emails_opened)
-        times_line = Text.assemble(
-            (times or "not started", "dim"),
-            ("  ·  ", "dim"),
-            f"Click-to-open {opened_clicked:.1f}%",
-        )
-        grid = counters_grid(s)
-        header = Text("\n").join([top, times_line, *grid])
-        header.no_wrap, header.overflow = True, "ellipsis"  # a long name is cut with "…"
-        self.query_one("#stats", Static).update(header)
+        self.stats = message.stats
+        self.sub_title = message.stats.name
+        self.query_one("#stats", Static).update(campaign_header(message.stats, self.app.tz))
         self._update_status_line()
 
     @on(PageFetched)
@@ -367,7 +335,7 @@ class RecipientsScreen(SearchableScreen):
         on_page = len(self.suppressed & {r.id for r in self.current_page.rows}) if shown else 0
         if on_page:
             parts.append(Text(f"Sup: {on_page:,} suppressed on this page", style="red"))
-        label = SORT_LABELS.get(q.sort, q.sort.removesuffix("_at"))
+        label = self.sort_named(q.sort).label
         parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
 
@@ -389,8 +357,7 @@ class RecipientsScreen(SearchableScreen):
         changes.setdefault("before", None)
         changes.setdefault("page", 0)
         self.page_query = replace(self.page_query, **changes)
-        sort_col = None if self.page_query.sort == "id" else self.page_query.sort
-        self.table.set_sort(sort_col, self.page_query.descending)
+        self.table.set_sort(self.sort_column(), self.page_query.descending)
         self.fetch_page(self.page_query)
         if refilter:
             self.filtered_total = None
@@ -417,12 +384,11 @@ class RecipientsScreen(SearchableScreen):
     def action_status_filter(self, status: str) -> None:
         self._set_query(status=None if status == "all" else RecipientStatus(status))
 
-    def action_cycle_sort(self) -> None:
-        nxt = SORTS[(SORTS.index(self.page_query.sort) + 1) % len(SORTS)]
-        self._set_query(sort=nxt, descending=nxt.endswith("_at"))
+    def current_sort(self) -> tuple[str, bool]:
+        return self.page_query.sort, self.page_query.descending
 
-    def action_flip_sort(self) -> None:
-        self._set_query(descending=not self.page_query.descending)
+    def apply_sort(self, key: str, descending: bool) -> None:
+        self._set_query(sort=key, descending=descending)
 
     def filtered(self) -> bool:
         return self.page_query.filtered()
