@@ -321,7 +321,8 @@ class AnalyticsScreen(DataScreen):
 
     # -- actions ---------------------------------------------------------------------------
     def action_compare(self) -> None:
-        from tui.screens.compare import CampaignPicker, CompareScreen
+        from tui.screens.compare import CompareScreen
+        from tui.widgets.campaign_picker import CampaignPicker
 
         def chosen(other) -> None:
             if other is not None:

@@ -100,7 +100,13 @@ class CampaignsScreen(SortableScreen):
         Binding(
             "enter", "open", "Open", id="campaigns.open", tooltip="Recipients of this campaign"
         ),
-        Binding("slash", "search", "Search", id="campaigns.search", tooltip="Search by name"),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="campaigns.search",
+            tooltip="Search by part of the name or the start of the id",
+        ),
         Binding("o", "pick_sort", "Sort", id="campaigns.sort", tooltip="Pick the sort"),
         Binding("O", "flip_sort", "Flip", show=False, id="campaigns.flip", tooltip="Reverse sort"),
         Binding(
@@ -260,7 +266,11 @@ class CampaignsScreen(SortableScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="search campaign names", id="search", classes="filter")
+        yield Input(
+            placeholder="part of a campaign's name, or the start of its id",
+            id="search",
+            classes="filter",
+        )
         yield Static("", id="status-line", classes="status-line")
         yield ResponsiveTable(COLUMNS, id="campaigns")
         yield Footer()
@@ -354,7 +364,7 @@ class CampaignsScreen(SortableScreen):
         q = self.query_state
         parts = [Text(q.status.value if q.status else "all statuses", style="bold")]
         if q.search:
-            parts.append(Text.assemble("name contains ", fmt.literal(q.search, "italic")))
+            parts.append(Text.assemble("name or id ", fmt.literal(q.search, "italic")))
         label = self.sort_named(q.sort).label
         parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
         if self.total:

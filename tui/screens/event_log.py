@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import analytics
+from core import campaigns as campaigns_core
+from core.campaigns import CampaignSummary
 from core.models import EventType
 from tui import format as fmt
 from tui.screens.base import DataScreen
@@ -97,6 +99,11 @@ class EventLogScreen(DataScreen):
         ),
     ]
 
+    class CampaignResolved(Message):
+        def __init__(self, text: str, found: list[CampaignSummary]) -> None:
+            super().__init__()
+            self.text, self.found = text, found
+
     class EventsFetched(Message):
         def __init__(self, query: LogQuery, rows) -> None:
             super().__init__()
@@ -116,7 +123,9 @@ class EventLogScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
-            placeholder="campaign id (empty: all campaigns)", id="campaign", classes="filter"
+            placeholder="campaign: part of its name or its id's start (empty: all)",
+            id="campaign",
+            classes="filter",
         )
         yield Static("", id="status-line", classes="status-line")
         yield ResponsiveTable(LOG_COLUMNS, id="log")
@@ -248,9 +257,42 @@ class EventLogScreen(DataScreen):
     @on(Input.Submitted, "#campaign")
     def _campaign_chosen(self, event: Input.Submitted) -> None:
         self.query_one("#log").focus()
-        if not event.value.strip():
+        text = event.value.strip()
+        if text:
+            self.resolve_campaign(text)  # a name or an id's start: which campaign is it?
+        else:
             event.input.display = False
-        self._set_query(campaign=event.value.strip())
+            self._set_query(campaign="")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resolve")
+    def resolve_campaign(self, text: str) -> None:
+        with self.db.reading() as session:
+            found = campaigns_core.find_campaigns(session, text, limit=2)
+        self.post_message(self.CampaignResolved(text, found))
+
+    @on(CampaignResolved)
+    def _resolved(self, message: CampaignResolved) -> None:
+        found = message.found
+        if len(found) == 1 or (found and found[0].campaign_id == message.text):
+            self._filter_by(found[0])
+        elif not found:
+            self.notify(
+                f"No campaign's name or id matches {message.text!r}.",
+                severity="warning",
+                markup=False,
+            )
+        else:
+            from tui.widgets.campaign_picker import CampaignPicker
+
+            picker = CampaignPicker(
+                title="Events of which campaign?", text=message.text, verb="show its events"
+            )
+            self.app.push_screen(picker, self._filter_by)
+
+    def _filter_by(self, campaign: CampaignSummary | None) -> None:
+        if campaign is not None:
+            self.query_one("#campaign", Input).value = campaign.campaign_id
+            self._set_query(campaign=campaign.campaign_id)
 
     def action_back(self) -> None:
         box = self.query_one("#campaign", Input)
