@@ -17,7 +17,7 @@ from core.campaigns import CampaignSummary
 from core.models import EventType
 from tui import format as fmt
 from tui.screens.base import DataScreen
-from tui.screens.events_table import LOG_COLUMNS, event_cells
+from tui.screens.events_table import LOG_COLUMNS, event_cells, event_panel
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -35,6 +35,14 @@ class LogQuery:
 
 class EventLogScreen(DataScreen):
     READS = "events"
+    DEFAULT_CSS = """
+    EventLogScreen #event-detail {
+        height: auto;
+        max-height: 6;
+        padding: 0 1;
+        border-top: solid $panel;
+    }
+    """
     BINDINGS = [
         Binding(
             "escape", "back", "Back", id="events.back", tooltip="Clear the filter, else go back"
@@ -129,6 +137,7 @@ class EventLogScreen(DataScreen):
         )
         yield Static("", id="status-line", classes="status-line")
         yield ResponsiveTable(LOG_COLUMNS, id="log")
+        yield Static("", id="event-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -196,12 +205,21 @@ class EventLogScreen(DataScreen):
         if follow and table.row_count:
             table.move_cursor(row=0, animate=False)
             table.scroll_home(animate=False)
+        self._show_detail(table.current_key())
         self._update_status_line()
 
     @on(DataTable.RowHighlighted, "#log")
-    def _at_first_row(self, event: DataTable.RowHighlighted) -> None:
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row == 0 and self.pending is not None:
             self._show_rows(self.pending, follow=True)
+            return
+        self._show_detail(event.row_key.value if event.row_key else None)
+
+    def _show_detail(self, key: str | None) -> None:
+        """The selected event uncut: full user agent, bounce type, code and text, link, IP."""
+        row = self.rows.get(key) if key else None
+        detail = event_panel(row, self.app.tz) if row is not None else Text("")
+        self.query_one("#event-detail", Static).update(detail)
 
     def _update_status_line(self) -> None:
         q = self.log_query

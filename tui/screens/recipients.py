@@ -31,17 +31,19 @@ SORTS = (
     Sort("bounced_at", "bounced", "bounced_at", True),
     Sort("email_address", "email", "email_address", False),
 )
+# At 80 columns: email (22+), status, sent, opened, clicked; the suppression mark rides on
+# the status ("bounced ⊘") instead of a column of its own that is mostly empty.
 COLUMNS = (
-    Column("email_address", "Email", 18, priority=0, flex=True),
-    Column("status", "Status", 12, priority=0),
-    Column("suppressed", "Sup", 3, priority=1),  # "yes": the address is on the suppression list
+    Column("email_address", "Email", 20, priority=0, flex=True),
+    Column("status", "Status", 13, priority=0),
     Column("sent_at", "Sent", 11, priority=1),
     Column("opened_at", "Opened", 11, priority=1),
-    Column("clicked_at", "Clicked", 11, priority=2),
+    Column("clicked_at", "Clicked", 11, priority=1),
+    Column("bounced_at", "Bounced", 11, priority=2),
+    Column("error_message", "Error", 16, priority=2),
     Column("replied_at", "Replied", 11, priority=3),
-    Column("bounced_at", "Bounced", 11, priority=3),
-    Column("error_message", "Error", 16, priority=4),
 )
+SUPPRESSED_MARK = "⊘"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ class PageQuery:
 
     def filtered(self) -> bool:
         return bool(self.status or self.search or self.unopened)
+
+
+def _status(value: str, suppressed: bool) -> Text:
+    """The status, with ⊘ when the address is on the suppression list (never mailed again)."""
+    text = fmt.status(value)
+    if suppressed:
+        text.append(("" if len(text) >= 12 else " ") + SUPPRESSED_MARK, style="bold red")
+    return text
 
 
 class RecipientsScreen(SortableScreen):
@@ -279,8 +289,7 @@ class RecipientsScreen(SortableScreen):
                     str(r.id),
                     {
                         "email_address": fmt.literal(r.email_address),
-                        "status": fmt.status(r.status),
-                        "suppressed": Text("yes", "bold red") if r.id in message.suppressed else "",
+                        "status": _status(r.status, r.id in message.suppressed),
                         "sent_at": fmt.short_when(r.sent_at, tz),
                         "opened_at": fmt.short_when(r.opened_at, tz),
                         "clicked_at": fmt.short_when(r.clicked_at, tz),
@@ -334,7 +343,9 @@ class RecipientsScreen(SortableScreen):
             parts.append(Text(", ").join(filters))
         on_page = len(self.suppressed & {r.id for r in self.current_page.rows}) if shown else 0
         if on_page:
-            parts.append(Text(f"Sup: {on_page:,} suppressed on this page", style="red"))
+            parts.append(
+                Text(f"{SUPPRESSED_MARK} {on_page:,} suppressed on this page", style="red")
+            )
         label = self.sort_named(q.sort).label
         parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Header, Static
 from core import analytics
 from tui import format as fmt
 from tui.screens.base import DataScreen
-from tui.screens.events_table import TIMELINE_COLUMNS, event_cells
+from tui.screens.events_table import TIMELINE_COLUMNS, delivery_rows, event_cells, event_panel
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -98,7 +98,12 @@ class TimelineScreen(DataScreen):
         self.query_one("#recipient", Static).update(Text("\n").join(lines))
         self.events = {str(e.id): e for e in t.events}
         table = self.query_one("#events", ResponsiveTable)
-        table.show_rows([(str(e.id), event_cells(e, tz)) for e in t.events])
+        rows = [(str(e.id), event_cells(e, tz)) for e in t.events]
+        # "sent" in its place by time (before the opens); queued or failed first, undated.
+        sent = r.sent_at
+        before = [e for e in t.events if sent is not None and e.created_at < sent]
+        delivery = delivery_rows(r, tz)
+        table.show_rows(rows[: len(before)] + delivery + rows[len(before) :])
         self._show_json(table.current_key())
 
     @on(DataTable.RowHighlighted, "#events")
@@ -109,7 +114,7 @@ class TimelineScreen(DataScreen):
         event = self.events.get(key) if key else None
         target = self.query_one("#json", Static)
         if event is None:
-            target.update(Text("no events", style="dim"))
+            target.update(Text("no events" if not self.events else "", style="dim"))
             return
         body = {
             "event_type": str(event.event_type),
@@ -118,4 +123,5 @@ class TimelineScreen(DataScreen):
             "user_agent": event.user_agent,
             "event_data": event.event_data,
         }
-        target.update(fmt.literal_block(fmt.pretty_json(body)))
+        panel = event_panel(event, self.app.tz)
+        target.update(Text("\n").join([panel, fmt.literal_block(fmt.pretty_json(body))]))
