@@ -18,9 +18,6 @@ class SortPicker(Dialog):
     """Dismisses with the chosen sort key, or None on Escape."""
 
     DEFAULT_CSS = """
-    SortPicker .box {
-        width: 36;
-    }
     SortPicker OptionList {
         height: auto;
         max-height: 16;
