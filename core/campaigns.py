@@ -45,6 +45,7 @@ from core.lifecycle import (
     unschedule,
 )
 from core.models import Campaign, CampaignRecipient, CampaignStatus, User
+from core.search import campaign_text_where
 
 NAME_MAX = 255
 CAMPAIGN_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -290,8 +291,7 @@ def _filters(status, search, created_by) -> list:
     if status is not None:
         where.append(Campaign.__table__.c.status.in_(_statuses(status)))
     if search is not None and search.strip():
-        escaped = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(Campaign.name.ilike(f"%{escaped}%", escape="\\"))
+        where.append(campaign_text_where(search))
     if created_by is not None:
         where.append(Campaign.created_by == created_by)
     return where
@@ -316,7 +316,8 @@ def list_campaigns(
     limit: int = 500,
     offset: int = 0,
 ) -> list[CampaignSummary]:
-    """One page of campaigns. search is a case-insensitive substring of the name; ties in
+    """One page of campaigns. search is part of the name (any case) or the start of the
+    campaign id (core.search.campaign_text_where); ties in
     order_by are broken by id, and empty values (NULL) sort last either way."""
     key = _order_column(order_by)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
@@ -345,6 +346,24 @@ def count_campaigns(
 ) -> int:
     stmt = select(func.count()).select_from(Campaign).where(*_filters(status, search, created_by))
     return int(session.scalar(stmt) or 0)
+
+
+def find_campaigns(session: Session, text: str, *, limit: int = 50) -> list[CampaignSummary]:
+    """The campaigns a person means by `text` (part of a name, or the start of an id): the
+    exact campaign id first, then ids starting with it, then names, alphabetically.
+
+    For every place that names a campaign by what the screen shows; at most `limit` of them.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("Type part of a campaign's name or the start of its id.")
+    text = text.strip()
+    found = list_campaigns(session, search=text, order_by="name", descending=False, limit=limit)
+    if not any(c.campaign_id == text for c in found):
+        exact = session.scalar(select(Campaign).where(Campaign.campaign_id == text))
+        if exact is not None:  # past the limit among the names: it still comes first
+            found = [CampaignSummary.of(exact), *found[: limit - 1]]
+    first = {c.id: (c.campaign_id != text, not c.campaign_id.startswith(text)) for c in found}
+    return sorted(found, key=lambda c: first[c.id])
 
 
 def status_counts(session: Session) -> dict[CampaignStatus, int]:

@@ -227,13 +227,17 @@ def _connection_lost(exc: BaseException | None) -> bool:
     return not state or state.startswith("08") or state.startswith("57P")
 
 
-def explain(exc: BaseException, url: str | None = None) -> CampaignConsoleError | None:
+def explain(
+    exc: BaseException, url: str | None = None, *, reading: bool = False
+) -> CampaignConsoleError | None:
     """A database failure (SQLAlchemy's DBAPIError or a psycopg error) as a message a person
     can act on, or None when `exc` is something else (a bug, which should surface as such).
 
     For the app's and the CLI's outer edge: every write there is one transaction, so an error
-    before its commit means the database rolled all of it back.
+    before its commit means the database rolled all of it back. A failed read (`reading`)
+    wrote nothing to begin with, so its message doesn't say so.
     """
+    nothing = "" if reading else f" {_NOTHING}"
     if isinstance(exc, CampaignConsoleError):
         return exc
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
@@ -249,22 +253,22 @@ def explain(exc: BaseException, url: str | None = None) -> CampaignConsoleError 
     elif isinstance(orig, pg_errors.QueryCanceled):
         error = DatabaseFailed(
             f"The database cancelled the operation: {first} (a statement_timeout on the "
-            f"connection, or an administrator). {_NOTHING}"
+            f"connection, or an administrator).{nothing}"
         )
     elif (orig.sqlstate or "").startswith("53"):
         error = DatabaseFailed(
-            f"The database server ran out of resources: {first}. {_NOTHING} Free disk space "
+            f"The database server ran out of resources: {first}.{nothing} Free disk space "
             "(or memory, or connections) on the server and try again."
         )
     elif _connection_lost(orig):
         error = DatabaseUnavailable(
-            f"Lost the connection to the database ({first}). {_NOTHING} Try again once the "
+            f"Lost the connection to the database ({first}).{nothing} Try again once the "
             "server is back."
         )
     elif isinstance(orig, psycopg.OperationalError):
-        error = DatabaseFailed(f"The database could not finish the operation: {first}. {_NOTHING}")
+        error = DatabaseFailed(f"The database could not finish the operation: {first}.{nothing}")
     elif isinstance(orig, psycopg.DataError | psycopg.IntegrityError):
-        error = InvalidInput(f"The database refused the change: {first}. {_NOTHING}")
+        error = InvalidInput(f"The database refused the change: {first}.{nothing}")
     else:
         return None
     return type(error)(config.mask_secrets(str(error), url))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
@@ -104,6 +104,28 @@ def campaign_where(campaign: Any) -> ColumnElement[bool]:
         raise InvalidInput(f"A campaign is named by its id or campaign_id, not {campaign!r}.")
     column = Campaign.id if isinstance(campaign, int) else Campaign.campaign_id
     return column == campaign
+
+
+# Above every character an id holds: `p <= id < p + TOP` is "id starts with p" in codepoint
+# order, a range the unique index on campaign_id answers.
+_TOP = "\U0010ffff"
+
+
+def campaign_text_where(text: str) -> ColumnElement[bool]:
+    """What a person types to find a campaign: part of its name (any case), or the start of
+    its campaign id, as a screen shows it cut (`demo_year_en…`).
+
+    The id prefix is a range on the unique index (ix_campaigns_campaign_id), with LIKE to keep
+    it exact in a database whose collation is not codepoint order.
+    """
+    text = text.strip()
+    prefix = like_pattern(text, substring=False)
+    by_id = and_(
+        Campaign.campaign_id >= text,
+        Campaign.campaign_id < text + _TOP,
+        Campaign.campaign_id.like(prefix + "%", escape="\\"),
+    )
+    return or_(Campaign.name.ilike(like_pattern(text), escape="\\"), by_id)
 
 
 def campaign_not_found(campaign: int | str) -> NotFound:

@@ -23,6 +23,14 @@ from core.db import Database, libpq_url
 from tests.scratch import migrated_database, scratch_database
 
 
+@pytest.fixture(autouse=True)
+def state_home(tmp_path, monkeypatch) -> Path:
+    """The app remembers sorts under $XDG_STATE_HOME: a fresh one per test, never the user's."""
+    home = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")

@@ -37,7 +37,7 @@ def cmd_reclassify(args: argparse.Namespace, db) -> int:
     scope = args.campaign or "all campaigns"
     window = f"{settings.too_fast_open:g} s" if settings.too_fast_open else "off"
     print(
-        f"{changed:,} events changed verdict in {scope} "
+        f"{fmt.plural(changed, 'event')} changed verdict in {scope} "
         f"(rules: {', '.join(machine.RULE_NAMES)}; too-fast window {window})"
     )
     return 0

@@ -15,10 +15,12 @@ from textual.screen import Screen
 from core import config
 from core.changes import ChangeFeed, ChangeSet, FeedStatus
 from core.db import Database, explain
+from core.errors import DatabaseUnavailable
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
 from tui.screens.base import DataScreen, error_text
+from tui.screens.sorting import SortableScreen
 
 
 class CampaignConsoleApp(App):
@@ -144,9 +146,22 @@ class CampaignConsoleApp(App):
         if isinstance(self.screen, DataScreen):
             self.screen.reload()
 
-    def report_error(self, error: BaseException) -> None:
-        error = explain(error, self.database.url) or error
-        text = config.mask_secrets(error_text(error), self.database.url)
+    def report_error(self, error: BaseException, *, reading: str | None = None) -> None:
+        """Show a failed write (or any error) as a notification; `reading` names what a failed
+        read was fetching ("campaigns"): one short line, for nothing was written."""
+        url = self.database.url
+        error = explain(error, url, reading=reading is not None) or error
+        text = config.mask_secrets(error_text(error), url)
+        if reading is not None:
+            reason = "server unreachable" if isinstance(error, DatabaseUnavailable) else text
+            self.notify(
+                f"Could not read {reading}: {reason}",
+                title="Read failed",
+                severity="error",
+                markup=False,
+                timeout=6,
+            )
+            return
         self.notify(
             text,
             title="Refused" if _is_domain(error) else "Error",
@@ -195,6 +210,10 @@ class CampaignConsoleApp(App):
                 help_text,
                 lambda node=active.node, action=binding.action: self.run_action(action, node),
             )
+        # "Sort by open rate": each sort a sortable screen offers.
+        if isinstance(screen, SortableScreen):
+            for title, help_text, key in screen.sort_commands():
+                yield SystemCommand(title, help_text, partial(screen.sort_by, key))
 
 
 def _is_domain(error: BaseException) -> bool:

@@ -92,3 +92,9 @@ STATUS_STYLES = {
 
 def status(value: str) -> Text:
     return Text(str(value), style=STATUS_STYLES.get(str(value), ""))
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 event`, `2,000 events`, `0 matches` (give the plural when it isn't singular + s)."""
+    word = singular if n == 1 else (plural_form or singular + "s")
+    return f"{n:,} {word}"

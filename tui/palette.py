@@ -16,16 +16,15 @@ LIMIT = 30
 
 
 class CampaignJump(Provider):
-    """'Open <campaign>' for the campaigns whose name or id contains what was typed."""
+    """'Open <campaign>' for the campaigns whose name contains what was typed, or whose id
+    starts with it."""
 
     def _fetch(self, query: str) -> list[CampaignSummary]:
         with self.app.database.reading() as session:
-            found = campaigns_core.list_campaigns(session, search=query or None, limit=LIMIT)
-            if query and len(found) < LIMIT:
-                # The palette's query is often a campaign id rather than a name.
-                by_id = campaigns_core.list_campaigns(session, limit=LIMIT, order_by="campaign_id")
-                found += [c for c in by_id if query.lower() in c.campaign_id.lower()]
-        return list({c.id: c for c in found}.values())
+            if not query:
+                return campaigns_core.list_campaigns(session, limit=LIMIT)
+            # The palette's query is often a campaign id rather than a name.
+            return campaigns_core.find_campaigns(session, query, limit=LIMIT)
 
     def _open(self, campaign: CampaignSummary) -> None:
         from tui.screens.recipients import RecipientsScreen
@@ -34,7 +33,7 @@ class CampaignJump(Provider):
 
     def _help(self, c: CampaignSummary) -> str:
         return fmt.clean(
-            f"{c.campaign_id} · {c.status} · {c.total_recipients:,} recipients · "
+            f"{c.campaign_id} · {c.status} · {fmt.plural(c.total_recipients, 'recipient')} · "
             f"open {c.open_rate:.1f}%"
         )
 

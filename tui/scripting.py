@@ -18,6 +18,7 @@ from core.campaigns import CampaignSummary
 from core.errors import InvalidInput
 from core.tracking import EventInput, InvalidEvents, record_events
 from tui import analytics_commands
+from tui import format as fmt
 
 STAT_KEYS = (
     "campaign_id",
@@ -198,7 +199,7 @@ def cmd_track(args: argparse.Namespace, db) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     print(
-        f"recorded {result.recorded:,} events"
+        f"recorded {fmt.plural(result.recorded, 'event')}"
         + (f", skipped {len(problems):,}" if problems else "")
     )
     return 0

@@ -34,7 +34,7 @@ def test_reclassify_marks_stored_events(run, db, ids):
             {"r": ids["ana"]},
         )
     code, out, _ = run("reclassify", "camp_spring")
-    assert code == 0 and out.startswith("1 events changed verdict in camp_spring")
+    assert code == 0 and out.startswith("1 event changed verdict in camp_spring")
     code, out, _ = run("reclassify", "--too-fast", "0")
     assert code == 0 and out.startswith("0 events changed verdict in all campaigns")
     assert "too-fast window off" in out

@@ -62,11 +62,11 @@ async def test_status_filter_search_and_escape(make_app):
         assert app.screen.id == "campaigns-screen"
 
 
-async def test_sort_cycles_and_shows_direction(make_app):
+async def test_sort_picker_and_direction(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await press(pilot, "o")  # name ▲
+        await press(pilot, "o", "down", "enter")  # the picker: created, then name ▲
         names = column_values(app, "#campaigns", "name")
         assert names == sorted(names)
         label = table(app, "#campaigns").columns["name"].label.plain

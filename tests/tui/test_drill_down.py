@@ -12,6 +12,7 @@ from tests.tui.helpers import column_values, press, select_campaign, table
 from tui import format as fmt
 from tui.screens.campaigns import WRITE_ACTIONS
 from tui.screens.event_log import EventLogScreen
+from tui.screens.events_table import UA_WIDTH, tail
 from tui.screens.find import FindScreen
 from tui.screens.help import HelpScreen
 from tui.screens.recipients import RecipientsScreen
@@ -37,7 +38,8 @@ async def test_recipients_of_a_campaign_with_header_and_position(make_app):
         assert len(emails) == 21 and emails[0] == "ana@example.com"
         assert "rows 1-21 of 21" in status_line(app)
         header = str(app.screen.query_one("#stats").render())
-        assert "Recipients 21" in header and "Sent 17" in header and "Click-to-open" in header
+        assert "Recipients 21" in header and "Sent       17" in header
+        assert "Opened  9  52.9%" in header and "Click-to-open" in header
 
 
 async def test_recipient_filters_unopened_status_search_and_escape(make_app):
@@ -64,9 +66,11 @@ async def test_timeline_lists_events_in_order_with_json(make_app):
         await open_spring(pilot)
         await press(pilot, "enter")  # ana, the first row
         assert isinstance(app.screen, TimelineScreen)
-        assert column_values(app, "#events", "event_type") == ["open", "open", "click", "reply"]
+        types = column_values(app, "#events", "event_type")
+        assert types == ["sent", "open", "open", "click", "reply"]  # sent: the recipient's sent_at
         details = column_values(app, "#events", "detail")
-        assert details[2] == "https://example.com/spring?utm_source=email"
+        assert details[3] == "https://example.com/spring?utm_source=email"
+        await press(pilot, "down")
         json_text = str(app.screen.query_one("#json").render())
         assert '"event_type": "open"' in json_text
         await press(pilot, "down", "down")
@@ -131,9 +135,12 @@ async def test_hostile_values_show_literally_everywhere(make_app, ids):
         assert "[red]not an error[/red]" in column_values(app, "#recipients", "error_message")
         app.push_screen(TimelineScreen(ids["hostile"]))
         await settle(pilot)
-        assert column_values(app, "#events", "user_agent") == [fmt.clean(HOSTILE_UA)]
-        assert column_values(app, "#events", "detail") == ["[link]x[/link]"]
+        shown_ua = column_values(app, "#events", "user_agent")[-1]
+        assert shown_ua == tail(fmt.clean(HOSTILE_UA), UA_WIDTH)
+        assert column_values(app, "#events", "detail")[-1] == "[link]x[/link]"
+        await press(pilot, "down")  # from "sent" to the open
         json_text = app.screen.query_one("#json").render()
+        assert fmt.clean(HOSTILE_UA) in str(json_text)  # whole in the panel
         # JSON spells control characters as \u escapes: shown, never sent to the terminal.
         assert "[bold]json[/bold] \\u001b[2J" in str(json_text)
         assert "\x1b" not in str(json_text)

@@ -36,7 +36,7 @@ class TestCampaignsScreen:
         assert snap_compare(make_app(), terminal_size=size, run_before=steps())
 
     def test_filtered_and_sorted(self, snap_compare, make_app, size):
-        run = steps("o", "o", "slash", "e", "enter")
+        run = steps("o", "down", "down", "enter", "slash", "e", "enter")  # by campaign id
         assert snap_compare(make_app(), terminal_size=size, run_before=run)
 
     def test_read_only(self, snap_compare, make_app, size):

@@ -50,6 +50,7 @@ def _fit_rows(table: ResponsiveTable, rows: list[tuple[str, dict]]) -> None:
 
 
 class AnalyticsScreen(DataScreen):
+    READS = "the analytics"
     DEFAULT_CSS = """
     AnalyticsScreen #body {
         height: 1fr;
@@ -225,7 +226,7 @@ class AnalyticsScreen(DataScreen):
         # Every part fails alike when the campaign went away: say it once per reading.
         if worker.error is not None and self.reported != self.generation:
             self.reported = self.generation
-            self.app.report_error(worker.error)
+            self.app.report_error(worker.error, reading=self.READS)
 
     @on(PartFetched)
     def _part_fetched(self, message: PartFetched) -> None:
@@ -306,7 +307,8 @@ class AnalyticsScreen(DataScreen):
         clicks = sum(link.total_clicks for link in links)
         text = Text("Links ", style="bold")
         if links:
-            text.append(f"{len(links):,} links, {clicks:,} clicks", style="dim")
+            counts = f"{fmt.plural(len(links), 'link')}, {fmt.plural(clicks, 'click')}"
+            text.append(counts, style="dim")
         else:
             text.append("no clicks yet", style="dim")
         self.query_one("#links-title", Static).update(text)
@@ -319,7 +321,8 @@ class AnalyticsScreen(DataScreen):
 
     # -- actions ---------------------------------------------------------------------------
     def action_compare(self) -> None:
-        from tui.screens.compare import CampaignPicker, CompareScreen
+        from tui.screens.compare import CompareScreen
+        from tui.widgets.campaign_picker import CampaignPicker
 
         def chosen(other) -> None:
             if other is not None:

@@ -95,7 +95,7 @@ def bounce_summary(s: CampaignStats, bounces: tuple[BounceCode, ...]) -> Text:
     if other:
         parts.append(f"other {other:,}")
     return Text.assemble(
-        ("Bounces ", "bold"), (f"{s.bounces:,} events: " + " · ".join(parts), "dim")
+        ("Bounces ", "bold"), (fmt.plural(s.bounces, "event") + ": " + " · ".join(parts), "dim")
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
+from textual.events import Key
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
@@ -20,22 +21,28 @@ if TYPE_CHECKING:
 
 
 class WriteFinished(Message):
-    """A write worker committed; `text` says what happened."""
+    """A write worker committed; `text` says what happened, `select` is the row key to put
+    the cursor on once the screen has read its rows again (a campaign just created)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, select: str | None = None) -> None:
         super().__init__()
         self.text = text
+        self.select = select
 
 
 class DataScreen(Screen):
     """A screen that reads and writes through core in thread workers."""
 
     app: CampaignConsoleApp
+    READS = "this screen"  # what its reads fetch, for "Could not read campaigns: ..."
+    # Actions that write: hidden in a read-only session, and their keys say why they do nothing.
+    WRITE_ACTIONS: frozenset[str] = frozenset()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.pacer = RefreshPacer(self)
         self._shown_once = False
+        self.select_after_reload: str | None = None  # a row key, once the rows are read again
 
     def on_screen_resume(self) -> None:
         # Changes that arrived while another screen was on top were not shown here.
@@ -55,20 +62,43 @@ class DataScreen(Screen):
     def read_only(self) -> bool:
         return self.app.read_only
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.read_only and action in self.WRITE_ACTIONS)
+
+    def on_key(self, event: Key) -> None:
+        """A write key in a read-only session: say why nothing happens."""
+        if not self.read_only:
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if binding.action.partition("(")[0] in self.WRITE_ACTIONS:
+                event.stop()
+                self.notify(
+                    f"read-only: {binding.description or binding.action} would change the "
+                    "database, and this session only reads.",
+                    severity="warning",
+                    markup=False,
+                )
+                return
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             if event.worker.group == "live" or self.pacer.running:
                 self.pacer.done()
-            self.app.report_error(event.worker.error)
+            reading = None if event.worker.group == "write" else self.READS
+            self.app.report_error(event.worker.error, reading=reading)
 
     @work(thread=True, exit_on_error=False, group="write")
-    def write(self, change: Callable[[Any], str]) -> None:
-        """Run change(session) in one transaction; its return value is the notification."""
-        self.post_message(WriteFinished(self.db.run(change)))
+    def write(self, change: Callable[[Any], str | tuple[str, str]]) -> None:
+        """Run change(session) in one transaction; it returns the notification, or the
+        notification and the key of the row to select afterwards."""
+        done = self.db.run(change)
+        text, select = done if isinstance(done, tuple) else (done, None)
+        self.post_message(WriteFinished(text, select))
 
     @on(WriteFinished)
     def _write_finished(self, message: WriteFinished) -> None:
         self.notify(message.text, markup=False)
+        self.select_after_reload = message.select
         self.reload()
 
     def reload(self) -> None:

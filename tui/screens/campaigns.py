@@ -19,7 +19,8 @@ from core.campaigns import CampaignSummary
 from core.local_time import zone_label
 from core.models import CampaignStatus
 from tui import format as fmt
-from tui.screens.base import SearchableScreen, WriteFinished
+from tui.screens.base import WriteFinished
+from tui.screens.sorting import Sort, SortableScreen
 from tui.widgets.dialogs import (
     AddRecipientsDialog,
     CampaignFields,
@@ -34,18 +35,18 @@ from tui.widgets.table import Column, ResponsiveTable
 PAGE = 200
 STATUS_KEYS = {str(i + 1): status for i, status in enumerate(CampaignStatus)}
 SORTS = (
-    ("created_at", "created"),
-    ("name", "name"),
-    ("campaign_id", "id"),
-    ("status", "status"),
-    ("total_recipients", "recipients"),
-    ("emails_sent", "sent"),
-    ("open_rate", "open %"),
-    ("click_rate", "click %"),
-    ("reply_rate", "reply %"),
-    ("bounce_rate", "bounce %"),
-    ("scheduled_at", "scheduled"),
-    ("started_at", "started"),
+    Sort("created_at", "created", None, True),
+    Sort("name", "name", "name", False),
+    Sort("campaign_id", "campaign id", "campaign_id", False),
+    Sort("status", "status", "status", False),
+    Sort("total_recipients", "recipients", "total_recipients", True),
+    Sort("emails_sent", "sent", "emails_sent", True),
+    Sort("open_rate", "open rate", "open_rate", True),
+    Sort("click_rate", "click rate", "click_rate", True),
+    Sort("reply_rate", "reply rate", "reply_rate", True),
+    Sort("bounce_rate", "bounce rate", "bounce_rate", True),
+    Sort("scheduled_at", "scheduled", "when", True),
+    Sort("started_at", "started", "when", True),
 )
 COLUMNS = (
     Column("name", "Name", 14, priority=0, flex=True),
@@ -68,19 +69,21 @@ LIFECYCLE = {
     "complete": "complete",
     "fail": "fail",
 }
-WRITE_ACTIONS = {
-    "new",
-    "edit",
-    "schedule",
-    "duplicate",
-    "delete",
-    "add_recipients",
-    "retry_failed",
-    "recount",
-    *(f"lifecycle('{a}')" for a in LIFECYCLE),
-    "lifecycle",
-    "resume_paused",
-}
+WRITE_ACTIONS = frozenset(
+    {
+        "new",
+        "edit",
+        "schedule",
+        "duplicate",
+        "delete",
+        "add_recipients",
+        "retry_failed",
+        "recount",
+        "unschedule",
+        "lifecycle",
+        "resume_paused",
+    }
+)
 # Moves that can't be undone, or that send mail: each asks first, with what it will do.
 CONFIRMED = ("start", "complete", "fail")
 
@@ -94,14 +97,24 @@ class CampaignQuery:
     offset: int = 0
 
 
-class CampaignsScreen(SearchableScreen):
+class CampaignsScreen(SortableScreen):
+    READS = "campaigns"
     CLEARED = {"search": "", "status": None}
+    WRITE_ACTIONS = WRITE_ACTIONS
+    SORTS = SORTS
+    STATE_NAME = "campaigns"
     BINDINGS = [
         Binding(
             "enter", "open", "Open", id="campaigns.open", tooltip="Recipients of this campaign"
         ),
-        Binding("slash", "search", "Search", id="campaigns.search", tooltip="Search by name"),
-        Binding("o", "cycle_sort", "Sort", id="campaigns.sort", tooltip="Sort by the next column"),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="campaigns.search",
+            tooltip="Search by part of the name or the start of the id",
+        ),
+        Binding("o", "pick_sort", "Sort", id="campaigns.sort", tooltip="Pick the sort"),
         Binding("O", "flip_sort", "Flip", show=False, id="campaigns.flip", tooltip="Reverse sort"),
         Binding(
             "0",
@@ -268,20 +281,25 @@ class CampaignsScreen(SearchableScreen):
 
     def __init__(self) -> None:
         super().__init__(id="campaigns-screen")
-        self.query_state = CampaignQuery()
+        sort, descending = self.remembered_sort(("created_at", True))
+        self.query_state = CampaignQuery(sort=sort, descending=descending)
         self.summaries: dict[str, CampaignSummary] = {}
         self.total = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="search campaign names", id="search", classes="filter")
+        yield Input(
+            placeholder="part of a campaign's name, or the start of its id",
+            id="search",
+            classes="filter",
+        )
         yield Static("", id="status-line", classes="status-line")
         yield ResponsiveTable(COLUMNS, id="campaigns")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#search").display = False
-        self.table.set_sort(*self._sort_indicator())
+        self.table.set_sort(self.sort_column(), self.query_state.descending)
         self.table.focus()
         self.reload()
 
@@ -290,7 +308,7 @@ class CampaignsScreen(SearchableScreen):
         return self.query_one("#campaigns", ResponsiveTable)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.read_only and action in WRITE_ACTIONS:
+        if not super().check_action(action, parameters):
             return False
         paused = self._highlighted_status() == CampaignStatus.PAUSED
         if action == "resume_paused":
@@ -366,6 +384,9 @@ class CampaignsScreen(SearchableScreen):
         self.table.show_rows(
             [(str(c.id), self._cells(c, tz)) for c in message.rows], flash=message.live
         )
+        if self.select_after_reload in self.summaries:
+            self.table.select_key(self.select_after_reload)
+        self.select_after_reload = None
         self._update_status_line(len(message.rows))
         self.refresh_bindings()
 
@@ -389,8 +410,8 @@ class CampaignsScreen(SearchableScreen):
         q = self.query_state
         parts = [Text(q.status.value if q.status else "all statuses", style="bold")]
         if q.search:
-            parts.append(Text.assemble("name contains ", fmt.literal(q.search, "italic")))
-        label = dict(SORTS)[q.sort]
+            parts.append(Text.assemble("name or id ", fmt.literal(q.search, "italic")))
+        label = self.sort_named(q.sort).label
         parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
         if self.total:
             parts.append(Text(f"{q.offset + 1:,}-{q.offset + shown:,} of {self.total:,}"))
@@ -400,12 +421,11 @@ class CampaignsScreen(SearchableScreen):
             parts.append(Text("read-only", style="bold yellow"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
 
-    def _sort_indicator(self) -> tuple[str | None, bool]:
-        q = self.query_state
-        column = {"scheduled_at": "when", "started_at": "when", "created_at": None}.get(
-            q.sort, q.sort
-        )
-        return column, q.descending
+    def current_sort(self) -> tuple[str, bool]:
+        return self.query_state.sort, self.query_state.descending
+
+    def apply_sort(self, key: str, descending: bool) -> None:
+        self._set_query(sort=key, descending=descending)
 
     def _set_query(self, **changes) -> None:
         from dataclasses import replace
@@ -413,7 +433,7 @@ class CampaignsScreen(SearchableScreen):
         if "offset" not in changes:
             changes["offset"] = 0
         self.query_state = replace(self.query_state, **changes)
-        self.table.set_sort(*self._sort_indicator())
+        self.table.set_sort(self.sort_column(), self.query_state.descending)
         self.reload()
 
     # -- filtering and sorting -------------------------------------------------------------
@@ -425,14 +445,6 @@ class CampaignsScreen(SearchableScreen):
 
     def action_status_filter(self, status: str) -> None:
         self._set_query(status=None if status == "all" else CampaignStatus(status))
-
-    def action_cycle_sort(self) -> None:
-        keys = [k for k, _ in SORTS]
-        nxt = keys[(keys.index(self.query_state.sort) + 1) % len(keys)]
-        self._set_query(sort=nxt, descending=nxt in {"created_at"} or nxt.endswith("rate"))
-
-    def action_flip_sort(self) -> None:
-        self._set_query(descending=not self.query_state.descending)
 
     def action_page(self, delta: int) -> None:
         offset = self.query_state.offset + delta * PAGE
@@ -470,21 +482,15 @@ class CampaignsScreen(SearchableScreen):
             open_export(self, campaign.id, campaign.campaign_id, campaign.name)
 
     # -- writes ----------------------------------------------------------------------------
-    def _saved(self, text: str | None) -> None:
-        """A form closed: said what it saved (None: cancelled)."""
-        if text:
-            self.post_message(WriteFinished(text))
+    def _saved(self, result: str | tuple[str, str] | None) -> None:
+        """A form closed: say what it saved (None: cancelled); a (text, row key) pair also
+        puts the cursor on that row once the rows are read again."""
+        if result:
+            text, select = result if isinstance(result, tuple) else (result, None)
+            self.post_message(WriteFinished(text, select))
 
     def action_new(self) -> None:
-        def create(session, fields: CampaignFields) -> str:
-            return (
-                "Created "
-                + campaigns_core.create_campaign(
-                    session, name=fields.name, template_id=fields.template_id
-                ).campaign_id
-            )
-
-        self.app.push_screen(CampaignForm("New campaign", save=create), self._saved)
+        self.app.push_screen(CampaignForm("New campaign", save=_created), self._saved)
 
     def action_edit(self) -> None:
         c = self.selected()
@@ -571,7 +577,7 @@ class CampaignsScreen(SearchableScreen):
         question = Text.assemble(
             "Delete campaign ",
             fmt.literal(c.name, "bold"),
-            f" ({c.campaign_id}) and its {c.total_recipients:,} recipients",
+            f" ({c.campaign_id}) and its {fmt.plural(c.total_recipients, 'recipient')}",
             " with all their events? This can't be undone.",
         )
 
@@ -580,7 +586,7 @@ class CampaignsScreen(SearchableScreen):
                 self.write(
                     lambda s: (
                         f"Deleted {c.campaign_id} and "
-                        f"{campaigns_core.delete_campaign(s, c.id):,} recipients"
+                        + fmt.plural(campaigns_core.delete_campaign(s, c.id), "recipient")
                     )
                 )
 
@@ -615,7 +621,7 @@ class CampaignsScreen(SearchableScreen):
         if c:
             self.write(
                 lambda s: (
-                    f"{recipients.retry_failed(s, c.id):,} failed recipients of "
+                    f"{fmt.plural(recipients.retry_failed(s, c.id), 'failed recipient')} of "
                     f"{c.campaign_id} back to pending"
                 )
             )
@@ -651,6 +657,12 @@ def move_question(preview: sending.MovePreview) -> Text:
 
 def _recipients(n: int) -> str:
     return f"{n:,} recipient" + ("" if n == 1 else "s")
+
+
+def _created(session, fields: CampaignFields) -> tuple[str, str]:
+    """Create the campaign; the notification, and its row key to select once it is listed."""
+    c = campaigns_core.create_campaign(session, name=fields.name, template_id=fields.template_id)
+    return f"Created {c.campaign_id}", str(c.id)
 
 
 def _added_text(result) -> str:

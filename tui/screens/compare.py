@@ -1,38 +1,25 @@
-"""Two campaigns side by side (every figure, with the difference), and the dialog that picks
-the second one by name or campaign id."""
+"""Two campaigns side by side (every figure, with the difference); the second is picked with
+tui.widgets.campaign_picker."""
 
 from __future__ import annotations
-
-import contextlib
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Header, Input, Label, Static
-from textual.worker import Worker, WorkerState
+from textual.widgets import Header, Static
 
 from core import analytics
-from core import campaigns as campaigns_core
 from core.analytics import CampaignStats
 from core.campaign_report import Difference, compare
 from core.campaigns import CampaignSummary
-from core.errors import NotFound
 from tui import format as fmt
 from tui.screens.base import DataScreen
-from tui.widgets.dialogs import Dialog
+from tui.widgets.campaign_picker import CampaignPicker
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
-PICK_LIMIT = 50
-PICK_COLUMNS = (
-    Column("name", "Name", 16, priority=0, flex=True),
-    Column("campaign_id", "Campaign id", 13, priority=1),
-    Column("status", "Status", 9, priority=0),
-    Column("emails_sent", "Sent", 8, priority=2, right=True),
-)
 COMPARE_COLUMNS = (
     Column("label", "Figure", 19, priority=0),
     Column("a", "A", 11, priority=0, right=True),
@@ -74,6 +61,7 @@ def compare_rows(a: CampaignStats, b: CampaignStats) -> list[tuple[str, dict]]:
 
 
 class CompareScreen(DataScreen):
+    READS = "the comparison"
     DEFAULT_CSS = """
     CompareScreen #compare-table {
         height: 1fr;
@@ -166,104 +154,3 @@ class CompareScreen(DataScreen):
                 self.reload()
 
         self.app.push_screen(CampaignPicker(exclude=self.pair[0]), chosen)
-
-
-class CampaignPicker(Dialog):
-    """Pick a campaign: type part of its name (or its campaign id), arrows, Enter."""
-
-    DEFAULT_CSS = """
-    CampaignPicker .box {
-        height: 80%;
-    }
-    CampaignPicker #pick-list {
-        height: 1fr;
-    }
-    """
-    BINDINGS = [
-        *Dialog.BINDINGS,
-        Binding("down", "move(1)", "Down", show=False, id="picker.down", tooltip="Next"),
-        Binding("up", "move(-1)", "Up", show=False, id="picker.up", tooltip="Previous"),
-    ]
-
-    class CampaignsFound(Message):
-        def __init__(self, search: str, found: list[CampaignSummary]) -> None:
-            super().__init__()
-            self.search, self.found = search, found
-
-    def __init__(self, *, exclude: int | None = None, title: str = "Compare with…") -> None:
-        super().__init__()
-        self.exclude = exclude
-        self.title_text = title
-        self.found: dict[str, CampaignSummary] = {}
-        self.search = ""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="box"):
-            yield Label(self.title_text, classes="title")
-            yield Input(placeholder="part of the name, or the campaign id", id="pick-search")
-            yield ResponsiveTable(PICK_COLUMNS, id="pick-list")
-            yield Static("", id="problem")
-            yield Label("↑↓: choose   Enter: compare   Escape: cancel", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#pick-search").focus()
-        self.find("")
-
-    @property
-    def table(self) -> ResponsiveTable:
-        return self.query_one("#pick-list", ResponsiveTable)
-
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def find(self, search: str) -> None:
-        with self.app.database.reading() as session:
-            found = campaigns_core.list_campaigns(session, search=search or None, limit=PICK_LIMIT)
-            if search and not any(c.campaign_id == search for c in found):
-                with contextlib.suppress(NotFound):  # the exact campaign id, whatever its name
-                    found.insert(0, campaigns_core.get_campaign(session, search))
-        self.post_message(self.CampaignsFound(search, found))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.app.report_error(event.worker.error)
-
-    @on(CampaignsFound)
-    def show(self, message: CampaignsFound) -> None:
-        if message.search != self.search:
-            return
-        rows = [c for c in message.found if c.id != self.exclude]
-        self.found = {str(c.id): c for c in rows}
-        self.table.show_rows(
-            [
-                (
-                    str(c.id),
-                    {
-                        "name": fmt.literal(c.name),
-                        "campaign_id": fmt.literal(c.campaign_id),
-                        "status": fmt.status(c.status),
-                        "emails_sent": fmt.count(c.emails_sent),
-                    },
-                )
-                for c in rows
-            ],
-            keep_cursor=False,
-        )
-        problem = "" if rows else "No campaign matches."
-        self.query_one("#problem", Static).update(Text(problem, style="bold red"))
-
-    @on(Input.Changed, "#pick-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.search = event.value.strip()
-        self.find(self.search)
-
-    def action_move(self, delta: int) -> None:
-        if delta > 0:
-            self.table.action_cursor_down()
-        else:
-            self.table.action_cursor_up()
-
-    @on(Input.Submitted, "#pick-search")
-    @on(DataTable.RowSelected, "#pick-list")
-    def pick(self) -> None:
-        key = self.table.current_key()
-        if key is not None and key in self.found:
-            self.dismiss(self.found[key])

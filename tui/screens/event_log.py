@@ -12,10 +12,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import analytics
+from core import campaigns as campaigns_core
+from core.campaigns import CampaignSummary
 from core.models import EventType
 from tui import format as fmt
 from tui.screens.base import DataScreen
-from tui.screens.events_table import LOG_COLUMNS, event_cells
+from tui.screens.events_table import LOG_COLUMNS, event_cells, event_panel
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -32,6 +34,15 @@ class LogQuery:
 
 
 class EventLogScreen(DataScreen):
+    READS = "events"
+    DEFAULT_CSS = """
+    EventLogScreen #event-detail {
+        height: auto;
+        max-height: 6;
+        padding: 0 1;
+        border-top: solid $panel;
+    }
+    """
     BINDINGS = [
         Binding(
             "escape", "back", "Back", id="events.back", tooltip="Clear the filter, else go back"
@@ -96,6 +107,11 @@ class EventLogScreen(DataScreen):
         ),
     ]
 
+    class CampaignResolved(Message):
+        def __init__(self, text: str, found: list[CampaignSummary]) -> None:
+            super().__init__()
+            self.text, self.found = text, found
+
     class EventsFetched(Message):
         def __init__(self, query: LogQuery, rows) -> None:
             super().__init__()
@@ -108,14 +124,20 @@ class EventLogScreen(DataScreen):
         self.page_starts: list[int | None] = []
         self.last_id: int | None = None
         self.shown = 0
+        self.shown_query: LogQuery | None = None
+        self.pending: EventLogScreen.EventsFetched | None = None  # newer rows held back
+        self.newer = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
-            placeholder="campaign id (empty: all campaigns)", id="campaign", classes="filter"
+            placeholder="campaign: part of its name or its id's start (empty: all)",
+            id="campaign",
+            classes="filter",
         )
         yield Static("", id="status-line", classes="status-line")
         yield ResponsiveTable(LOG_COLUMNS, id="log")
+        yield Static("", id="event-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -154,14 +176,50 @@ class EventLogScreen(DataScreen):
         self.pacer.done()
         if message.query != self.log_query:
             return
+        table = self.query_one("#log", ResponsiveTable)
+        again = message.query == self.shown_query  # a refresh of what is shown, not a new query
+        newest_page = message.query.before_id is None
+        if again and newest_page and table.cursor_row > 0 and self.rows:
+            # The reader is on a row below the first: leave the rows where they are (like
+            # `less`), and say how many newer ones wait; the first row brings them in.
+            top = max(int(k) for k in self.rows)
+            self.pending = message
+            self.newer = sum(1 for e in message.rows if e.id > top)
+            self._update_status_line()
+            return
+        self._show_rows(message, follow=newest_page or not again)
+
+    def _show_rows(self, message: EventsFetched, *, follow: bool) -> None:
+        """Show the fetched page; `follow`: the cursor on the newest row, at the top (tail -f)."""
         tz = self.app.tz
+        self.pending, self.newer = None, 0
+        self.shown_query = message.query
         self.rows = {str(e.id): e for e in message.rows}
         self.last_id = message.rows[-1].id if message.rows else None
         self.shown = len(message.rows)
-        self.query_one("#log", ResponsiveTable).show_rows(
-            [(str(e.id), event_cells(e, tz, with_recipient=True)) for e in message.rows]
+        table = self.query_one("#log", ResponsiveTable)
+        table.show_rows(
+            [(str(e.id), event_cells(e, tz, with_recipient=True)) for e in message.rows],
+            keep_cursor=not follow,
         )
+        if follow and table.row_count:
+            table.move_cursor(row=0, animate=False)
+            table.scroll_home(animate=False)
+        self._show_detail(table.current_key())
         self._update_status_line()
+
+    @on(DataTable.RowHighlighted, "#log")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row == 0 and self.pending is not None:
+            self._show_rows(self.pending, follow=True)
+            return
+        self._show_detail(event.row_key.value if event.row_key else None)
+
+    def _show_detail(self, key: str | None) -> None:
+        """The selected event uncut: full user agent, bounce type, code and text, link, IP."""
+        row = self.rows.get(key) if key else None
+        detail = event_panel(row, self.app.tz) if row is not None else Text("")
+        self.query_one("#event-detail", Static).update(detail)
 
     def _update_status_line(self) -> None:
         q = self.log_query
@@ -176,6 +234,9 @@ class EventLogScreen(DataScreen):
             if q.campaign
             else Text("all campaigns"),
         ]
+        if self.newer:
+            more = f"{PAGE:,}+" if self.newer >= PAGE else f"{self.newer:,}"
+            parts.insert(1, Text(f"{more} newer: g shows them", style="bold yellow"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
 
     def _set_query(self, **changes) -> None:
@@ -198,7 +259,10 @@ class EventLogScreen(DataScreen):
             self.reload()
 
     def action_first_page(self) -> None:
-        self._set_query()
+        if self.log_query.before_id is None and self.pending is not None:
+            self._show_rows(self.pending, follow=True)
+        else:
+            self._set_query()
 
     def action_type_filter(self, event_type: str) -> None:
         self._set_query(event_type=None if event_type == "all" else EventType(event_type))
@@ -211,9 +275,42 @@ class EventLogScreen(DataScreen):
     @on(Input.Submitted, "#campaign")
     def _campaign_chosen(self, event: Input.Submitted) -> None:
         self.query_one("#log").focus()
-        if not event.value.strip():
+        text = event.value.strip()
+        if text:
+            self.resolve_campaign(text)  # a name or an id's start: which campaign is it?
+        else:
             event.input.display = False
-        self._set_query(campaign=event.value.strip())
+            self._set_query(campaign="")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resolve")
+    def resolve_campaign(self, text: str) -> None:
+        with self.db.reading() as session:
+            found = campaigns_core.find_campaigns(session, text, limit=2)
+        self.post_message(self.CampaignResolved(text, found))
+
+    @on(CampaignResolved)
+    def _resolved(self, message: CampaignResolved) -> None:
+        found = message.found
+        if len(found) == 1 or (found and found[0].campaign_id == message.text):
+            self._filter_by(found[0])
+        elif not found:
+            self.notify(
+                f"No campaign's name or id matches {message.text!r}.",
+                severity="warning",
+                markup=False,
+            )
+        else:
+            from tui.widgets.campaign_picker import CampaignPicker
+
+            picker = CampaignPicker(
+                title="Events of which campaign?", text=message.text, verb="show its events"
+            )
+            self.app.push_screen(picker, self._filter_by)
+
+    def _filter_by(self, campaign: CampaignSummary | None) -> None:
+        if campaign is not None:
+            self.query_one("#campaign", Input).value = campaign.campaign_id
+            self._set_query(campaign=campaign.campaign_id)
 
     def action_back(self) -> None:
         box = self.query_one("#campaign", Input)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+
 from tui import format as fmt
 from tui.widgets.table import Column
+
+UA_WIDTH = 18  # the user agent column: cut from the left, for its end tells the client
 
 EVENT_STYLES = {
     "open": "green",
@@ -25,20 +29,44 @@ def detail(event_type: str, data: dict[str, Any] | None) -> str:
     if event_type == "click":
         return str(data.get("link_url", ""))
     if event_type == "bounce":
-        parts = [data.get("bounce_type"), data.get("error_code"), data.get("error_message")]
-        return " ".join(str(p) for p in parts if p not in (None, ""))
+        return " ".join(_bounce_parts(data))
     for key in ("link_url", "error_message", "reason"):
         if data.get(key):
             return str(data[key])
     return ""
 
 
+def _bounce_parts(data: dict[str, Any]) -> list[str]:
+    """Type, code and text of a bounce, the code once: `550` is not repeated before a text
+    that starts with it (`permanent 550 5.1.1 User unknown`)."""
+    kind, code, text = (
+        str(data.get(k) or "") for k in ("bounce_type", "error_code", "error_message")
+    )
+    if code and text.startswith(code):
+        code = ""
+    return [p for p in (kind, code, text) if p]
+
+
+def who(event) -> str:
+    """ "machine" or "person" for an open or click (the classifier's verdict), else ""."""
+    if str(event.event_type) not in ("open", "click"):
+        return ""
+    data = event.event_data if isinstance(event.event_data, dict) else {}
+    return "machine" if data.get("machine") else "person"
+
+
+def tail(value: str, width: int) -> str:
+    """The end of `value` in `width` cells, "…" in front when cut."""
+    return value if len(value) <= width else "…" + value[-(width - 1) :]
+
+
 def event_cells(event, tz, *, with_recipient: bool = False) -> dict[str, object]:
     cells: dict[str, object] = {
         "created_at": fmt.when(event.created_at, tz, seconds=True),
         "event_type": fmt.literal(event.event_type, EVENT_STYLES.get(str(event.event_type), "")),
+        "who": Text(who(event), style="dim" if who(event) == "machine" else ""),
         "detail": fmt.literal(detail(str(event.event_type), event.event_data)),
-        "user_agent": fmt.literal(event.user_agent or ""),
+        "user_agent": fmt.literal(tail(fmt.clean(event.user_agent or ""), UA_WIDTH)),
         "ip_address": fmt.literal(event.ip_address or ""),
     }
     if with_recipient:
@@ -50,17 +78,75 @@ def event_cells(event, tz, *, with_recipient: bool = False) -> dict[str, object]
 TIMELINE_COLUMNS = (
     Column("created_at", "Time", 19, priority=0),
     Column("event_type", "Type", 11, priority=0),
+    Column("who", "By", 7, priority=0),
     Column("detail", "Link / detail", 20, priority=1, flex=True),
-    Column("ip_address", "IP", 15, priority=2),
-    Column("user_agent", "User agent", 24, priority=3),
+    Column("user_agent", "User agent", UA_WIDTH, priority=2),
+    Column("ip_address", "IP", 15, priority=3),
 )
 
 LOG_COLUMNS = (
     Column("created_at", "Time", 19, priority=0),
     Column("event_type", "Type", 11, priority=0),
+    Column("who", "By", 7, priority=4),  # at 80 columns the panel says it
     Column("email_address", "Recipient", 18, priority=0, flex=True),
     Column("campaign", "Campaign", 13, priority=2),
     Column("detail", "Link / detail", 18, priority=3),
-    Column("ip_address", "IP", 15, priority=4),
-    Column("user_agent", "User agent", 20, priority=5),
+    Column("user_agent", "User agent", UA_WIDTH, priority=5),
+    Column("ip_address", "IP", 15, priority=6),
 )
+
+
+def event_panel(event, tz) -> Text:
+    """Everything about one event, uncut, a line a fact: for the panel under a table."""
+    data = event.event_data if isinstance(event.event_data, dict) else {}
+    kind = str(event.event_type)
+    by = who(event)
+    if by == "machine":
+        by = f"by a machine ({data.get('machine_reason') or 'rule not named'})"
+    elif by == "person":
+        by = "by a person"
+    head = [fmt.literal(kind, "bold " + EVENT_STYLES.get(kind, "")), Text(" · ")]
+    head.append(Text(fmt.when(event.created_at, tz, seconds=True)))
+    if by:
+        head += [Text(" · "), Text(by)]
+    lines = [Text.assemble(*head)]
+    facts: list[tuple[str, object]] = []
+    if kind == "bounce":
+        facts += [
+            ("Bounce", data.get("bounce_type")),
+            ("Code", data.get("error_code")),
+            ("Text", data.get("error_message")),
+        ]
+    facts += [
+        ("Link", data.get("link_url")),
+        ("IP", event.ip_address),
+        ("User agent", event.user_agent),
+    ]
+    for label, value in facts:
+        if value not in (None, ""):
+            # Wrapped, never cut: the end of a user agent is what tells the client.
+            lines.append(Text.assemble((f"{label}: ", "bold"), fmt.clean(value)))
+    return Text("\n").join(lines)
+
+
+def delivery_rows(recipient, tz) -> list[tuple[str, dict[str, object]]]:
+    """Timeline rows the recipient row itself tells (no event is stored for them): when it
+    was sent, or that it waits in the queue, or that sending failed and why."""
+    rows: list[tuple[str, dict[str, object]]] = []
+    status = str(recipient.status)
+    if recipient.sent_at is not None:
+        rows.append(
+            (
+                "sent",
+                {
+                    "created_at": fmt.when(recipient.sent_at, tz, seconds=True),
+                    "event_type": Text("sent", style="green"),
+                },
+            )
+        )
+    elif status in ("queued", "failed"):
+        reason = recipient.error_message if status == "failed" else "waiting for a sender"
+        rows.append(
+            (status, {"event_type": fmt.status(status), "detail": fmt.literal(reason or "")})
+        )
+    return rows

@@ -16,9 +16,9 @@ from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 COLUMNS = (
-    Column("email_address", "Email", 18, priority=0, flex=True),
-    Column("campaign", "Campaign", 13, priority=0),
-    Column("campaign_name", "Campaign name", 16, priority=3),
+    Column("email_address", "Email", 20, priority=0, flex=True),
+    Column("campaign_name", "Campaign", 20, priority=0),  # the name people know ...
+    Column("campaign", "Campaign id", 13, priority=2),  # ... and the id messages use
     Column("status", "Status", 12, priority=0),
     Column("sent_at", "Sent", 11, priority=1),
     Column("opened_at", "Opened", 11, priority=2),
@@ -28,6 +28,7 @@ COLUMNS = (
 
 
 class FindScreen(DataScreen):
+    READS = "recipients"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="find.back", tooltip="Back"),
         Binding("slash", "focus_search", "Search", id="find.search", tooltip="Edit the address"),
@@ -107,8 +108,8 @@ class FindScreen(DataScreen):
                     str(m.recipient_id),
                     {
                         "email_address": fmt.literal(m.email_address),
-                        "campaign": fmt.literal(m.campaign),
                         "campaign_name": fmt.literal(m.campaign_name),
+                        "campaign": fmt.literal(m.campaign),
                         "status": fmt.status(m.status),
                         "sent_at": fmt.short_when(m.sent_at, tz),
                         "opened_at": fmt.short_when(m.opened_at, tz),
@@ -122,7 +123,7 @@ class FindScreen(DataScreen):
         n = len(message.matches)
         self.query_one("#status-line", Static).update(
             Text.assemble(
-                (f"{n:,} match{'es' if n != 1 else ''}", "bold"),
+                (fmt.plural(n, "match", "matches"), "bold"),
                 " for ",
                 fmt.literal(message.text, "italic"),
             )

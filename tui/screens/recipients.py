@@ -13,27 +13,37 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from core import analytics, sending, suppression
 from core import campaigns as campaigns_core
-from core.models import RecipientStatus, percent
+from core.models import RecipientStatus
 from tui import format as fmt
-from tui.screens.base import SearchableScreen
+from tui.screens.campaign_header import campaign_header
+from tui.screens.sorting import Sort, SortableScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
 PAGE = 100
 STATUS_KEYS = {str(i + 1): status for i, status in enumerate(RecipientStatus)}
-SORTS = ("id", "sent_at", "opened_at", "clicked_at", "replied_at", "bounced_at", "email_address")
-SORT_LABELS = {"id": "added", "email_address": "email"}
+SORTS = (
+    Sort("id", "added", None, False),
+    Sort("sent_at", "sent", "sent_at", True),
+    Sort("opened_at", "opened", "opened_at", True),
+    Sort("clicked_at", "clicked", "clicked_at", True),
+    Sort("replied_at", "replied", "replied_at", True),
+    Sort("bounced_at", "bounced", "bounced_at", True),
+    Sort("email_address", "email", "email_address", False),
+)
+# At 80 columns: email (22+), status, sent, opened, clicked; the suppression mark rides on
+# the status ("bounced ⊘") instead of a column of its own that is mostly empty.
 COLUMNS = (
-    Column("email_address", "Email", 18, priority=0, flex=True),
-    Column("status", "Status", 12, priority=0),
-    Column("suppressed", "Sup", 3, priority=1),  # "yes": the address is on the suppression list
+    Column("email_address", "Email", 20, priority=0, flex=True),
+    Column("status", "Status", 13, priority=0),
     Column("sent_at", "Sent", 11, priority=1),
     Column("opened_at", "Opened", 11, priority=1),
-    Column("clicked_at", "Clicked", 11, priority=2),
+    Column("clicked_at", "Clicked", 11, priority=1),
+    Column("bounced_at", "Bounced", 11, priority=2),
+    Column("error_message", "Error", 16, priority=2),
     Column("replied_at", "Replied", 11, priority=3),
-    Column("bounced_at", "Bounced", 11, priority=3),
-    Column("error_message", "Error", 16, priority=4),
 )
+SUPPRESSED_MARK = "⊘"
 
 
 @dataclass(frozen=True)
@@ -51,8 +61,19 @@ class PageQuery:
         return bool(self.status or self.search or self.unopened)
 
 
-class RecipientsScreen(SearchableScreen):
+def _status(value: str, suppressed: bool) -> Text:
+    """The status, with ⊘ when the address is on the suppression list (never mailed again)."""
+    text = fmt.status(value)
+    if suppressed:
+        text.append(("" if len(text) >= 12 else " ") + SUPPRESSED_MARK, style="bold red")
+    return text
+
+
+class RecipientsScreen(SortableScreen):
+    READS = "recipients"
     CLEARED = {"search": "", "status": None, "unopened": False}
+    SORTS = SORTS
+    STATE_NAME = "recipients"
     BINDINGS = [
         Binding(
             "enter",
@@ -95,7 +116,7 @@ class RecipientsScreen(SearchableScreen):
             id="recipients.unopened",
             tooltip="Only sent and not opened",
         ),
-        Binding("o", "cycle_sort", "Sort", id="recipients.sort", tooltip="Sort by next timestamp"),
+        Binding("o", "pick_sort", "Sort", id="recipients.sort", tooltip="Pick the sort"),
         Binding("O", "flip_sort", "Flip", show=False, id="recipients.flip", tooltip="Reverse sort"),
         Binding(
             "0",
@@ -156,7 +177,8 @@ class RecipientsScreen(SearchableScreen):
         super().__init__()
         self.campaign_pk = campaign_pk
         self.campaign_name = campaign_name
-        self.page_query = PageQuery()
+        sort, descending = self.remembered_sort(("id", False))
+        self.page_query = PageQuery(sort=sort, descending=descending)
         self.current_page = None
         self.stats = None
         self.filtered_total: int | None = None
@@ -174,6 +196,7 @@ class RecipientsScreen(SearchableScreen):
     def on_mount(self) -> None:
         self.sub_title = self.campaign_name
         self.query_one("#search").display = False
+        self.table.set_sort(self.sort_column(), self.page_query.descending)
         self.table.focus()
         self.reload()
 
@@ -184,7 +207,14 @@ class RecipientsScreen(SearchableScreen):
     # -- reading ---------------------------------------------------------------------------
     def reload(self) -> None:
         self.fetch_stats()
+        self._fetch_page_and_count()
+
+    def _fetch_page_and_count(self) -> None:
+        """The page and, when filtered, its count: read together so "rows 1-42 of 36" can't
+        stay on screen after the filtered rows changed."""
         self.fetch_page(self.page_query)
+        if self.page_query.filtered():
+            self.fetch_count(self.page_query)
 
     def action_refresh(self) -> None:
         self.reload()
@@ -193,7 +223,7 @@ class RecipientsScreen(SearchableScreen):
         if resync or self.campaign_pk in campaign_ids:
             self._live = True
             self.fetch_stats()
-            self.fetch_page(self.page_query)
+            self._fetch_page_and_count()
         else:
             self.pacer.done()
 
@@ -239,49 +269,20 @@ class RecipientsScreen(SearchableScreen):
 
     @on(StatsFetched)
     def show_stats(self, message: StatsFetched) -> None:
-        self.stats = s = message.stats
-        tz = self.app.tz
-        self.sub_title = s.name
-        top = Text.assemble(
-            fmt.literal(s.campaign_id, "bold"),
-            "  ",
-            fmt.status(s.status),
-            "  ",
-            fmt.literal(s.name),
-        )
-        times = Text(
-            "  ".join(
-                f"{label} {fmt.when(value, tz)}"
-                for label, value in (
-                    ("scheduled", s.scheduled_at),
-                    ("started", s.started_at),
-                    ("completed", s.completed_at),
-                )
-                if value
+        self.stats = message.stats
+        self.sub_title = message.stats.name
+        header = campaign_header(message.stats, self.app.tz)
+        if message.idle:  # running, recipients waiting, and nothing has claimed any
+            header = Text("\n").join(
+                [
+                    header,
+                    Text.assemble(
+                        ("Nothing is sending this campaign: run ", "bold yellow"),
+                        (f"campaigns simulate {fmt.clean(message.stats.campaign_id)}", "bold"),
+                    ),
+                ]
             )
-            or "not started",
-            style="dim",
-        )
-        counts = Text(
-            f"Recipients {s.total_recipients:,} · Sent {s.emails_sent:,} · "
-            f"Opened {s.emails_opened:,} · Clicked {s.emails_clicked:,} · "
-            f"Replied {s.emails_replied:,} · Bounced {s.emails_bounced:,}"
-        )
-        rates = Text(
-            f"Open {s.open_rate:.1f}% · Click {s.click_rate:.1f}% · Reply {s.reply_rate:.1f}% · "
-            f"Bounce {s.bounce_rate:.1f}% · "
-            f"Click-to-open {percent(s.emails_clicked, s.emails_opened):.1f}%",
-            style="bold",
-        )
-        lines = [top, times, counts, rates]
-        if message.idle:
-            lines.append(
-                Text.assemble(
-                    ("Nothing is sending this campaign: run ", "bold yellow"),
-                    (f"campaigns simulate {fmt.clean(s.campaign_id)}", "bold"),
-                )
-            )
-        self.query_one("#stats", Static).update(Text("\n").join(lines))
+        self.query_one("#stats", Static).update(header)
         self._update_status_line()
 
     @on(PageFetched)
@@ -301,8 +302,7 @@ class RecipientsScreen(SearchableScreen):
                     str(r.id),
                     {
                         "email_address": fmt.literal(r.email_address),
-                        "status": fmt.status(r.status),
-                        "suppressed": Text("yes", "bold red") if r.id in message.suppressed else "",
+                        "status": _status(r.status, r.id in message.suppressed),
                         "sent_at": fmt.short_when(r.sent_at, tz),
                         "opened_at": fmt.short_when(r.opened_at, tz),
                         "clicked_at": fmt.short_when(r.clicked_at, tz),
@@ -356,8 +356,10 @@ class RecipientsScreen(SearchableScreen):
             parts.append(Text(", ").join(filters))
         on_page = len(self.suppressed & {r.id for r in self.current_page.rows}) if shown else 0
         if on_page:
-            parts.append(Text(f"Sup: {on_page:,} suppressed on this page", style="red"))
-        label = SORT_LABELS.get(q.sort, q.sort.removesuffix("_at"))
+            parts.append(
+                Text(f"{SUPPRESSED_MARK} {on_page:,} suppressed on this page", style="red")
+            )
+        label = self.sort_named(q.sort).label
         parts.append(Text(f"sorted by {label} {'▼' if q.descending else '▲'}"))
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
 
@@ -379,8 +381,7 @@ class RecipientsScreen(SearchableScreen):
         changes.setdefault("before", None)
         changes.setdefault("page", 0)
         self.page_query = replace(self.page_query, **changes)
-        sort_col = None if self.page_query.sort == "id" else self.page_query.sort
-        self.table.set_sort(sort_col, self.page_query.descending)
+        self.table.set_sort(self.sort_column(), self.page_query.descending)
         self.fetch_page(self.page_query)
         if refilter:
             self.filtered_total = None
@@ -407,12 +408,11 @@ class RecipientsScreen(SearchableScreen):
     def action_status_filter(self, status: str) -> None:
         self._set_query(status=None if status == "all" else RecipientStatus(status))
 
-    def action_cycle_sort(self) -> None:
-        nxt = SORTS[(SORTS.index(self.page_query.sort) + 1) % len(SORTS)]
-        self._set_query(sort=nxt, descending=nxt.endswith("_at"))
+    def current_sort(self) -> tuple[str, bool]:
+        return self.page_query.sort, self.page_query.descending
 
-    def action_flip_sort(self) -> None:
-        self._set_query(descending=not self.page_query.descending)
+    def apply_sort(self, key: str, descending: bool) -> None:
+        self._set_query(sort=key, descending=descending)
 
     def filtered(self) -> bool:
         return self.page_query.filtered()

@@ -38,6 +38,8 @@ class ListQuery:
 
 
 class SuppressionsScreen(SearchableScreen):
+    READS = "suppressions"
+    WRITE_ACTIONS = frozenset({"lift"})
     BINDINGS = [
         Binding(
             "escape", "back", "Back", id="suppressions.back", tooltip="Clear the search, else back"
@@ -105,9 +107,6 @@ class SuppressionsScreen(SearchableScreen):
     @property
     def table(self) -> ResponsiveTable:
         return self.query_one("#suppressions", ResponsiveTable)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (self.read_only and action == "lift")
 
     # -- reading ---------------------------------------------------------------------------
     def reload(self) -> None:

@@ -13,12 +13,13 @@ from textual.widgets import DataTable, Header, Static
 from core import analytics
 from tui import format as fmt
 from tui.screens.base import DataScreen
-from tui.screens.events_table import TIMELINE_COLUMNS, event_cells
+from tui.screens.events_table import TIMELINE_COLUMNS, delivery_rows, event_cells, event_panel
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
 
 class TimelineScreen(DataScreen):
+    READS = "the timeline"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="timeline.back", tooltip="Back"),
         Binding("ctrl+r", "refresh", "Refresh", id="timeline.refresh", tooltip="Fetch again"),
@@ -93,11 +94,16 @@ class TimelineScreen(DataScreen):
         ]
         if r.error_message:
             lines.append(Text.assemble("error ", fmt.literal(r.error_message, "red")))
-        lines.append(Text(f"{len(t.events):,} events", style="dim"))
+        lines.append(Text(fmt.plural(len(t.events), "event"), style="dim"))
         self.query_one("#recipient", Static).update(Text("\n").join(lines))
         self.events = {str(e.id): e for e in t.events}
         table = self.query_one("#events", ResponsiveTable)
-        table.show_rows([(str(e.id), event_cells(e, tz)) for e in t.events])
+        rows = [(str(e.id), event_cells(e, tz)) for e in t.events]
+        # "sent" in its place by time (before the opens); queued or failed first, undated.
+        sent = r.sent_at
+        before = [e for e in t.events if sent is not None and e.created_at < sent]
+        delivery = delivery_rows(r, tz)
+        table.show_rows(rows[: len(before)] + delivery + rows[len(before) :])
         self._show_json(table.current_key())
 
     @on(DataTable.RowHighlighted, "#events")
@@ -108,7 +114,7 @@ class TimelineScreen(DataScreen):
         event = self.events.get(key) if key else None
         target = self.query_one("#json", Static)
         if event is None:
-            target.update(Text("no events", style="dim"))
+            target.update(Text("no events" if not self.events else "", style="dim"))
             return
         body = {
             "event_type": str(event.event_type),
@@ -118,4 +124,5 @@ class TimelineScreen(DataScreen):
             "event_data": event.event_data,
         }
         # Bounded: a 7 KB event nested 980 deep is 1.9 MB as indented JSON (issue 19.8).
-        target.update(fmt.literal_block(fmt.pretty_json(body)))
+        panel = event_panel(event, self.app.tz)
+        target.update(Text("\n").join([panel, fmt.literal_block(fmt.pretty_json(body))]))

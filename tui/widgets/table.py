@@ -55,6 +55,7 @@ class ResponsiveTable(DataTable):
         super().__init__(**kwargs)
         self.all_columns = tuple(columns)
         self.shown_columns: tuple[Column, ...] = ()
+        self._widths: dict[str, int] = {}
         self.sort_key: str | None = None
         self.sort_descending = False
         self._rows: list[Row] = []
@@ -73,7 +74,7 @@ class ResponsiveTable(DataTable):
         ordered = tuple(c for c in self.all_columns if c in chosen)
         spare = width - 2 - sum(c.width + 2 for c in ordered)
         widths = {c.key: c.width + (max(spare, 0) if c.flex else 0) for c in ordered}
-        if ordered == self.shown_columns and widths == getattr(self, "_widths", None):
+        if ordered == self.shown_columns and widths == self._widths:
             return
         self.shown_columns, self._widths = ordered, widths
         self._rebuild()
@@ -81,7 +82,10 @@ class ResponsiveTable(DataTable):
     def _label(self, column: Column) -> Text:
         label = column.label
         if column.key == self.sort_key:
-            label += " ▼" if self.sort_descending else " ▲"
+            arrow = "▼" if self.sort_descending else "▲"
+            width = self._widths.get(column.key, column.width)
+            # A narrow column keeps its arrow: the label gives way ("Open▲" in 5 cells).
+            label = f"{label} {arrow}" if len(label) + 2 <= width else label[: width - 1] + arrow
         return Text(label, justify="right" if column.right else "left", style="bold")
 
     def _rebuild(self) -> None:
@@ -96,11 +100,10 @@ class ResponsiveTable(DataTable):
         if (key, descending) == (self.sort_key, self.sort_descending):
             return  # a repaint of the whole table for nothing, while the next page is read
         self.sort_key, self.sort_descending = key, descending
-        for column in self.shown_columns:
-            col = self.columns.get(column.key)  # type: ignore[call-overload]
-            if col is not None:
-                col.label = self._label(column)
-        self.refresh()
+        # Every header again: a label changed in place stays painted from the table's cache
+        # (the old column kept its arrow).
+        if self.shown_columns:
+            self._rebuild()
 
     # -- rows ------------------------------------------------------------------------------
     def _cells(self, cells: Mapping[str, RenderableType]) -> list[RenderableType]:
@@ -125,6 +128,7 @@ class ResponsiveTable(DataTable):
         if not self.shown_columns:
             return
         cursor = self.current_key() if keep_cursor else None
+        position = self.cursor_row
         # One repaint for the whole change, not one per cleared or added row.
         with self.app.batch_update():
             if old_keys != new_keys:
@@ -133,7 +137,11 @@ class ResponsiveTable(DataTable):
             else:
                 for key, cells in rows:
                     self._update_cells(key, previous.get(key, {}), cells, flash)
-            self.select_key(cursor)
+            if cursor is not None and cursor not in new_keys and self.row_count:
+                # Its row went (deleted): the cursor stays where it was, on the next row.
+                self.move_cursor(row=min(position, self.row_count - 1), animate=False)
+            else:
+                self.select_key(cursor)
 
     def update_rows(self, rows: Sequence[Row], *, flash: bool = True) -> None:
         """Change some rows already shown, in place; rows not shown are ignored."""
