@@ -19,6 +19,7 @@ from core.errors import DatabaseUnavailable
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
+from tui.signals import quit_when_terminal_hangs_up
 from tui.screens.base import DataScreen, error_text
 from tui.screens.sorting import SortableScreen
 
@@ -91,6 +92,8 @@ class CampaignConsoleApp(App):
 
         self.sub_title = self.label + ("  (read-only)" if self.read_only else "")
         self.push_screen(CampaignsScreen())
+        if not self.is_headless:
+            quit_when_terminal_hangs_up(self)  # a terminal gone without a SIGHUP
         if self.live:
             self.feed = ChangeFeed(
                 self.database.url,

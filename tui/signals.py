@@ -9,7 +9,9 @@ that.
 
 from __future__ import annotations
 
+import select
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -43,3 +45,30 @@ def run_app(app: App) -> int:
     finally:
         _running.remove(app)
     return app.return_code or 0
+
+
+def terminal_hung_up(fd: int) -> bool:
+    """Is the terminal on fd gone (its other end closed)? A pty whose master closed reads
+    as end-of-file for ever without a SIGHUP when it is not the process's controlling
+    terminal, and Textual's input thread then spins on it; poll() tells by POLLHUP."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return any(events & (select.POLLHUP | select.POLLNVAL) for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def quit_when_terminal_hangs_up(app: App, fd: int | None = None, every: float = 1.0) -> None:
+    """Check the app's terminal every second; quit as a SIGHUP would once it is gone."""
+    if fd is None:
+        stdin = sys.__stdin__
+        if stdin is None or not stdin.isatty():
+            return  # headless (tests, a pipe): nothing to watch
+        fd = stdin.fileno()
+
+    def check() -> None:
+        if terminal_hung_up(fd):
+            app.exit(return_code=128 + signal.SIGHUP)
+
+    app.set_interval(every, check, name="terminal hang-up watch")
