@@ -19,9 +19,9 @@ from core.errors import DatabaseUnavailable
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
-from tui.signals import quit_when_terminal_hangs_up
 from tui.screens.base import DataScreen, error_text
 from tui.screens.sorting import SortableScreen
+from tui.signals import quit_when_terminal_hangs_up
 
 
 class CampaignConsoleApp(App):
