@@ -150,7 +150,7 @@ async def measure_app(
                 before = first_key(app)
                 frames.expect(lambda app=app, b=before: first_key(app) not in (None, b))
                 t = time.perf_counter()
-                await pilot.press("bracketright")
+                await pilot.press("right_square_bracket")
                 nxt.append(await frames.wait() - t)
                 await pilot.pause()
 
@@ -202,7 +202,7 @@ STARTUP = textwrap.dedent(
         for _ in range(5):
             while getattr(app.screen, "current_page", None) is None:
                 await asyncio.sleep(0.002)
-            await pilot.press("bracketright")
+            await pilot.press("right_square_bracket")
             await asyncio.sleep(0.05)
         # The peak of this program's own memory (VmHWM). Not getrusage's ru_maxrss: it is kept
         # across exec and can be the parent's (pytest's, holding earlier benchmarks' data).

@@ -117,7 +117,7 @@ class CampaignsScreen(SearchableScreen):
             for key, status in STATUS_KEYS.items()
         ),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "page(1)",
             "Next page",
             show=False,
@@ -126,7 +126,7 @@ class CampaignsScreen(SearchableScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "page(-1)",
             "Prev page",
             show=False,

@@ -51,7 +51,7 @@ class EventLogScreen(DataScreen):
             tooltip="Only one campaign's events",
         ),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "next_page",
             "Older",
             id="events.older",
@@ -59,7 +59,7 @@ class EventLogScreen(DataScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "prev_page",
             "Newer",
             id="events.newer",

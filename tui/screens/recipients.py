@@ -70,7 +70,7 @@ class RecipientsScreen(SearchableScreen):
         ),
         Binding("slash", "search", "Search", id="recipients.search", tooltip="Search by email"),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "next_page",
             "Next",
             id="recipients.next",
@@ -78,7 +78,7 @@ class RecipientsScreen(SearchableScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "prev_page",
             "Prev",
             id="recipients.prev",

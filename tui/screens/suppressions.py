@@ -51,7 +51,7 @@ class SuppressionsScreen(SearchableScreen):
             tooltip="Take this address off the list (asks first)",
         ),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "next_page",
             "Next",
             id="suppressions.next",
@@ -59,7 +59,7 @@ class SuppressionsScreen(SearchableScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "prev_page",
             "Prev",
             id="suppressions.prev",
