@@ -74,6 +74,21 @@ class DataScreen(Screen):
     def reload(self) -> None:
         """Fetch what the screen shows again (after a write, or on request)."""
 
+    # -- moving between screens -------------------------------------------------------------
+    # Keys arrive in bursts (over SSH, or typed fast): a row's Enter can be handled after this
+    # screen stopped being the one shown. A drill-down or a back from a screen that is not on
+    # top is dropped, so a burst of Enter/Escape never stacks screens.
+    def drill_down(self, screen: Screen) -> None:
+        if self.app.screen is self:
+            self.app.push_screen(screen)
+
+    def go_back(self) -> None:
+        if self.app.screen is self and len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_back(self) -> None:
+        self.go_back()
+
 
 class SearchableScreen(DataScreen):
     """A screen whose table has a search box (`#search`, hidden until `/`) that filters as

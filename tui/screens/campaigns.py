@@ -18,6 +18,7 @@ from core.campaigns import CampaignSummary
 from core.models import CampaignStatus
 from tui import format as fmt
 from tui.screens.base import SearchableScreen
+from tui.screens.navigation import PagedScreen
 from tui.widgets.dialogs import (
     AddRecipientsDialog,
     CampaignFields,
@@ -88,7 +89,9 @@ class CampaignQuery:
     offset: int = 0
 
 
-class CampaignsScreen(SearchableScreen):
+class CampaignsScreen(PagedScreen, SearchableScreen):
+    PAGE_SIZE = PAGE
+    QUERY_ATTR = "query_state"
     CLEARED = {"search": "", "status": None}
     BINDINGS = [
         Binding(
@@ -118,7 +121,7 @@ class CampaignsScreen(SearchableScreen):
         ),
         Binding(
             "right_square_bracket",
-            "page(1)",
+            "next_page",
             "Next page",
             show=False,
             id="campaigns.next",
@@ -127,7 +130,7 @@ class CampaignsScreen(SearchableScreen):
         ),
         Binding(
             "left_square_bracket",
-            "page(-1)",
+            "prev_page",
             "Prev page",
             show=False,
             id="campaigns.prev",
@@ -397,6 +400,29 @@ class CampaignsScreen(SearchableScreen):
         if 0 <= offset < max(self.total, 1):
             self._set_query(offset=offset)
 
+    def action_next_page(self) -> None:
+        self.action_page(1)
+
+    def action_prev_page(self) -> None:
+        self.action_page(-1)
+
+    def action_first_page(self) -> None:
+        self._set_query(offset=0)
+
+    def action_last_page(self) -> None:
+        self.show_row(self.total - 1)
+
+    def show_row(self, row: int) -> None:
+        row = max(min(row, self.total - 1), 0)
+        start = self.page_start(row)
+        if not self.arrive(row, start, self.query_state.offset):
+            self._set_query(offset=start)
+
+    def copy_value(self) -> str | None:
+        key = self.table.current_key()
+        campaign = self.summaries.get(key) if key else None
+        return campaign.campaign_id if campaign else None
+
     # -- the selected campaign -------------------------------------------------------------
     def selected(self) -> CampaignSummary | None:
         key = self.table.current_key()
@@ -411,14 +437,14 @@ class CampaignsScreen(SearchableScreen):
         if campaign:
             from tui.screens.recipients import RecipientsScreen
 
-            self.app.push_screen(RecipientsScreen(campaign.id, campaign.name))
+            self.drill_down(RecipientsScreen(campaign.id, campaign.name))
 
     def action_analytics(self) -> None:
         campaign = self.selected()
         if campaign:
             from tui.screens.analytics import AnalyticsScreen
 
-            self.app.push_screen(AnalyticsScreen(campaign.id, campaign.name))
+            self.drill_down(AnalyticsScreen(campaign.id, campaign.name))
 
     def action_export(self) -> None:
         campaign = self.selected()

@@ -16,6 +16,7 @@ from core.models import EventType
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.screens.events_table import LOG_COLUMNS, event_cells
+from tui.screens.navigation import PagedScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -29,9 +30,11 @@ class LogQuery:
     campaign: str = ""
     before_id: int | None = None
     page: int = 0
+    offset: int = 0  # rows skipped from the newest ("go to row"), without before_id
 
 
-class EventLogScreen(DataScreen):
+class EventLogScreen(PagedScreen, DataScreen):
+    QUERY_ATTR = "log_query"
     BINDINGS = [
         Binding(
             "escape", "back", "Back", id="events.back", tooltip="Clear the filter, else go back"
@@ -96,6 +99,11 @@ class EventLogScreen(DataScreen):
         ),
     ]
 
+    class Counted(Message):
+        def __init__(self, query: LogQuery, total: int) -> None:
+            super().__init__()
+            self.query, self.total = query, total
+
     class EventsFetched(Message):
         def __init__(self, query: LogQuery, rows) -> None:
             super().__init__()
@@ -146,8 +154,23 @@ class EventLogScreen(DataScreen):
                 campaign=query.campaign or None,
                 before_id=query.before_id,
                 limit=PAGE,
+                offset=query.offset,
             )
         self.post_message(self.EventsFetched(query, rows))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="count")
+    def count(self, query: LogQuery) -> None:
+        with self.db.reading() as session:
+            total = analytics.count_events(
+                session, event_type=query.event_type, campaign=query.campaign or None
+            )
+        self.post_message(self.Counted(query, total))
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        q = message.query
+        if (q.event_type, q.campaign) == (self.log_query.event_type, self.log_query.campaign):
+            self.show_row(max(message.total - 1, 0))
 
     @on(EventsFetched)
     def show(self, message: EventsFetched) -> None:
@@ -181,6 +204,7 @@ class EventLogScreen(DataScreen):
     def _set_query(self, **changes) -> None:
         changes.setdefault("before_id", None)
         changes.setdefault("page", 0)
+        changes.setdefault("offset", 0)
         if changes["page"] == 0:
             self.page_starts = []
         self.log_query = replace(self.log_query, **changes)
@@ -196,9 +220,33 @@ class EventLogScreen(DataScreen):
             before = self.page_starts.pop()
             self.log_query = replace(self.log_query, before_id=before, page=self.log_query.page - 1)
             self.reload()
+        elif self.log_query.page > 0:  # after "go to": the page before by its offset
+            page = self.log_query.page - 1
+            self._set_query(page=page, offset=page * PAGE)
 
     def action_first_page(self) -> None:
         self._set_query()
+
+    def action_last_page(self) -> None:
+        self.count(self.log_query)
+
+    def show_row(self, row: int) -> None:
+        start = self.page_start(row)
+        if not self.arrive(row, start, self.log_query.page * PAGE if self.shown else None):
+            self.page_starts = []
+            self.log_query = replace(
+                self.log_query, before_id=None, page=start // PAGE, offset=start
+            )
+            self.reload()
+
+    def copy_value(self) -> str | None:
+        key = self.query_one("#log", ResponsiveTable).current_key()
+        event = self.rows.get(key) if key else None
+        return event.email_address if event else None
+
+    @property
+    def table(self) -> ResponsiveTable:
+        return self.query_one("#log", ResponsiveTable)
 
     def action_type_filter(self, event_type: str) -> None:
         self._set_query(event_type=None if event_type == "all" else EventType(event_type))
@@ -223,7 +271,7 @@ class EventLogScreen(DataScreen):
             self.query_one("#log").focus()
             self._set_query(event_type=None, campaign="")
         else:
-            self.app.pop_screen()
+            self.go_back()
 
     @on(DataTable.RowSelected, "#log")
     def action_open(self) -> None:
@@ -232,4 +280,4 @@ class EventLogScreen(DataScreen):
         if event is not None:
             from tui.screens.timeline import TimelineScreen
 
-            self.app.push_screen(TimelineScreen(event.recipient_id))
+            self.drill_down(TimelineScreen(event.recipient_id))

@@ -16,6 +16,7 @@ from core import campaigns as campaigns_core
 from core.models import RecipientStatus, percent
 from tui import format as fmt
 from tui.screens.base import SearchableScreen
+from tui.screens.navigation import PagedScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
@@ -45,13 +46,15 @@ class PageQuery:
     descending: bool = False
     after: object | None = None
     before: object | None = None
-    page: int = 0  # 0-based index of the page shown, for "rows 2,001-2,100"
+    skip: int = 0  # from the first row: "go to row"
+    from_end: bool = False  # the last page
+    offset: int = 0  # 0-based row of the page's first row, for "rows 2,001-2,100"
 
     def filtered(self) -> bool:
         return bool(self.status or self.search or self.unopened)
 
 
-class RecipientsScreen(SearchableScreen):
+class RecipientsScreen(PagedScreen, SearchableScreen):
     CLEARED = {"search": "", "status": None, "unopened": False}
     BINDINGS = [
         Binding(
@@ -137,9 +140,10 @@ class RecipientsScreen(SearchableScreen):
     ]
 
     class PageFetched(Message):
-        def __init__(self, query: PageQuery, page, suppressed: frozenset[int] = frozenset()):
+        def __init__(self, query: PageQuery, page, suppressed: frozenset[int], first_row: int):
             super().__init__()
             self.query, self.page, self.suppressed = query, page, suppressed
+            self.first_row = first_row  # 0-based row of the page's first row
 
     class StatsFetched(Message):
         def __init__(self, stats) -> None:
@@ -161,6 +165,7 @@ class RecipientsScreen(SearchableScreen):
         self.filtered_total: int | None = None
         self.rows_by_key: dict[str, object] = {}
         self.suppressed: frozenset[int] = frozenset()  # recipient ids of the page shown
+        self.first_row = 0  # of the page shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -216,12 +221,24 @@ class RecipientsScreen(SearchableScreen):
                 descending=query.descending,
                 after=query.after,
                 before=query.before,
+                skip=query.skip,
+                from_end=query.from_end,
                 limit=PAGE,
             )
             # One indexed query for the page's ids: which addresses are suppressed.
             ids = [r.id for r in page.rows]
             suppressed = suppression.suppressed_in_campaign(session, self.campaign_pk, ids)
-        self.post_message(self.PageFetched(query, page, frozenset(suppressed)))
+            first_row = query.offset
+            if query.from_end:  # the counter when unfiltered, else one COUNT
+                total = analytics.count_recipients(
+                    session,
+                    self.campaign_pk,
+                    status=query.status,
+                    search=query.search or None,
+                    unopened=query.unopened,
+                )
+                first_row = max(total - len(page.rows), 0)
+        self.post_message(self.PageFetched(query, page, frozenset(suppressed), first_row))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count")
     def fetch_count(self, query: PageQuery) -> None:
@@ -283,6 +300,7 @@ class RecipientsScreen(SearchableScreen):
             return
         page = self.current_page = message.page
         self.suppressed = message.suppressed
+        self.first_row = message.first_row
         tz = self.app.tz
         self.rows_by_key = {str(r.id): r for r in page.rows}
         self.table.show_rows(
@@ -303,10 +321,10 @@ class RecipientsScreen(SearchableScreen):
                 )
                 for r in page.rows
             ],
-            keep_cursor=message.query.page == getattr(self, "_shown_page", None),
+            keep_cursor=message.query == getattr(self, "_shown_query", None),
             flash=live,
         )
-        self._shown_page = message.query.page
+        self._shown_query = message.query
         self._update_status_line()
 
     @on(CountFetched)
@@ -329,7 +347,7 @@ class RecipientsScreen(SearchableScreen):
         parts = []
         shown = len(self.current_page.rows) if self.current_page else 0
         total = self.total()
-        first = q.page * PAGE + 1
+        first = self.first_row + 1
         if shown:
             of = f" of {total:,}" if total is not None else ""
             parts.append(Text(f"rows {first:,}-{first + shown - 1:,}{of}", style="bold"))
@@ -354,7 +372,7 @@ class RecipientsScreen(SearchableScreen):
     def action_analytics(self) -> None:
         from tui.screens.analytics import AnalyticsScreen
 
-        self.app.push_screen(AnalyticsScreen(self.campaign_pk, self.campaign_name))
+        self.drill_down(AnalyticsScreen(self.campaign_pk, self.campaign_name))
 
     def action_export(self) -> None:
         from tui.widgets.export_dialog import open_export
@@ -367,7 +385,9 @@ class RecipientsScreen(SearchableScreen):
         refilter = any(k in changes for k in ("status", "search", "unopened"))
         changes.setdefault("after", None)
         changes.setdefault("before", None)
-        changes.setdefault("page", 0)
+        changes.setdefault("skip", 0)
+        changes.setdefault("from_end", False)
+        changes.setdefault("offset", 0)
         self.page_query = replace(self.page_query, **changes)
         sort_col = None if self.page_query.sort == "id" else self.page_query.sort
         self.table.set_sort(sort_col, self.page_query.descending)
@@ -381,15 +401,31 @@ class RecipientsScreen(SearchableScreen):
     def action_next_page(self) -> None:
         page = self.current_page
         if page and page.has_next:
-            self._set_query(after=page.last_cursor, page=self.page_query.page + 1)
+            self._set_query(after=page.last_cursor, offset=self.first_row + len(page.rows))
 
     def action_prev_page(self) -> None:
         page = self.current_page
-        if page and self.page_query.page > 0:
-            self._set_query(before=page.first_cursor, page=self.page_query.page - 1)
+        if page and self.first_row > 0:
+            self._set_query(before=page.first_cursor, offset=max(self.first_row - PAGE, 0))
 
     def action_first_page(self) -> None:
         self._set_query()
+
+    def action_last_page(self) -> None:
+        self._set_query(from_end=True)
+
+    def show_row(self, row: int) -> None:
+        total = self.total()
+        if total is not None:
+            row = max(min(row, total - 1), 0)
+        start = self.page_start(row)
+        if not self.arrive(row, start, self.first_row if self.current_page else None):
+            self._set_query(skip=start, offset=start)
+
+    def copy_value(self) -> str | None:
+        key = self.table.current_key()
+        row = self.rows_by_key.get(key) if key else None
+        return row.email_address if row else None
 
     def action_toggle_unopened(self) -> None:
         self._set_query(unopened=not self.page_query.unopened)
@@ -409,7 +445,7 @@ class RecipientsScreen(SearchableScreen):
 
     def action_back(self) -> None:
         if not self.clear_filters():
-            self.app.pop_screen()
+            self.go_back()
 
     @on(DataTable.RowSelected, "#recipients")
     def action_open(self) -> None:
@@ -418,4 +454,4 @@ class RecipientsScreen(SearchableScreen):
             return
         from tui.screens.timeline import TimelineScreen
 
-        self.app.push_screen(TimelineScreen(int(key)))
+        self.drill_down(TimelineScreen(int(key)))
