@@ -20,6 +20,8 @@ from pathlib import Path
 import pyte
 
 CAMPAIGNS = Path(sys.executable).with_name("campaigns")
+# Synchronized output (mode 2026): a terminal shows a frame only when it is complete.
+BEGIN_FRAME, END_FRAME = b"\x1b[?2026h", b"\x1b[?2026l"
 
 # What a terminal (xterm, and every emulator that follows it) sends for a key.
 KEY_BYTES: dict[str, bytes] = {
@@ -55,6 +57,7 @@ class Terminal:
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()  # everything the app wrote, for sequences pyte drops (OSC 52)
         self._lock = threading.Lock()
+        self._pending = b""  # the start of a frame not yet complete
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.lines, self.columns, 0, 0))
         full_env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
@@ -84,6 +87,10 @@ class Terminal:
                 return
             with self._lock:
                 self.raw += data
+                data, self._pending = self._pending + data, b""
+                begin, end = data.rfind(BEGIN_FRAME), data.rfind(END_FRAME)
+                if begin > end:
+                    data, self._pending = data[:begin], data[begin:]
                 self.stream.feed(data)
 
     # -- driving ---------------------------------------------------------------------------
