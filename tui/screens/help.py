@@ -29,18 +29,25 @@ class HelpEntry:
 
 def help_entries(screen: Screen) -> list[HelpEntry]:
     """What help lists for `screen` as it is now: every enabled binding that has an id (the
-    DataTable's own generic keys have none), one entry per id with all its keys."""
+    DataTable's own generic keys have none), one entry per id with all its keys. A screen's
+    key that the focused table also binds without an id (Enter: the table selects the row,
+    which opens it) is listed; one that a nearer binding with an id takes over is not."""
     app = screen.app
     found: dict[str, tuple[list[str], Binding, str]] = {}
-    for _key, active in screen.active_bindings.items():
-        b = active.binding
-        if not b.id or not b.description:
-            continue
-        section = _section(active.node, screen, app, b.id)
-        keys, _b, _s = found.setdefault(b.id, ([], b, section))
-        display = app.get_key_display(b)
-        if display not in keys:
-            keys.append(display)
+    first: dict[str, Binding] = {}  # the nearest binding of each key
+    for node, bindings in screen._modal_binding_chain:
+        for key, b in bindings:
+            nearest = first.setdefault(key, b)
+            if nearest is not b and nearest.id:
+                continue
+            if not b.id or not b.description:
+                continue
+            if app._check_action_state(b.action, node) is False:
+                continue
+            keys, _b, _s = found.setdefault(b.id, ([], b, _section(node, screen, app, b.id)))
+            display = app.get_key_display(b)
+            if display not in keys:
+                keys.append(display)
     entries = [
         # Typed keys (g) before named ones (home), whatever order the bindings merged in.
         HelpEntry(bid, tuple(sorted(keys, key=len)), b.description, b.tooltip or "", section)

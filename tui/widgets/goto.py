@@ -49,7 +49,10 @@ class GotoDialog(Dialog):
 
     @on(Input.Submitted, "#goto")
     def _go(self, event: Input.Submitted) -> None:
-        row = parse_target(event.value, self.page_size)
+        self._submit(event.value)
+
+    def _submit(self, value: str) -> None:
+        row = parse_target(value, self.page_size)
         if row is None:
             self.query_one("#problem", Static).update(
                 Text("A row number such as 2001, or p and a page number such as p21.", "bold red")

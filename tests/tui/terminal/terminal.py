@@ -95,8 +95,12 @@ class Terminal:
 
     # -- driving ---------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
-        """Write bytes to the terminal's input as one write (a burst, as over SSH)."""
+        """Write bytes to the terminal's input as one write (a burst, as over SSH). After a
+        lone Escape at the end, wait out the app's ESCDELAY (100 ms), as a person does: an
+        Escape followed at once by a key is that key with Alt."""
         os.write(self.fd, data)
+        if data.endswith(b"\x1b"):
+            time.sleep(0.15)
 
     def press(self, *keys: str) -> None:
         """Each key by its name in KEY_BYTES, or as the characters typed."""
