@@ -433,6 +433,8 @@ class CampaignsScreen(PagedScreen, SearchableScreen):
 
     @on(DataTable.RowSelected, "#campaigns")
     def action_open(self) -> None:
+        if not self.on_top():
+            return  # a burst of keys: this screen was closed meanwhile
         campaign = self.selected()
         if campaign:
             from tui.screens.recipients import RecipientsScreen

@@ -264,6 +264,9 @@ class EventLogScreen(PagedScreen, DataScreen):
         self._set_query(campaign=event.value.strip())
 
     def action_back(self) -> None:
+        if not self.query("#campaign"):  # not composed yet: Escape right after `l`
+            self.go_back()
+            return
         box = self.query_one("#campaign", Input)
         if self.log_query.event_type or self.log_query.campaign or box.display:
             box.value = ""
@@ -275,6 +278,8 @@ class EventLogScreen(PagedScreen, DataScreen):
 
     @on(DataTable.RowSelected, "#log")
     def action_open(self) -> None:
+        if not self.on_top():
+            return  # a burst of keys: this screen was closed meanwhile
         key = self.query_one("#log", ResponsiveTable).current_key()
         event = self.rows.get(key) if key else None
         if event is not None:

@@ -449,6 +449,8 @@ class RecipientsScreen(PagedScreen, SearchableScreen):
 
     @on(DataTable.RowSelected, "#recipients")
     def action_open(self) -> None:
+        if not self.on_top():
+            return  # a burst of keys: this screen was closed meanwhile
         key = self.table.current_key()
         if key is None:
             return
