@@ -198,7 +198,7 @@ STARTUP = textwrap.dedent(
         while "1" not in home.summaries:
             await asyncio.sleep(0.002)
         home.table.move_cursor(row=home.table.get_row_index("1"))
-        await pilot.press(*terminal_keys(b"\r"))
+        await pilot.press(*terminal_keys(b"\\r"))
         for _ in range(5):
             while getattr(app.screen, "current_page", None) is None:
                 await asyncio.sleep(0.002)

@@ -321,10 +321,10 @@ class RecipientsScreen(PagedScreen, SearchableScreen):
                 )
                 for r in page.rows
             ],
-            keep_cursor=message.query == getattr(self, "_shown_query", None),
+            keep_cursor=message.first_row == getattr(self, "_shown_first_row", None),
             flash=live,
         )
-        self._shown_query = message.query
+        self._shown_first_row = message.first_row
         self._update_status_line()
 
     @on(CountFetched)
