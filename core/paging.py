@@ -47,6 +47,7 @@ from core.search import (
     RecipientRow,
     campaign_key,
     check_limit,
+    check_offset,
     check_status,
     like_pattern,
     recipient_row,
@@ -121,8 +122,10 @@ def _read(
     nulls: bool,
     cursor: PageCursor | None,
     n: int,
+    skip: int = 0,
 ) -> list[RecipientRow]:
-    """Up to n rows of one segment (key NULL or not) after `cursor`, scanning in `desc`."""
+    """Up to n rows of one segment (key NULL or not) after `cursor`, scanning in `desc`,
+    the first `skip` of them left out."""
     key = SORT_KEYS[q.sort]
     cond = q.where()
     if nulls:
@@ -138,21 +141,24 @@ def _read(
             cond.append(pos < (cursor.key, cursor.id) if desc else pos > (cursor.key, cursor.id))
         if len(q.statuses) < len(RecipientStatus):
             cond.append(_STATUS.in_(q.statuses))
-        stmt = select(*ROW_COLUMNS).where(*cond).order_by(*ordered(key, R.id)).limit(n)
+        stmt = select(*ROW_COLUMNS).where(*cond).order_by(*ordered(key, R.id))
+        stmt = stmt.limit(n).offset(skip or None)
         return [recipient_row(r) for r in session.execute(stmt)]
     modern = (session.get_bind().dialect.server_version_info or (0,)) >= (17,)
     branches = [
         select(*ROW_COLUMNS)
         .where(*cond, *_branch(q, s, desc, nulls, cursor, modern))
         .order_by(*ordered(_STATUS, *_branch_keys(q, nulls)))
-        .limit(n)
+        .limit(n + skip)
         for s in q.statuses
     ]
     if len(branches) == 1:
-        return [recipient_row(r) for r in session.execute(branches[0])]
+        stmt = branches[0].offset(skip or None)
+        return [recipient_row(r) for r in session.execute(stmt)]
     u = union_all(*branches).subquery()
     outer = [u.c.id] if q.sort == "id" else [u.c[q.sort], u.c.id]
-    stmt = select(*(u.c[c.key] for c in ROW_COLUMNS)).order_by(*ordered(*outer)).limit(n)
+    stmt = select(*(u.c[c.key] for c in ROW_COLUMNS)).order_by(*ordered(*outer))
+    stmt = stmt.limit(n).offset(skip or None)
     return [recipient_row(r) for r in session.execute(stmt)]
 
 
@@ -208,14 +214,30 @@ def _branch(
 
 
 def _scan(
-    session: Session, q: _Query, cursor: PageCursor | None, backward: bool, n: int
+    session: Session,
+    q: _Query,
+    cursor: PageCursor | None,
+    backward: bool,
+    n: int,
+    skip: int = 0,
 ) -> list[RecipientRow]:
-    """Up to n rows after `cursor` in display order (before it, nearest first, if backward)."""
+    """Up to n rows after `cursor` in display order (before it, nearest first, if backward),
+    the first `skip` left out (only from the start: no cursor, forward)."""
     if not q.statuses:
         return []
     desc = q.descending != backward
     if q.sort not in NULLABLE_KEYS:
-        return _read(session, q, desc, False, cursor, n)
+        return _read(session, q, desc, False, cursor, n, skip)
+    if skip:
+        # Keyed rows first, then the NULL rows: how many keyed rows there are is needed only
+        # when the skip passes all of them.
+        rows = _read(session, q, desc, False, None, n, skip)
+        if not rows:
+            keyed = _segment_count(session, q, nulls=False)
+            return _read(session, q, desc, True, None, n, max(skip - keyed, 0))
+        if len(rows) < n:
+            rows += _read(session, q, desc, True, None, n - len(rows))
+        return rows
     in_nulls = cursor is not None and cursor.key is None
     # Forward: keyed rows, then NULL rows. Backward: the reverse. The second segment is read
     # (by a second statement) only when the first runs out, i.e. on the page that crosses.
@@ -231,6 +253,12 @@ def _scan(
         if len(rows) >= n:
             break
     return rows
+
+
+def _segment_count(session: Session, q: _Query, *, nulls: bool) -> int:
+    key = SORT_KEYS[q.sort]
+    cond = [*q.where(), _STATUS.in_(q.statuses), key.is_(None) if nulls else key.is_not(None)]
+    return int(session.scalar(select(func.count()).select_from(R).where(*cond)) or 0)
 
 
 def _check_cursor(cursor: Any, sort: str, descending: bool) -> None:
@@ -256,6 +284,7 @@ def recipients_page(
     after: PageCursor | None = None,
     before: PageCursor | None = None,
     from_end: bool = False,
+    skip: int = 0,
     limit: int = 100,
 ) -> RecipientPage:
     """One page of a campaign's recipients by keyset on (sort key, id).
@@ -265,6 +294,8 @@ def recipients_page(
     precede it, the first page instead). status: one RecipientStatus; unopened: status sent
     and never opened; search: case-insensitive substring of the email address, literally.
     has_prev after a forward move is True (the cursor came from a row before this page).
+    skip (without a cursor or from_end): the page that starts after that many rows, for "go
+    to row N"; an OFFSET, so it costs N index entries (see bench_tui.py for 1,000,000).
     Raises NotFound (campaign), InvalidInput (status, sort, limit, cursor).
     """
     if sort not in SORT_KEYS:
@@ -273,6 +304,9 @@ def recipients_page(
     if after is not None and before is not None:
         raise InvalidInput("Give a page cursor to go forward or one to go back, not both.")
     check_limit(limit)
+    check_offset(skip)
+    if skip and (after is not None or before is not None or from_end):
+        raise InvalidInput("Skip rows from the first page only, not from a cursor or the end.")
     _check_cursor(after, sort, descending)
     _check_cursor(before, sort, descending)
     if search is not None:
@@ -281,11 +315,11 @@ def recipients_page(
     campaign_id, _total = campaign_key(session, campaign)
     q = _Query(campaign_id, statuses, search or None, unopened, sort, descending)
     backward = before is not None or (from_end and after is None)
-    rows = _scan(session, q, before or after, backward, limit + 1)
+    rows = _scan(session, q, before or after, backward, limit + 1, skip)
     more = len(rows) > limit
     rows = rows[:limit]
     if not backward:
-        return _page(q, rows, has_next=more, has_prev=after is not None)
+        return _page(q, rows, has_next=more, has_prev=after is not None or skip > 0)
     rows.reverse()
     if before is not None and len(rows) < limit:
         rows = _scan(session, q, None, False, limit + 1)

@@ -80,6 +80,12 @@ def check_limit(limit: Any, maximum: int = MAX_LIMIT) -> int:
     return limit
 
 
+def check_offset(offset: Any) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput(f"A row offset is a whole number, 0 or more, not {offset!r}.")
+    return offset
+
+
 def check_status(status: Any) -> RecipientStatus:
     try:
         return RecipientStatus(status)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput
 from core.models import Campaign, CampaignRecipient, Suppression, SuppressionReason
 from core.recipient_csv import email_problem
-from core.search import campaign_key, check_limit, like_pattern
+from core.search import campaign_key, check_limit, check_offset, like_pattern
 
 __all__ = [
     "SuppressionRow",
@@ -232,10 +232,13 @@ def list_suppressions(
     search: str | None = None,
     limit: int = 100,
     after_id: int | None = None,
+    offset: int = 0,
 ) -> tuple[SuppressionRow, ...]:
     """Suppressed addresses in the order they were listed (by id); `search` is any part of an
-    address, case-insensitive. Page on with after_id = the last row's id."""
+    address, case-insensitive. Page on with after_id = the last row's id; offset skips that
+    many rows first (an OFFSET on the primary key: for "last page" and "go to row N")."""
     check_limit(limit)
+    check_offset(offset)
     stmt = select(*_ROW_COLUMNS).outerjoin(Campaign, Campaign.id == S.campaign_id)
     if search is not None and search.strip():
         stmt = stmt.where(S.email_address.ilike(like_pattern(search.strip()), escape="\\"))
@@ -243,7 +246,7 @@ def list_suppressions(
         if isinstance(after_id, bool) or not isinstance(after_id, int):
             raise InvalidInput(f"after_id is a suppression id (a whole number), not {after_id!r}.")
         stmt = stmt.where(S.id > after_id)
-    rows = session.execute(stmt.order_by(S.id).limit(limit))
+    rows = session.execute(stmt.order_by(S.id).limit(limit).offset(offset or None))
     return tuple(SuppressionRow(*r) for r in rows)
 
 

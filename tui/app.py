@@ -50,6 +50,14 @@ class CampaignConsoleApp(App):
             tooltip="Fetch this screen again now",
         ),
         Binding(
+            "tilde",
+            "go_home",
+            "Home",
+            show=False,
+            id="app.home",
+            tooltip="Back to the campaign list from any screen",
+        ),
+        Binding(
             "S",
             "suppressions",
             "Suppressions",
@@ -179,6 +187,12 @@ class CampaignConsoleApp(App):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_go_home(self) -> None:
+        from tui.screens.campaigns import CampaignsScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, CampaignsScreen):
+            self.pop_screen()
 
     def action_find(self) -> None:
         from tui.screens.find import FindScreen

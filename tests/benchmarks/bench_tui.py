@@ -28,7 +28,7 @@ from tests.scratch import migrated_database
 from tui.app import CampaignConsoleApp
 from tui.screens.recipients import RecipientsScreen
 
-from .frames import FrameClock
+from .frames import FrameClock, terminal_keys
 
 BIG = int(os.environ.get("BENCH_BIG_RECIPIENTS", 1_000_000))
 CAMPAIGNS = int(os.environ.get("BENCH_CAMPAIGNS", 10_000))
@@ -143,20 +143,20 @@ async def measure_app(
 
                 frames.expect(lambda app=app: first_key(app) is not None)
                 t = time.perf_counter()
-                await pilot.press("enter")
+                await pilot.press(*terminal_keys(b"\r"))
                 enter.append(await frames.wait() - t)
                 await pilot.pause()
 
                 before = first_key(app)
                 frames.expect(lambda app=app, b=before: first_key(app) not in (None, b))
                 t = time.perf_counter()
-                await pilot.press("bracketright")
+                await pilot.press(*terminal_keys(b"]"))
                 nxt.append(await frames.wait() - t)
                 await pilot.pause()
 
                 screen = app.screen
-                await pilot.press("slash")
-                await pilot.press(*search_for[:-1])
+                await pilot.press(*terminal_keys(b"/"))
+                await pilot.press(*terminal_keys(search_for[:-1].encode()))
                 await pilot.pause()
                 frames.expect(
                     lambda screen=screen: (
@@ -167,7 +167,7 @@ async def measure_app(
                     )
                 )
                 t = time.perf_counter()
-                await pilot.press(search_for[-1])  # the last key typed
+                await pilot.press(*terminal_keys(search_for[-1].encode()))  # the last key
                 search.append(await frames.wait() - t)
     finally:
         db.close()
@@ -184,7 +184,7 @@ STARTUP = textwrap.dedent(
     import asyncio, json, sys, time
     from core import config, db, schema
     from tui.app import CampaignConsoleApp
-    from tests.benchmarks.frames import FrameClock
+    from tests.benchmarks.frames import FrameClock, terminal_keys
     database = db.connect(config.resolve(sys.argv[1]))
     schema.ensure_current(database.url)
     out = {}
@@ -198,11 +198,11 @@ STARTUP = textwrap.dedent(
         while "1" not in home.summaries:
             await asyncio.sleep(0.002)
         home.table.move_cursor(row=home.table.get_row_index("1"))
-        await pilot.press("enter")
+        await pilot.press(*terminal_keys(b"\\r"))
         for _ in range(5):
             while getattr(app.screen, "current_page", None) is None:
                 await asyncio.sleep(0.002)
-            await pilot.press("bracketright")
+            await pilot.press(*terminal_keys(b"]"))
             await asyncio.sleep(0.05)
         # The peak of this program's own memory (VmHWM). Not getrusage's ru_maxrss: it is kept
         # across exec and can be the parent's (pytest's, holding earlier benchmarks' data).
@@ -255,6 +255,10 @@ def recipients_figures(
                     campaigns_core.count_campaigns(s),
                 )
             )
+            # Last page (keyset from the end) and "go to row" (an OFFSET on the index).
+            base_last = timed(lambda: analytics.recipients_page(s, pk, from_end=True))
+            base_mid = timed(lambda: analytics.recipients_page(s, pk, skip=BIG // 2))
+            base_end = timed(lambda: analytics.recipients_page(s, pk, skip=BIG - 100))
     finally:
         db.close()
     app = asyncio.run(measure_app(url, str(pk), status, search_for))
@@ -264,6 +268,10 @@ def recipients_figures(
         ("email search", app["search"], 200, base_search),
         ("campaign list first paint (app mounted)", app["listing"], 1000, base_list),
     ]
+    print(
+        f"\ncore alone: last page (keyset from the end) {base_last:.1f} ms; go to row "
+        f"{BIG // 2 + 1:,} {base_mid:.1f} ms, to row {BIG - 99:,} {base_end:.1f} ms (OFFSET)"
+    )
     return rows
 
 

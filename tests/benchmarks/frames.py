@@ -53,3 +53,18 @@ class FrameClock:
                 raise TimeoutError("no frame showed it")
             await asyncio.sleep(0.001)
         return self.at
+
+
+def terminal_keys(data: bytes) -> list[str]:
+    """The keys Textual makes of the bytes a terminal sends (its own parser, as the driver
+    uses it): `]` is b"]", Enter b"\\r". Press these, never a binding's name, so a figure is
+    for a key a person can press."""
+    from textual import events
+    from textual._xterm_parser import XTermParser
+
+    parser = XTermParser()
+    found = [*parser.feed(data.decode()), *parser.tick()]
+    keys = [e.key for e in found if isinstance(e, events.Key)]
+    if not keys:
+        raise ValueError(f"no key in {data!r}")
+    return keys

@@ -527,6 +527,32 @@ def test_pages_walk_every_row_once_in_order(session, paged, sort):
             assert _walk_backward(session, limit, sort=sort, descending=descending) == expected
 
 
+@pytest.mark.parametrize("sort", SORTS)
+def test_skip_starts_a_page_at_any_row(session, paged, sort):
+    """"Go to row N": the page after `skip` rows is the same rows as walking there."""
+    for descending in (False, True):
+        expected = _expected(session, paged, sort, descending)
+        for skip in (0, 1, 9, 26, 40, 41, 60):
+            page = an.recipients_page(session, "camp_p", sort=sort, descending=descending,
+                                      skip=skip, limit=7)  # fmt: skip
+            assert [r.id for r in page.rows] == expected[skip : skip + 7], (descending, skip)
+            assert page.has_next == (skip + 7 < 41) and page.has_prev == (skip > 0)
+    for kw, where, params in FILTERS[:4]:
+        expected = _expected(session, paged, "opened_at", True, where, params)
+        for skip in (1, 4, max(len(expected) - 1, 0)):
+            page = an.recipients_page(session, "camp_p", sort="opened_at", descending=True,
+                                      skip=skip, limit=3, **kw)  # fmt: skip
+            assert [r.id for r in page.rows] == expected[skip : skip + 3], (kw, skip)
+
+
+def test_skip_is_refused_with_a_cursor_or_a_negative_count(session, paged):
+    first = an.recipients_page(session, "camp_p", limit=5)
+    with pytest.raises(InvalidInput):
+        an.recipients_page(session, "camp_p", skip=5, after=first.last_cursor)
+    with pytest.raises(InvalidInput):
+        an.recipients_page(session, "camp_p", skip=-1)
+
+
 FILTERS = [
     ({"status": "sent"}, "status = 'sent'", {}),
     ({"status": RS.QUEUED}, "status = 'queued'", {}),

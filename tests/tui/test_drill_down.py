@@ -14,7 +14,7 @@ from tui.screens.campaigns import WRITE_ACTIONS
 from tui.screens.event_log import EventLogScreen
 from tui.screens.events_table import UA_WIDTH, tail
 from tui.screens.find import FindScreen
-from tui.screens.help import HelpScreen
+from tui.screens.help import SECTIONS, HelpScreen
 from tui.screens.recipients import RecipientsScreen
 from tui.screens.timeline import TimelineScreen
 
@@ -121,8 +121,18 @@ async def test_help_lists_the_screens_bindings(make_app):
         await settle(pilot)
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
-        actions = {description for _, description, _ in app.screen.rows}
+        entries = app.screen.entries
+        actions = {e.description for e in entries}
         assert {"Start", "Pause", "Delete", "Search", "Find", "Help", "Quit"} <= actions
+        # The screen's own keys first, then the rows', then the app's; every one with its id.
+        sections = [e.section for e in entries]
+        assert sections == sorted(sections, key=SECTIONS.index)
+        assert sections[0] == "this screen"
+        by_id = {e.id: e for e in entries}
+        assert by_id["table.top"].keys == ("g", "home")
+        assert by_id["table.bottom"].keys == ("G", "end")
+        assert by_id["campaigns.next"].keys == ("]",)
+        assert all(e.id for e in entries) and "Cursor up" not in actions
         await press(pilot, "escape")
         assert app.screen.id == "campaigns-screen"
 
@@ -160,7 +170,7 @@ async def test_read_only_offers_no_write_and_the_session_refuses_writes(make_app
         with pytest.raises(refused, match="read-only"), app.database.transaction() as session:
             session.execute(text("UPDATE campaigns SET name = 'x'"))
         await press(pilot, "question_mark")
-        actions = {description for _, description, _ in app.screen.rows}
+        actions = {e.description for e in app.screen.entries}
         assert not {"Start", "Pause", "Delete", "New"} & actions
 
 

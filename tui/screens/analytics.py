@@ -85,7 +85,7 @@ class AnalyticsScreen(DataScreen):
     }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="analytics.back", tooltip="Back"),
+        Binding("escape", "back", "Back", id="analytics.back", tooltip="Back"),
         Binding(
             "c",
             "compare",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.events import Key
 from textual.message import Message
 from textual.screen import Screen
@@ -43,6 +43,17 @@ class DataScreen(Screen):
         self.pacer = RefreshPacer(self)
         self._shown_once = False
         self.select_after_reload: str | None = None  # a row key, once the rows are read again
+        self._ready = False  # mounted and painted once: it can be closed without harm
+        self._close_when_ready = False  # Escape came while it was still opening
+
+    @on(events.Mount)
+    def _mounted(self) -> None:
+        self.call_after_refresh(self._set_ready)
+
+    def _set_ready(self) -> None:
+        self._ready = True
+        if self._close_when_ready:
+            self.go_back()
 
     def on_screen_resume(self) -> None:
         # Changes that arrived while another screen was on top were not shown here.
@@ -104,6 +115,31 @@ class DataScreen(Screen):
     def reload(self) -> None:
         """Fetch what the screen shows again (after a write, or on request)."""
 
+    # -- moving between screens -------------------------------------------------------------
+    # Keys arrive in bursts (over SSH, or typed fast): a row's Enter can be handled after this
+    # screen stopped being the one shown. A drill-down or a back from a screen that is not on
+    # top is dropped, so a burst of Enter/Escape never stacks screens.
+    def on_top(self) -> bool:
+        """Is this the screen shown? (A key's late message can reach a screen since closed.)"""
+        return self.is_mounted and not self._close_when_ready and self.app.screen is self
+
+    def drill_down(self, screen: Screen) -> None:
+        if self.on_top():
+            self.app.push_screen(screen)
+
+    def go_back(self) -> None:
+        # An Escape that comes while the screen is still opening closes it once it is open:
+        # closing it at once breaks Textual's own Header, still mounting (NoMatches).
+        if self.app.screen is not self or len(self.app.screen_stack) <= 2:
+            return
+        if not self._ready:
+            self._close_when_ready = True
+            return
+        self.app.pop_screen()
+
+    def action_back(self) -> None:
+        self.go_back()
+
 
 class SearchableScreen(DataScreen):
     """A screen whose table has a search box (`#search`, hidden until `/`) that filters as
@@ -131,7 +167,10 @@ class SearchableScreen(DataScreen):
     def clear_filters(self) -> bool:
         """Hide the search box and drop every filter; False when there was none to drop
         (Escape then goes back instead)."""
-        box = self.query_one("#search", Input)
+        found = self.query("#search")
+        if not found:  # not composed yet (Escape right after the key that opened it)
+            return False
+        box = found.first(Input)
         if not (self.filtered() or box.display):
             return False
         box.value = ""

@@ -20,6 +20,7 @@ from core.local_time import zone_label
 from core.models import CampaignStatus
 from tui import format as fmt
 from tui.screens.base import WriteFinished
+from tui.screens.navigation import PagedScreen
 from tui.screens.sorting import Sort, SortableScreen
 from tui.widgets.dialogs import (
     AddRecipientsDialog,
@@ -97,8 +98,10 @@ class CampaignQuery:
     offset: int = 0
 
 
-class CampaignsScreen(SortableScreen):
+class CampaignsScreen(PagedScreen, SortableScreen):
     READS = "campaigns"
+    PAGE_SIZE = PAGE
+    QUERY_ATTR = "query_state"
     CLEARED = {"search": "", "status": None}
     WRITE_ACTIONS = WRITE_ACTIONS
     SORTS = SORTS
@@ -136,8 +139,8 @@ class CampaignsScreen(SortableScreen):
             for key, status in STATUS_KEYS.items()
         ),
         Binding(
-            "bracketright",
-            "page(1)",
+            "right_square_bracket",
+            "next_page",
             "Next page",
             show=False,
             id="campaigns.next",
@@ -145,8 +148,8 @@ class CampaignsScreen(SortableScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
-            "page(-1)",
+            "left_square_bracket",
+            "prev_page",
             "Prev page",
             show=False,
             id="campaigns.prev",
@@ -451,6 +454,29 @@ class CampaignsScreen(SortableScreen):
         if 0 <= offset < max(self.total, 1):
             self._set_query(offset=offset)
 
+    def action_next_page(self) -> None:
+        self.action_page(1)
+
+    def action_prev_page(self) -> None:
+        self.action_page(-1)
+
+    def action_first_page(self) -> None:
+        self._set_query(offset=0)
+
+    def action_last_page(self) -> None:
+        self.show_row(self.total - 1)
+
+    def show_row(self, row: int) -> None:
+        row = max(min(row, self.total - 1), 0)
+        start = self.page_start(row)
+        if not self.arrive(row, start, self.query_state.offset):
+            self._set_query(offset=start)
+
+    def copy_value(self) -> str | None:
+        key = self.table.current_key()
+        campaign = self.summaries.get(key) if key else None
+        return campaign.campaign_id if campaign else None
+
     # -- the selected campaign -------------------------------------------------------------
     def selected(self) -> CampaignSummary | None:
         key = self.table.current_key()
@@ -461,18 +487,20 @@ class CampaignsScreen(SortableScreen):
 
     @on(DataTable.RowSelected, "#campaigns")
     def action_open(self) -> None:
+        if not self.on_top():
+            return  # a burst of keys: this screen was closed meanwhile
         campaign = self.selected()
         if campaign:
             from tui.screens.recipients import RecipientsScreen
 
-            self.app.push_screen(RecipientsScreen(campaign.id, campaign.name))
+            self.drill_down(RecipientsScreen(campaign.id, campaign.name))
 
     def action_analytics(self) -> None:
         campaign = self.selected()
         if campaign:
             from tui.screens.analytics import AnalyticsScreen
 
-            self.app.push_screen(AnalyticsScreen(campaign.id, campaign.name))
+            self.drill_down(AnalyticsScreen(campaign.id, campaign.name))
 
     def action_export(self) -> None:
         campaign = self.selected()

@@ -68,7 +68,7 @@ class CompareScreen(DataScreen):
     }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back"),
+        Binding("escape", "back", "Back", id="compare.back", tooltip="Back"),
         Binding("c", "pick", "Other B", id="compare.pick", tooltip="Compare with another campaign"),
         Binding("s", "swap", "Swap", id="compare.swap", tooltip="Swap A and B"),
         Binding(

@@ -18,6 +18,7 @@ from core.models import EventType
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.screens.events_table import LOG_COLUMNS, event_cells, event_panel
+from tui.screens.navigation import PagedScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -31,9 +32,11 @@ class LogQuery:
     campaign: str = ""
     before_id: int | None = None
     page: int = 0
+    offset: int = 0  # rows skipped from the newest ("go to row"), without before_id
 
 
-class EventLogScreen(DataScreen):
+class EventLogScreen(PagedScreen, DataScreen):
+    QUERY_ATTR = "log_query"
     READS = "events"
     DEFAULT_CSS = """
     EventLogScreen #event-detail {
@@ -62,7 +65,7 @@ class EventLogScreen(DataScreen):
             tooltip="Only one campaign's events",
         ),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "next_page",
             "Older",
             id="events.older",
@@ -70,7 +73,7 @@ class EventLogScreen(DataScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "prev_page",
             "Newer",
             id="events.newer",
@@ -111,6 +114,11 @@ class EventLogScreen(DataScreen):
         def __init__(self, text: str, found: list[CampaignSummary]) -> None:
             super().__init__()
             self.text, self.found = text, found
+
+    class Counted(Message):
+        def __init__(self, query: LogQuery, total: int) -> None:
+            super().__init__()
+            self.query, self.total = query, total
 
     class EventsFetched(Message):
         def __init__(self, query: LogQuery, rows) -> None:
@@ -154,7 +162,7 @@ class EventLogScreen(DataScreen):
 
     def live_refresh(self, campaign_ids: frozenset[int], resync: bool) -> None:
         # Only the newest page moves; an older page stays put while someone reads it.
-        if self.log_query.before_id is None:
+        if self.log_query.before_id is None and not self.log_query.offset:
             self.fetch(self.log_query)
         else:
             self.pacer.done()
@@ -168,8 +176,23 @@ class EventLogScreen(DataScreen):
                 campaign=query.campaign or None,
                 before_id=query.before_id,
                 limit=PAGE,
+                offset=query.offset,
             )
         self.post_message(self.EventsFetched(query, rows))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="count")
+    def count(self, query: LogQuery) -> None:
+        with self.db.reading() as session:
+            total = analytics.count_events(
+                session, event_type=query.event_type, campaign=query.campaign or None
+            )
+        self.post_message(self.Counted(query, total))
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        q = message.query
+        if (q.event_type, q.campaign) == (self.log_query.event_type, self.log_query.campaign):
+            self.show_row(max(message.total - 1, 0))
 
     @on(EventsFetched)
     def show(self, message: EventsFetched) -> None:
@@ -178,7 +201,7 @@ class EventLogScreen(DataScreen):
             return
         table = self.query_one("#log", ResponsiveTable)
         again = message.query == self.shown_query  # a refresh of what is shown, not a new query
-        newest_page = message.query.before_id is None
+        newest_page = message.query.before_id is None and not message.query.offset
         if again and newest_page and table.cursor_row > 0 and self.rows:
             # The reader is on a row below the first: leave the rows where they are (like
             # `less`), and say how many newer ones wait; the first row brings them in.
@@ -198,11 +221,12 @@ class EventLogScreen(DataScreen):
         self.last_id = message.rows[-1].id if message.rows else None
         self.shown = len(message.rows)
         table = self.query_one("#log", ResponsiveTable)
+        arriving = table.arrive_at is not None  # "go to row": the table puts the cursor there
         table.show_rows(
             [(str(e.id), event_cells(e, tz, with_recipient=True)) for e in message.rows],
             keep_cursor=not follow,
         )
-        if follow and table.row_count:
+        if follow and table.row_count and not arriving:
             table.move_cursor(row=0, animate=False)
             table.scroll_home(animate=False)
         self._show_detail(table.current_key())
@@ -242,6 +266,7 @@ class EventLogScreen(DataScreen):
     def _set_query(self, **changes) -> None:
         changes.setdefault("before_id", None)
         changes.setdefault("page", 0)
+        changes.setdefault("offset", 0)
         if changes["page"] == 0:
             self.page_starts = []
         self.log_query = replace(self.log_query, **changes)
@@ -257,12 +282,36 @@ class EventLogScreen(DataScreen):
             before = self.page_starts.pop()
             self.log_query = replace(self.log_query, before_id=before, page=self.log_query.page - 1)
             self.reload()
+        elif self.log_query.page > 0:  # after "go to": the page before by its offset
+            page = self.log_query.page - 1
+            self._set_query(page=page, offset=page * PAGE)
 
     def action_first_page(self) -> None:
         if self.log_query.before_id is None and self.pending is not None:
             self._show_rows(self.pending, follow=True)
         else:
             self._set_query()
+
+    def action_last_page(self) -> None:
+        self.count(self.log_query)
+
+    def show_row(self, row: int) -> None:
+        start = self.page_start(row)
+        if not self.arrive(row, start, self.log_query.page * PAGE if self.shown else None):
+            self.page_starts = []
+            self.log_query = replace(
+                self.log_query, before_id=None, page=start // PAGE, offset=start
+            )
+            self.reload()
+
+    def copy_value(self) -> str | None:
+        key = self.query_one("#log", ResponsiveTable).current_key()
+        event = self.rows.get(key) if key else None
+        return event.email_address if event else None
+
+    @property
+    def table(self) -> ResponsiveTable:
+        return self.query_one("#log", ResponsiveTable)
 
     def action_type_filter(self, event_type: str) -> None:
         self._set_query(event_type=None if event_type == "all" else EventType(event_type))
@@ -313,6 +362,9 @@ class EventLogScreen(DataScreen):
             self._set_query(campaign=campaign.campaign_id)
 
     def action_back(self) -> None:
+        if not self.query("#campaign"):  # not composed yet: Escape right after `l`
+            self.go_back()
+            return
         box = self.query_one("#campaign", Input)
         if self.log_query.event_type or self.log_query.campaign or box.display:
             box.value = ""
@@ -320,13 +372,15 @@ class EventLogScreen(DataScreen):
             self.query_one("#log").focus()
             self._set_query(event_type=None, campaign="")
         else:
-            self.app.pop_screen()
+            self.go_back()
 
     @on(DataTable.RowSelected, "#log")
     def action_open(self) -> None:
+        if not self.on_top():
+            return  # a burst of keys: this screen was closed meanwhile
         key = self.query_one("#log", ResponsiveTable).current_key()
         event = self.rows.get(key) if key else None
         if event is not None:
             from tui.screens.timeline import TimelineScreen
 
-            self.app.push_screen(TimelineScreen(event.recipient_id))
+            self.drill_down(TimelineScreen(event.recipient_id))

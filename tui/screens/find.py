@@ -30,7 +30,7 @@ COLUMNS = (
 class FindScreen(DataScreen):
     READS = "recipients"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="find.back", tooltip="Back"),
+        Binding("escape", "back", "Back", id="find.back", tooltip="Back"),
         Binding("slash", "focus_search", "Search", id="find.search", tooltip="Edit the address"),
     ]
 
@@ -133,4 +133,4 @@ class FindScreen(DataScreen):
     def _open(self, event: DataTable.RowSelected) -> None:
         from tui.screens.timeline import TimelineScreen
 
-        self.app.push_screen(TimelineScreen(int(event.row_key.value)))
+        self.drill_down(TimelineScreen(int(event.row_key.value)))

@@ -1,13 +1,67 @@
-"""Every key of the screen underneath, with what it does."""
+"""Every key of the screen underneath, with what it does: the screen's own keys first, then the
+keys that move through rows and pages, then the keys that work everywhere; each with its
+binding id."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Label
+from textual.widgets import Label, Static
+
+SECTIONS = ("this screen", "moving around", "everywhere")
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    id: str
+    keys: tuple[str, ...]  # as shown: "g", "Home"
+    description: str
+    tooltip: str
+    section: str  # one of SECTIONS
+
+
+def help_entries(screen: Screen) -> list[HelpEntry]:
+    """What help lists for `screen` as it is now: every enabled binding that has an id (the
+    DataTable's own generic keys have none), one entry per id with all its keys. A screen's
+    key that the focused table also binds without an id (Enter: the table selects the row,
+    which opens it) is listed; one that a nearer binding with an id takes over is not."""
+    app = screen.app
+    found: dict[str, tuple[list[str], Binding, str]] = {}
+    first: dict[str, Binding] = {}  # the nearest binding of each key
+    for node, bindings in screen._modal_binding_chain:
+        for key, b in bindings:
+            nearest = first.setdefault(key, b)
+            if nearest is not b and nearest.id:
+                continue
+            if not b.id or not b.description:
+                continue
+            if app._check_action_state(b.action, node) is False:
+                continue
+            keys, _b, _s = found.setdefault(b.id, ([], b, _section(node, screen, app, b.id)))
+            display = app.get_key_display(b)
+            if display not in keys:
+                keys.append(display)
+    entries = [
+        # Typed keys (g) before named ones (home), whatever order the bindings merged in.
+        HelpEntry(bid, tuple(sorted(keys, key=len)), b.description, b.tooltip or "", section)
+        for bid, (keys, b, section) in found.items()
+    ]
+    return sorted(entries, key=lambda e: SECTIONS.index(e.section))  # stable: keeps key order
+
+
+def _section(node: DOMNode, screen: Screen, app: App, binding_id: str) -> str:
+    if node is app:
+        return "everywhere"
+    if node is screen and not binding_id.startswith("nav."):
+        return "this screen"
+    return "moving around"  # the table's row keys and the paged screens' shared keys
 
 
 class HelpScreen(ModalScreen):
@@ -26,30 +80,35 @@ class HelpScreen(ModalScreen):
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()
-        self.rows: list[tuple[str, str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        for _key, active in screen.active_bindings.items():
-            b = active.binding
-            if not b.description or (b.action, b.description) in seen:
-                continue
-            seen.add((b.action, b.description))
-            display = screen.app.get_key_display(b)
-            self.rows.append((display, b.description, b.tooltip or ""))
+        self.entries = help_entries(screen)
         self.screen_name = type(screen).__name__.removesuffix("Screen").lower()
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="box"):
+        with Vertical(classes="box", id="help-box"):
             yield Label(f"Keys on the {self.screen_name} screen", classes="title")
-            yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="keys"):
+                yield Static(self._table(), id="keys-table")
             yield Label(
                 "ctrl+p: command palette (every action, jump to a campaign)   "
                 "ctrl+q: quit   Escape: close",
                 classes="hint",
             )
 
+    def _table(self) -> Table:
+        # A Rich table in a vertical scroll: descriptions wrap to the width, and Home/End
+        # scroll up and down (a DataTable's End scrolls sideways and hides the keys).
+        table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
+        table.add_column("Key", no_wrap=True, style="bold")
+        table.add_column("Action", no_wrap=True)
+        table.add_column("What it does (binding id)", ratio=1)
+        section = None
+        for e in self.entries:
+            if e.section != section:
+                section = e.section
+                table.add_row(Text(section, style="bold underline"), "", "")
+            what = Text.assemble(e.tooltip, "  ", (e.id, "dim"))
+            table.add_row(" ".join(e.keys), e.description, what)
+        return table
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Key", "Action", "What it does")
-        for key, description, tooltip in self.rows:
-            table.add_row(Text(key, style="bold"), description, tooltip)
-        table.focus()
+        self.query_one("#keys", VerticalScroll).focus()

@@ -16,6 +16,7 @@ from core import campaigns as campaigns_core
 from core.models import RecipientStatus
 from tui import format as fmt
 from tui.screens.campaign_header import campaign_header
+from tui.screens.navigation import PagedScreen
 from tui.screens.sorting import Sort, SortableScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
@@ -55,7 +56,9 @@ class PageQuery:
     descending: bool = False
     after: object | None = None
     before: object | None = None
-    page: int = 0  # 0-based index of the page shown, for "rows 2,001-2,100"
+    skip: int = 0  # from the first row: "go to row"
+    from_end: bool = False  # the last page
+    offset: int = 0  # 0-based row of the page's first row, for "rows 2,001-2,100"
 
     def filtered(self) -> bool:
         return bool(self.status or self.search or self.unopened)
@@ -69,7 +72,7 @@ def _status(value: str, suppressed: bool) -> Text:
     return text
 
 
-class RecipientsScreen(SortableScreen):
+class RecipientsScreen(PagedScreen, SortableScreen):
     READS = "recipients"
     CLEARED = {"search": "", "status": None, "unopened": False}
     SORTS = SORTS
@@ -91,7 +94,7 @@ class RecipientsScreen(SortableScreen):
         ),
         Binding("slash", "search", "Search", id="recipients.search", tooltip="Search by email"),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "next_page",
             "Next",
             id="recipients.next",
@@ -99,7 +102,7 @@ class RecipientsScreen(SortableScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "prev_page",
             "Prev",
             id="recipients.prev",
@@ -158,9 +161,10 @@ class RecipientsScreen(SortableScreen):
     ]
 
     class PageFetched(Message):
-        def __init__(self, query: PageQuery, page, suppressed: frozenset[int] = frozenset()):
+        def __init__(self, query: PageQuery, page, suppressed: frozenset[int], first_row: int):
             super().__init__()
             self.query, self.page, self.suppressed = query, page, suppressed
+            self.first_row = first_row  # 0-based row of the page's first row
 
     class StatsFetched(Message):
         def __init__(self, stats, idle: bool = False) -> None:
@@ -184,6 +188,7 @@ class RecipientsScreen(SortableScreen):
         self.filtered_total: int | None = None
         self.rows_by_key: dict[str, object] = {}
         self.suppressed: frozenset[int] = frozenset()  # recipient ids of the page shown
+        self.first_row = 0  # of the page shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -248,12 +253,24 @@ class RecipientsScreen(SortableScreen):
                 descending=query.descending,
                 after=query.after,
                 before=query.before,
+                skip=query.skip,
+                from_end=query.from_end,
                 limit=PAGE,
             )
             # One indexed query for the page's ids: which addresses are suppressed.
             ids = [r.id for r in page.rows]
             suppressed = suppression.suppressed_in_campaign(session, self.campaign_pk, ids)
-        self.post_message(self.PageFetched(query, page, frozenset(suppressed)))
+            first_row = query.offset
+            if query.from_end:  # the counter when unfiltered, else one COUNT
+                total = analytics.count_recipients(
+                    session,
+                    self.campaign_pk,
+                    status=query.status,
+                    search=query.search or None,
+                    unopened=query.unopened,
+                )
+                first_row = max(total - len(page.rows), 0)
+        self.post_message(self.PageFetched(query, page, frozenset(suppressed), first_row))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count")
     def fetch_count(self, query: PageQuery) -> None:
@@ -294,6 +311,7 @@ class RecipientsScreen(SortableScreen):
             return
         page = self.current_page = message.page
         self.suppressed = message.suppressed
+        self.first_row = message.first_row
         tz = self.app.tz
         self.rows_by_key = {str(r.id): r for r in page.rows}
         self.table.show_rows(
@@ -313,10 +331,10 @@ class RecipientsScreen(SortableScreen):
                 )
                 for r in page.rows
             ],
-            keep_cursor=message.query.page == getattr(self, "_shown_page", None),
+            keep_cursor=message.first_row == getattr(self, "_shown_first_row", None),
             flash=live,
         )
-        self._shown_page = message.query.page
+        self._shown_first_row = message.first_row
         self._update_status_line()
 
     @on(CountFetched)
@@ -339,7 +357,7 @@ class RecipientsScreen(SortableScreen):
         parts = []
         shown = len(self.current_page.rows) if self.current_page else 0
         total = self.total()
-        first = q.page * PAGE + 1
+        first = self.first_row + 1
         if shown:
             of = f" of {total:,}" if total is not None else ""
             parts.append(Text(f"rows {first:,}-{first + shown - 1:,}{of}", style="bold"))
@@ -366,7 +384,7 @@ class RecipientsScreen(SortableScreen):
     def action_analytics(self) -> None:
         from tui.screens.analytics import AnalyticsScreen
 
-        self.app.push_screen(AnalyticsScreen(self.campaign_pk, self.campaign_name))
+        self.drill_down(AnalyticsScreen(self.campaign_pk, self.campaign_name))
 
     def action_export(self) -> None:
         from tui.widgets.export_dialog import open_export
@@ -379,7 +397,9 @@ class RecipientsScreen(SortableScreen):
         refilter = any(k in changes for k in ("status", "search", "unopened"))
         changes.setdefault("after", None)
         changes.setdefault("before", None)
-        changes.setdefault("page", 0)
+        changes.setdefault("skip", 0)
+        changes.setdefault("from_end", False)
+        changes.setdefault("offset", 0)
         self.page_query = replace(self.page_query, **changes)
         self.table.set_sort(self.sort_column(), self.page_query.descending)
         self.fetch_page(self.page_query)
@@ -392,15 +412,31 @@ class RecipientsScreen(SortableScreen):
     def action_next_page(self) -> None:
         page = self.current_page
         if page and page.has_next:
-            self._set_query(after=page.last_cursor, page=self.page_query.page + 1)
+            self._set_query(after=page.last_cursor, offset=self.first_row + len(page.rows))
 
     def action_prev_page(self) -> None:
         page = self.current_page
-        if page and self.page_query.page > 0:
-            self._set_query(before=page.first_cursor, page=self.page_query.page - 1)
+        if page and self.first_row > 0:
+            self._set_query(before=page.first_cursor, offset=max(self.first_row - PAGE, 0))
 
     def action_first_page(self) -> None:
         self._set_query()
+
+    def action_last_page(self) -> None:
+        self._set_query(from_end=True)
+
+    def show_row(self, row: int) -> None:
+        total = self.total()
+        if total is not None:
+            row = max(min(row, total - 1), 0)
+        start = self.page_start(row)
+        if not self.arrive(row, start, self.first_row if self.current_page else None):
+            self._set_query(skip=start, offset=start)
+
+    def copy_value(self) -> str | None:
+        key = self.table.current_key()
+        row = self.rows_by_key.get(key) if key else None
+        return row.email_address if row else None
 
     def action_toggle_unopened(self) -> None:
         self._set_query(unopened=not self.page_query.unopened)
@@ -419,13 +455,15 @@ class RecipientsScreen(SortableScreen):
 
     def action_back(self) -> None:
         if not self.clear_filters():
-            self.app.pop_screen()
+            self.go_back()
 
     @on(DataTable.RowSelected, "#recipients")
     def action_open(self) -> None:
+        if not self.on_top():
+            return  # a burst of keys: this screen was closed meanwhile
         key = self.table.current_key()
         if key is None:
             return
         from tui.screens.timeline import TimelineScreen
 
-        self.app.push_screen(TimelineScreen(int(key)))
+        self.drill_down(TimelineScreen(int(key)))

@@ -15,6 +15,7 @@ from core import suppression
 from core.suppression import SuppressionRow
 from tui import format as fmt
 from tui.screens.base import SearchableScreen
+from tui.screens.navigation import PagedScreen
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
@@ -35,9 +36,11 @@ class ListQuery:
     search: str = ""
     after_id: int | None = None
     page: int = 0
+    offset: int = 0  # rows skipped from the first ("go to row"), without after_id
 
 
-class SuppressionsScreen(SearchableScreen):
+class SuppressionsScreen(PagedScreen, SearchableScreen):
+    QUERY_ATTR = "list_query"
     READS = "suppressions"
     WRITE_ACTIONS = frozenset({"lift"})
     BINDINGS = [
@@ -53,7 +56,7 @@ class SuppressionsScreen(SearchableScreen):
             tooltip="Take this address off the list (asks first)",
         ),
         Binding(
-            "bracketright",
+            "right_square_bracket",
             "next_page",
             "Next",
             id="suppressions.next",
@@ -61,7 +64,7 @@ class SuppressionsScreen(SearchableScreen):
             key_display="]",
         ),
         Binding(
-            "bracketleft",
+            "left_square_bracket",
             "prev_page",
             "Prev",
             id="suppressions.prev",
@@ -123,7 +126,11 @@ class SuppressionsScreen(SearchableScreen):
     def fetch(self, query: ListQuery, live: bool = False) -> None:
         with self.db.reading() as session:
             rows = suppression.list_suppressions(
-                session, search=query.search or None, limit=PAGE, after_id=query.after_id
+                session,
+                search=query.search or None,
+                limit=PAGE,
+                after_id=query.after_id,
+                offset=query.offset,
             )
             total = suppression.count_suppressions(session, search=query.search or None)
         self.post_message(self.SuppressionsFetched(query, rows, total))
@@ -176,6 +183,7 @@ class SuppressionsScreen(SearchableScreen):
     def _set_query(self, **changes) -> None:
         changes.setdefault("after_id", None)
         changes.setdefault("page", 0)
+        changes.setdefault("offset", 0)
         if changes["page"] == 0:
             self.page_starts = []
         self.list_query = replace(self.list_query, **changes)
@@ -195,13 +203,39 @@ class SuppressionsScreen(SearchableScreen):
             q = self.list_query
             self.list_query = replace(q, after_id=after, page=q.page - 1)
             self.reload()
+        elif self.list_query.page > 0:  # after "go to": the page before by its offset
+            page = self.list_query.page - 1
+            self._set_query(page=page, offset=page * PAGE)
+
+    def action_first_page(self) -> None:
+        self._set_query()
+
+    def action_last_page(self) -> None:
+        if self.total:
+            self.show_row(self.total - 1)
+
+    def show_row(self, row: int) -> None:
+        if self.total is not None:
+            row = max(min(row, self.total - 1), 0)
+        start = self.page_start(row)
+        if not self.arrive(row, start, self.list_query.page * PAGE if self.shown else None):
+            self.page_starts = []
+            self.list_query = replace(
+                self.list_query, after_id=None, page=start // PAGE, offset=start
+            )
+            self.reload()
+
+    def copy_value(self) -> str | None:
+        key = self.table.current_key()
+        row = self.rows.get(key) if key else None
+        return row.email_address if row else None
 
     def filtered(self) -> bool:
         return bool(self.list_query.search)
 
     def action_back(self) -> None:
         if not self.clear_filters():
-            self.app.pop_screen()
+            self.go_back()
 
     # -- lifting ---------------------------------------------------------------------------
     def action_lift(self) -> None:

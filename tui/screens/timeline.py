@@ -21,7 +21,7 @@ from tui.widgets.table import ResponsiveTable
 class TimelineScreen(DataScreen):
     READS = "the timeline"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="timeline.back", tooltip="Back"),
+        Binding("escape", "back", "Back", id="timeline.back", tooltip="Back"),
         Binding("ctrl+r", "refresh", "Refresh", id="timeline.refresh", tooltip="Fetch again"),
     ]
 

@@ -42,11 +42,43 @@ class Column:
 class ResponsiveTable(DataTable):
     """Columns drop by priority to fit; `show_rows` updates cells in place by row key."""
 
+    # Home/End move to the first/last row (DataTable's own scroll sideways, which hides the
+    # first columns); PgUp/PgDn at the edge of the rows shown turn the screen's page.
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down", tooltip="Next row"),
         Binding("k", "cursor_up", "Up", show=False, id="table.up", tooltip="Previous row"),
-        Binding("g", "scroll_top", "Top", show=False, id="table.top", tooltip="First row"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom", tooltip="Last row"),
+        Binding(
+            "g,home",
+            "scroll_top",
+            "Top",
+            show=False,
+            id="table.top",
+            tooltip="First row of the page shown",
+        ),
+        Binding(
+            "G,end",
+            "scroll_bottom",
+            "Bottom",
+            show=False,
+            id="table.bottom",
+            tooltip="Last row of the page shown",
+        ),
+        Binding(
+            "pagedown",
+            "page_down",
+            "Page down",
+            show=False,
+            id="table.page_down",
+            tooltip="A screenful down; from the last row, the next page",
+        ),
+        Binding(
+            "pageup",
+            "page_up",
+            "Page up",
+            show=False,
+            id="table.page_up",
+            tooltip="A screenful up; from the first row, the previous page",
+        ),
     ]
 
     def __init__(self, columns: Sequence[Column], **kwargs) -> None:
@@ -59,6 +91,25 @@ class ResponsiveTable(DataTable):
         self.sort_key: str | None = None
         self.sort_descending = False
         self._rows: list[Row] = []
+        self.arrive_at: int | None = None  # the row to select when the next page arrives
+
+    # -- paging at the edges ---------------------------------------------------------------
+    def _turn_page(self, delta: int) -> bool:
+        """Ask the screen for the next (delta 1) or previous (-1) page: see PagedScreen."""
+        turn = getattr(self.screen, "turn_page", None)
+        return bool(turn and turn(delta))
+
+    def action_page_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1 and self._turn_page(1):
+            self.arrive_at = 0
+            return
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        if self.row_count and self.cursor_row <= 0 and self._turn_page(-1):
+            self.arrive_at = -1
+            return
+        super().action_page_up()
 
     # -- columns ---------------------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
@@ -142,6 +193,11 @@ class ResponsiveTable(DataTable):
                 self.move_cursor(row=min(position, self.row_count - 1), animate=False)
             else:
                 self.select_key(cursor)
+            if self.arrive_at is not None and old_keys != new_keys and rows:
+                last = len(rows) - 1
+                row = last if self.arrive_at < 0 else min(self.arrive_at, last)
+                self.move_cursor(row=row, animate=False)
+                self.arrive_at = None
 
     def update_rows(self, rows: Sequence[Row], *, flash: bool = True) -> None:
         """Change some rows already shown, in place; rows not shown are ignored."""
