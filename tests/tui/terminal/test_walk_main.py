@@ -6,14 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.tui.terminal.effects import WALKS
-from tests.tui.terminal.walk import help_ids, wait, walk
+from tests.tui.terminal.walk import help_ids, open_screen, wait, walk
 
 
 def check_walk(terminal, db, name: str) -> None:
     screen = WALKS[name]
     t = terminal()
-    t.send(screen.open)
-    wait(t, screen.home)
+    open_screen(t, screen)
     listed = help_ids(t)
     assert "app.help" in listed, listed
     wait(t, screen.home)

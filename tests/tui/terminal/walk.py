@@ -43,6 +43,7 @@ class Effect:
     setup_shows: Check | None = None
     back: Check | None = None
     change: Callable | None = None
+    reopen: bool = False
 
 
 @dataclass
@@ -53,6 +54,17 @@ class Walk:
     open: bytes
     home: Check
     effects: dict[str, Effect] = field(default_factory=dict)
+    # Opening in steps: keys typed once what the previous keys opened shows (a drill-down
+    # from a screen still opening is dropped, as a burst from a person would be).
+    open_steps: tuple[tuple[Check, bytes], ...] = ()
+
+
+def open_screen(t: Terminal, screen: Walk) -> None:
+    t.send(screen.open)
+    for shows, keys in screen.open_steps:
+        wait(t, shows)
+        t.send(keys)
+    wait(t, screen.home)
 
 
 def selected(text_or_terminal: Terminal) -> str:
@@ -189,9 +201,8 @@ def _recover(t: Terminal, screen: Walk) -> None:
     t.wait_quiet(0.5)
     t.send(b"~")
     t.wait_quiet(0.5)
-    t.send(screen.open)
     try:
-        wait(t, screen.home)
+        open_screen(t, screen)
     except AssertionError as e:
         raise AssertionError(f"could not get back to the screen after a failure: {e}") from e
 
@@ -210,6 +221,8 @@ def _one(t: Terminal, screen: Walk, effect: Effect, data: bytes, db) -> None:
         wait(t, effect.then_shows)
     if effect.undo:
         t.send(effect.undo)
+    if effect.reopen:
+        open_screen(t, screen)
     back = effect.back if effect.back is not None else screen.home
     # Back means no dialog left open over the screen (its top edge is a row of ▀).
     wait(t, lambda t: _holds(back, t) and DIALOG_EDGE not in t.screen_text())
