@@ -57,6 +57,10 @@ def reexec_without_database_url() -> None:
     rest, url = without_database_url(sys.argv[1:])
     if url is None:
         return
+    from core.config import passwords  # light: os, re and urllib only
+
+    if not passwords(url):
+        return  # nothing secret in it: no second start (about 0.4 s of Python imports)
     env = dict(os.environ, DATABASE_URL=url)
     sys.stdout.flush()
     sys.stderr.flush()
