@@ -216,7 +216,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
             "Duplicate",
             show=False,
             id="campaigns.duplicate",
-            tooltip="Copy as a new draft with the same recipients",
+            tooltip="Copy as a new draft with the same recipients, suppressed left out",
         ),
         Binding(
             "d",
