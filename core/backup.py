@@ -56,7 +56,9 @@ def _major(path: Path) -> int | None:
 
 
 def find_tool(name: str, server_major: int) -> Tool:
-    """The newest `name` (pg_dump, pg_restore, psql) whose major is >= the server's."""
+    """The `name` (pg_dump, pg_restore, psql) whose major is the server's, else the nearest
+    newer one: a newer pg_restore sends settings an older server lacks (pg_restore 18 sets
+    transaction_timeout, which PostgreSQL 15 refuses)."""
     candidates: list[Path] = []
     bundled = _bundled_bin()
     if bundled is not None:
@@ -73,7 +75,7 @@ def find_tool(name: str, server_major: int) -> Tool:
             f"The server is PostgreSQL {server_major}; {name} must be that version or newer, "
             f"and there is none here ({have}). Install PostgreSQL {server_major}'s client tools."
         )
-    return max(fit, key=lambda t: t.major)
+    return min(fit, key=lambda t: t.major)
 
 
 def _split(url: str) -> tuple[str, dict[str, str]]:
