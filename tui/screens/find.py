@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -31,7 +32,16 @@ class FindScreen(DataScreen):
     READS = "recipients"
     BINDINGS = [
         Binding("escape", "back", "Back", id="find.back", tooltip="Back"),
-        Binding("slash", "focus_search", "Search", id="find.search", tooltip="Edit the address"),
+        # A priority binding runs as the key arrives, before the keys after it are routed: the
+        # letters typed right after `/` (in the same burst, over SSH) then reach the box.
+        Binding(
+            "slash",
+            "focus_search",
+            "Search",
+            id="find.search",
+            tooltip="Edit the address",
+            priority=True,
+        ),
     ]
 
     class MatchesFetched(Message):
@@ -62,7 +72,11 @@ class FindScreen(DataScreen):
             self.search(self.initial)
 
     def action_focus_search(self) -> None:
-        self.query_one("#email").focus()
+        box = self.query_one("#email", Input)
+        if box.has_focus:
+            raise SkipAction()  # typing in the box: `/` is a character of the address
+        # At once: Widget.focus() would wait for the keys already queued, and they'd be lost.
+        self.set_focus(box)
 
     @on(Input.Changed, "#email")
     def _changed(self, event: Input.Changed) -> None:

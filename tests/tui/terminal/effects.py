@@ -11,10 +11,20 @@ import re
 
 from sqlalchemy import text
 
-from tests.tui.terminal.walk import Effect, Walk, copied, is_selected, notified
+from tests.tui.terminal.walk import (
+    DIALOG_EDGE,
+    Effect,
+    InDb,
+    Walk,
+    all_of,
+    copied,
+    is_selected,
+    notified,
+)
 
 ESC = b"\x1b"
 CTRL_L = b"\x0c"
+UP, DOWN = b"\x1b[A", b"\x1b[B"
 CAMPAIGNS_HOME = re.compile(r"all statuses · sorted by created ▼ · 1-200 of 21[89]")
 
 
@@ -64,6 +74,65 @@ def _bounce_ana_in_paused(db) -> None:
                 " (SELECT id FROM campaigns WHERE campaign_id = 'camp_paused')"
             )
         )
+
+
+def status_of(campaign_id: str, status: str) -> InDb:
+    return InDb(f"SELECT status FROM campaigns WHERE campaign_id = '{campaign_id}'", status)
+
+
+def in_dialog(*phrases: str):
+    """An open dialog (a box drawn with █) says every one of `phrases`, its lines wrapped."""
+
+    def check(t) -> bool:
+        inside = [
+            line.split("█")[1] for line in t.screen_text().splitlines() if line.count("█") >= 2
+        ]
+        said = " ".join(" ".join(inside).split())
+        return bool(inside) and all(p in said for p in phrases)
+
+    return check
+
+
+def no_dialog(t) -> bool:
+    return DIALOG_EDGE not in t.screen_text()
+
+
+def sort_pick(picked: str, home, first_row: str) -> Effect:
+    """`o`: the sort picker; ↓ Enter sorts by the next sort (`picked`, what the status line
+    then says); undone by picking the first (home's) sort again, in its first direction, and
+    `g` (the cursor stays on the row it was on, wherever the sort puts it)."""
+    return Effect(
+        expect=all_of("Sort by", "↑↓ Enter: sort"),
+        then=DOWN + b"\r",
+        then_shows=all_of(f"sorted by {picked}", no_dialog),
+        steps=((b"o", "Sort by"), (UP + b"\r", all_of(home, no_dialog))),
+        undo=b"g",
+        back=all_of(home, is_selected(first_row)),
+    )
+
+
+def confirmed_move(
+    key: bytes, setup: bytes, row: str, question: str, campaign_id: str, status: str, done=""
+) -> Effect:
+    """A move that asks first (`key` on the row that `setup` selects): the dialog names the
+    campaign and its recipients; Escape cancels (the database unchanged); with `done` (the
+    status after), the key again and `y` confirm it."""
+    steps: tuple = ()
+    if done:
+        steps = (
+            (key, in_dialog(campaign_id, question)),
+            (b"y", all_of(notified(f"{campaign_id} is now {done}"), status_of(campaign_id, done))),
+        )
+    return Effect(
+        setup=setup,
+        setup_shows=is_selected(row),
+        expect=in_dialog(campaign_id, question),
+        then=ESC,
+        then_shows=all_of(no_dialog, status_of(campaign_id, status)),
+        steps=steps,
+        undo=b"g",
+        back=all_of(CAMPAIGNS_HOME, is_selected(r"^Big paging test\s")),
+    )
 
 
 def refresh(change, shows: str) -> Effect:
@@ -116,24 +185,31 @@ def paged_effects(first_rows: str, next_rows: str, last_rows: str, goto: bytes, 
     }
 
 
+# The cursor stays on the campaign it was on when a filter or sort changes: `g` to the top.
+BACK_TO_TOP = {"undo": b"g", "back": all_of(CAMPAIGNS_HOME, is_selected(r"^Big paging test\s"))}
+
 CAMPAIGNS = Walk(
     open=b"",
     home=CAMPAIGNS_HOME,
     effects={
         "campaigns.open": Effect(expect="rows 1-100 of 250", undo=ESC),
         "campaigns.search": Effect(expect="search campaign names", undo=ESC),
-        "campaigns.clear": Effect(setup=b"1", setup_shows=" draft · sorted", expect=CAMPAIGNS_HOME),
-        "campaigns.sort": Effect(expect="sorted by name ▲", undo=b"o" * 11),
+        "campaigns.clear": Effect(
+            setup=b"1", setup_shows=" draft · sorted", expect=CAMPAIGNS_HOME, **BACK_TO_TOP
+        ),
+        "campaigns.sort": sort_pick("name ▲", CAMPAIGNS_HOME, r"^Big paging test\s"),
         "campaigns.flip": Effect(expect="sorted by created ▲", undo=b"O"),
         "campaigns.all": Effect(
-            setup=b"2", setup_shows=" scheduled · sorted", expect=CAMPAIGNS_HOME
+            setup=b"2", setup_shows=" scheduled · sorted", expect=CAMPAIGNS_HOME, **BACK_TO_TOP
         ),
-        "campaigns.only_draft": Effect(expect=" draft · sorted", undo=b"0"),
-        "campaigns.only_scheduled": Effect(expect=" scheduled · sorted", undo=b"0"),
-        "campaigns.only_running": Effect(expect=" running · sorted", undo=b"0"),
-        "campaigns.only_paused": Effect(expect=" paused · sorted", undo=b"0"),
-        "campaigns.only_completed": Effect(expect=" completed · sorted", undo=b"0"),
-        "campaigns.only_failed": Effect(expect=" failed · sorted", undo=b"0"),
+        **{
+            f"campaigns.only_{status}": Effect(
+                expect=all_of(f" {status} · sorted", is_selected(rf"\s{status}\s")),
+                steps=((b"0", CAMPAIGNS_HOME),),
+                **BACK_TO_TOP,
+            )
+            for status in ("draft", "scheduled", "running", "paused", "completed", "failed")
+        },
         "campaigns.next": Effect(expect="201-218 of 218", undo=b"["),
         "campaigns.prev": Effect(setup=b"]", setup_shows="201-218", expect=CAMPAIGNS_HOME),
         "campaigns.new": Effect(expect="New campaign", undo=ESC),
@@ -141,16 +217,38 @@ CAMPAIGNS = Walk(
         "campaigns.schedule": Effect(expect="Schedule Big paging test", undo=ESC),
         "campaigns.analytics": Effect(expect="Click-to-open", undo=ESC),
         "campaigns.export": Effect(expect="Export Big paging test", undo=ESC),
-        # Writes, on rows where they are refused or undone (the big campaign stays running).
-        "campaigns.start": Effect(expect=notified("Can't start camp_big")),
+        # Writes, on rows where they are refused, undone or harmless to the rest of the walk
+        # (the big campaign stays running). Start, complete and fail ask first.
+        "campaigns.start": confirmed_move(
+            b"s", b"gjjjj", "Black Friday", "send to 1 recipient?", "camp_evil", "draft", "running"
+        ),
         "campaigns.pause": Effect(expect=re.compile(r"Big paging test\s+paused"), undo=b"r"),
         "campaigns.resume": Effect(
             setup=b"p",
-            setup_shows=re.compile(r"Big paging test\s+paused"),
+            # Settled first: a refresh still reading from before `r` can paint `paused` over
+            # `running` (seen once; see the report).
+            setup_shows=all_of(
+                lambda t: bool(t.wait_quiet(1.0)), re.compile(r"Big paging test\s+paused")
+            ),
             expect=re.compile(r"Big paging test\s+running"),
         ),
-        "campaigns.complete": Effect(setup=b"j", expect=notified("Can't complete"), undo=b"k"),
-        "campaigns.fail": Effect(setup=b"j", expect=notified("Can't fail"), undo=b"k"),
+        "campaigns.complete": confirmed_move(
+            b"c",
+            b"gjjj",
+            "^Spring launch",
+            "4 recipients not yet sent will never be",
+            "camp_spring",
+            "running",
+        ),
+        "campaigns.fail": confirmed_move(
+            b"X",
+            b"g" + b"j" * 5,
+            "^Webinar invite",
+            "Every recipient was sent",
+            "camp_paused",
+            "paused",
+            "failed",
+        ),
         "campaigns.unschedule": Effect(expect=notified("Can't unschedule")),
         "campaigns.retry": Effect(expect=notified("back to pending")),
         "campaigns.recount": Effect(expect=notified("were right")),
@@ -180,7 +278,9 @@ RECIPIENTS = Walk(
         "recipients.prev": Effect(setup=b"]", setup_shows="rows 101-200", expect=RECIPIENTS_HOME),
         "recipients.first": Effect(setup=b">", setup_shows="rows 151-250", expect=RECIPIENTS_HOME),
         "recipients.unopened": Effect(expect="unopened", undo=b"u"),
-        "recipients.sort": Effect(expect="sorted by sent ▼", undo=b"o" * 6),
+        "recipients.sort": sort_pick(
+            "sent ▼", all_of(RECIPIENTS_HOME, "sorted by added ▲"), r"^lead\d+0@"
+        ),
         "recipients.flip": Effect(expect="sorted by added ▼", undo=b"O"),
         "recipients.all": Effect(
             setup=b"1", setup_shows="no recipients match", expect=RECIPIENTS_HOME
@@ -207,10 +307,10 @@ TIMELINE = Walk(
     home=TIMELINE_HOME,
     effects={
         "timeline.back": Effect(expect="rows 1-21 of 21", undo=b"\r"),  # from recipients
-        **row_effects(r"10:00:00\s+open", r"10:40:00\s+open", r"reply"),
+        **row_effects(r"09:00:00\s+sent", r"10:00:00\s+open\s+person", r"reply"),
         "table.page_down": Effect(expect=is_selected("reply"), undo=b"g"),
         "table.page_up": Effect(
-            setup=b"G", setup_shows=is_selected("reply"), expect=is_selected(r"10:00:00\s+open")
+            setup=b"G", setup_shows=is_selected("reply"), expect=is_selected(r"09:00:00\s+sent")
         ),
         "timeline.refresh": refresh(_add_event("ana@example.com"), "5 events"),
         **app_effects(b"jjj\r\r"),
@@ -225,7 +325,19 @@ EVENTS = Walk(
     home=EVENTS_HOME,
     effects={
         "events.open": Effect(expect=re.compile(r"\b1 events?\b"), undo=ESC),
-        "events.campaign": Effect(expect="campaign id (empty: all campaigns)", undo=ESC),
+        "events.campaign": Effect(
+            expect="campaign: part of its name or its id's start (empty: all)",
+            then=b"Spring\r",  # a name part that one campaign matches
+            then_shows="· all types · campaign camp_spring",
+            steps=(
+                (ESC, EVENTS_HOME),
+                (b"c", "campaign: part of its name"),
+                # several campaigns match: the picker lists them, Enter picks the first
+                (b"Filler 00\r", all_of("Events of which campaign?", "Filler 009")),
+                (b"\r", all_of(no_dialog, "campaign camp_x000", "no events")),
+            ),
+            undo=ESC,
+        ),
         "events.back": Effect(expect=CAMPAIGNS_HOME, undo=b"l"),
         "events.older": Effect(expect="newest 101-200", undo=b"["),
         "events.newer": Effect(setup=b"]", setup_shows="newest 101-200", expect=EVENTS_HOME),
@@ -281,19 +393,68 @@ FIND = Walk(
         "find.back": Effect(expect=CAMPAIGNS_HOME, reopen=True),
         **app_effects(b"fana\r"),
         "app.find": Effect(expect="2 matches for ana"),  # already here: stays
-        **row_effects(r"ana@example.com\s+camp_spring", r"camp_paused", r"camp_paused"),
-        "table.page_down": Effect(expect=is_selected("camp_paused"), undo=b"g"),
+        **row_effects(r"ana@example.com\s+Spring launch", "Webinar invite", "Webinar invite"),
+        "table.page_down": Effect(expect=is_selected("Webinar invite"), undo=b"g"),
         "table.page_up": Effect(
-            setup=b"G", setup_shows=is_selected("camp_paused"), expect=is_selected("camp_spring")
+            setup=b"G",
+            setup_shows=is_selected("Webinar invite"),
+            expect=is_selected("Spring launch"),
+        ),
+        # `/` back in the address box, the letters typed on at once (one burst) in it, a new
+        # search; Backspace, the old address and Enter go back to the rows. (Not Backspace and
+        # letters in one burst: Textual runs Backspace's binding after the letters behind it.)
+        "find.search": Effect(
+            burst=b"ben",
+            expect=all_of("1 match for ben", "ben@example.com"),
+            then=b"\x7f" * 3,
+            then_shows="email address or part of one",
+            undo=b"ana\r",
+            back=all_of("2 matches for ana", is_selected("Spring launch")),
         ),
         "app.refresh": refresh(_bounce_ana_in_paused, "bounced"),
     },
 )
 
-# TODO(lead): `/` on find should put the focus back in the address box, but in the pty the
-# letters typed after it did not reach the box (seen at 16:33); until that is fixed this entry
-# only checks that `/` leaves the screen as it is. See the report of issue 11.
-FIND.effects["find.search"] = Effect(expect="2 matches for ana")
+COMPARE_HOME = all_of(re.compile(r"A\s+camp_big\s"), re.compile(r"B\s+camp_spring\s"))
+PICKER = in_dialog("Compare with", "Enter: compare")
+COMPARE = Walk(
+    open=b"gA",  # Big paging test's analytics, compared with Spring launch
+    open_steps=(("Click-to-open", b"c"), (PICKER, b"Spring\r")),
+    home=all_of(COMPARE_HOME, is_selected(r"^Recipients\s")),
+    effects={
+        "compare.back": Effect(
+            expect=all_of("Click-to-open", lambda t: "B - A" not in t.screen_text()),
+            then=b"c",
+            then_shows=PICKER,
+            undo=b"Spring\r",
+        ),
+        "compare.pick": Effect(
+            expect=PICKER,
+            then=b"Webinar\r",
+            then_shows=all_of(re.compile(r"B\s+camp_paused\s"), no_dialog),
+            steps=((b"c", PICKER),),
+            undo=b"Spring\r",
+        ),
+        "compare.swap": Effect(
+            expect=all_of(
+                re.compile(r"A\s+camp_spring\s"),
+                re.compile(r"B\s+camp_big\s"),
+                re.compile(r"Recipients\s+21\s+250\s+\+229"),
+            ),
+            undo=b"s",
+        ),
+        "compare.refresh": refresh(_rename("camp_spring", "Spring compared"), "Spring compared"),
+        **row_effects(r"^Recipients\s", r"^Sent\s", r"^Unsubscribes\s"),
+        "table.page_down": Effect(expect=is_selected(r"^Replied\s"), undo=b"g"),
+        "table.page_up": Effect(
+            setup=b"G",
+            setup_shows=is_selected(r"^Unsubscribes\s"),
+            expect=is_selected(r"^Human clicks\s"),
+            undo=b"g",
+        ),
+        **app_effects(b""),
+    },
+)
 
 WALKS = {
     "campaigns": CAMPAIGNS,
@@ -303,4 +464,5 @@ WALKS = {
     "suppressions": SUPPRESSIONS,
     "analytics": ANALYTICS,
     "find": FIND,
+    "compare": COMPARE,
 }

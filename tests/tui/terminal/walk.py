@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from textual.binding import Binding
 from textual.keys import _character_to_key
 
 import tui
 from tests.tui.terminal.terminal import KEY_BYTES, Terminal
 
-Check = str | re.Pattern[str] | Callable[[str], object]
 # A help entry ends with its binding id: "Next page  recipients.next".
 _ID = re.compile(r"(?:^|\s)([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\s*█?$")
 CURSOR_BG = "0178d4"
@@ -26,11 +26,31 @@ DIALOG_EDGE = "█▀▀▀▀▀▀▀▀▀▀"  # the selected row's backgrou
 
 
 @dataclass(frozen=True)
+class InDb:
+    """What the database holds: `sql` (one value) returns `value`."""
+
+    sql: str
+    value: object
+
+
+def all_of(*checks) -> tuple:
+    """Every one of `checks` holds at once."""
+    return checks
+
+
+# Text on screen, a regex, a predicate on the terminal, the database, or all of a tuple.
+Check = str | re.Pattern[str] | Callable[[Terminal], object] | InDb | tuple
+Step = tuple[bytes, Check]
+
+
+@dataclass(frozen=True)
 class Effect:
     """What a binding does, as a person sees it.
 
     setup: keys pressed first (and setup_shows, what must show before the key is pressed);
+    burst: keys typed with the key, in the same write (a person typing on at once);
     expect: what shows after the key; then: keys typed next, then_shows: what they show;
+    steps: more (keys, what they show) pairs after that, each waited for in turn;
     undo: keys that put the screen back, after which `back`
     (default: the walk's `home`) shows. change(db) runs after setup, before the key (for
     ctrl+r: a change made while live refresh is paused)."""
@@ -39,6 +59,8 @@ class Effect:
     undo: bytes = b""
     then: bytes = b""  # typed once `expect` shows (into the prompt the key opened, say)
     then_shows: Check | None = None
+    steps: tuple[Step, ...] = ()
+    burst: bytes = b""
     setup: bytes = b""
     setup_shows: Check | None = None
     back: Check | None = None
@@ -153,18 +175,23 @@ def help_ids(t: Terminal) -> list[str]:
     return ids
 
 
-def _holds(what: Check, t: Terminal) -> bool:
-    text = t.screen_text()
+def _holds(what: Check, t: Terminal, db=None) -> bool:
+    if isinstance(what, tuple):
+        return all(_holds(w, t, db) for w in what)
+    if isinstance(what, InDb):
+        with db.transaction() as s:
+            return s.execute(text(what.sql)).scalar_one() == what.value
+    text_shown = t.screen_text()
     if isinstance(what, str):
-        return what in text
+        return what in text_shown
     if isinstance(what, re.Pattern):
-        return what.search(text) is not None
+        return what.search(text_shown) is not None
     return bool(what(t))
 
 
-def wait(t: Terminal, what: Check, timeout: float = 8.0) -> None:
+def wait(t: Terminal, what: Check, timeout: float = 15.0, db=None) -> None:
     deadline = time.monotonic() + timeout
-    while not _holds(what, t):
+    while not _holds(what, t, db):
         if t.process.poll() is not None:
             raise AssertionError(f"the app exited ({t.process.returncode})")
         if time.monotonic() > deadline:
@@ -214,15 +241,18 @@ def _one(t: Terminal, screen: Walk, effect: Effect, data: bytes, db) -> None:
             wait(t, effect.setup_shows)
     if effect.change is not None:
         effect.change(db)
-    t.send(data)
-    wait(t, effect.expect)
+    t.send(data + effect.burst)
+    wait(t, effect.expect, db=db)
     if effect.then:
         t.send(effect.then)
-        wait(t, effect.then_shows)
+        wait(t, effect.then_shows, db=db)
+    for keys, shows in effect.steps:
+        t.send(keys)
+        wait(t, shows, db=db)
     if effect.undo:
         t.send(effect.undo)
     if effect.reopen:
         open_screen(t, screen)
     back = effect.back if effect.back is not None else screen.home
     # Back means no dialog left open over the screen (its top edge is a row of ▀).
-    wait(t, lambda t: _holds(back, t) and DIALOG_EDGE not in t.screen_text())
+    wait(t, lambda t: _holds(back, t, db) and DIALOG_EDGE not in t.screen_text())
