@@ -238,7 +238,7 @@ def _one(t: Terminal, screen: Walk, effect: Effect, data: bytes, db) -> None:
     if effect.setup:
         t.send(effect.setup)
         if effect.setup_shows is not None:
-            wait(t, effect.setup_shows)
+            wait(t, effect.setup_shows, db=db)
     if effect.change is not None:
         effect.change(db)
     t.send(data + effect.burst)
