@@ -34,11 +34,14 @@ def help_entries(screen: Screen) -> list[HelpEntry]:
     which opens it) is listed; one that a nearer binding with an id takes over is not."""
     app = screen.app
     found: dict[str, tuple[list[str], Binding, str]] = {}
-    first: dict[str, Binding] = {}  # the nearest binding of each key
+    # The nearest node binding each key. Its bindings of that key are all listed (the one
+    # its state enables is what the key does: `s` is Start, or Resume on a paused campaign);
+    # a farther node's binding of the key is taken over when the nearest one has an id.
+    first: dict[str, tuple[DOMNode, Binding]] = {}
     for node, bindings in screen._modal_binding_chain:
         for key, b in bindings:
-            nearest = first.setdefault(key, b)
-            if nearest is not b and nearest.id:
+            nearest_node, nearest = first.setdefault(key, (node, b))
+            if nearest_node is not node and nearest.id:
                 continue
             if not b.id or not b.description:
                 continue

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.tui.terminal.effects import CAMPAIGNS_HOME, no_dialog, notified, status_of
 from tests.tui.terminal.walk import all_of, help_ids, is_selected, wait
 
@@ -32,11 +30,6 @@ def test_s_on_a_paused_campaign_resumes_it(terminal, db):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui/screens/help.py keeps only the first binding of a key (campaigns.start), which "
-    "check_action disables on a paused campaign: help lists no `s` there at all",
-)
 def test_help_lists_resume_on_a_paused_campaign(terminal):
     t = terminal()
     wait(t, CAMPAIGNS_HOME)
