@@ -45,11 +45,19 @@ def data_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / APP_NAME
 
 
+ROOT_PGDATA = Path("/var/lib") / APP_NAME / "pgdata"
+
+
 def pgdata_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The embedded server's data directory; CAMPAIGN_CONSOLE_PGDATA overrides it."""
+    """The embedded server's data directory; CAMPAIGN_CONSOLE_PGDATA overrides it.
+
+    Root's default is under /var/lib, not root's 0700 home: the server runs as its own system
+    user, which must reach the directory, and we never widen another directory's mode."""
     env = os.environ if env is None else env
     if env.get("CAMPAIGN_CONSOLE_PGDATA"):
         return Path(env["CAMPAIGN_CONSOLE_PGDATA"]).expanduser()
+    if os.geteuid() == 0 and not env.get("XDG_DATA_HOME"):
+        return ROOT_PGDATA
     return data_home(env) / "pgdata"
 
 

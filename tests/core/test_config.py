@@ -19,6 +19,15 @@ def test_flag_beats_environment_beats_embedded():
 def test_embedded_data_dir_follows_xdg_and_can_be_overridden():
     assert config.pgdata_dir({"XDG_DATA_HOME": "/x"}) == Path("/x/campaign-console/pgdata")
     assert config.pgdata_dir({"XDG_DATA_HOME": "/x", "CAMPAIGN_CONSOLE_PGDATA": "/y"}) == Path("/y")
+
+
+def test_embedded_data_dir_of_root_is_under_var_lib_and_of_a_user_in_the_home(monkeypatch):
+    """Root's home is 0700 and the server runs as its own system user, which could not reach
+    ~/.local/share there (the first `make run` as root refused to start)."""
+    monkeypatch.setattr(config.os, "geteuid", lambda: 0)
+    assert config.pgdata_dir({}) == Path("/var/lib/campaign-console/pgdata")
+    assert config.pgdata_dir({"XDG_DATA_HOME": "/x"}) == Path("/x/campaign-console/pgdata")
+    monkeypatch.setattr(config.os, "geteuid", lambda: 1000)
     assert config.pgdata_dir({}).parts[-3:] == ("share", "campaign-console", "pgdata")
 
 
