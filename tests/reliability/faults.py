@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from core.db import libpq_url
 
@@ -97,3 +101,23 @@ async def until(predicate, timeout: float = 20.0, what: str = "") -> None:
     while not predicate():
         assert loop.time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.01)
+
+
+@contextmanager
+def small_tmpfs(options: str, prefix: str) -> Iterator[Path]:
+    """A tmpfs mounted with `options` (size=256k, mode=0700...): a disk that fills up.
+    Skips the test where it can't be mounted (not root); unmounted and removed after."""
+    mount = Path(tempfile.mkdtemp(prefix=prefix))
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        mount.rmdir()
+        pytest.skip(f"can't mount a small tmpfs to fill ({done.stderr.strip()}): needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        mount.rmdir()

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.conftest import unchanged
+from tests.reliability.faults import small_tmpfs
 from tests.reliability.hostile import World, make_world
 from tests.reliability.test_hostile_cli import run_cli
 
@@ -143,16 +142,7 @@ def test_an_unwritable_path_is_a_one_line_error(world: World, capsys, tmp_path, 
 
 def test_a_full_disk_leaves_the_old_file_and_no_partial(world: World, capsys):
     """A file on a full file system: one line, the old file as it was, no .partial left."""
-    mount = Path(tempfile.mkdtemp(prefix="cc-full-export-"))
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        mount.rmdir()
-        pytest.skip(f"can't mount a small tmpfs to fill ({done.stderr.strip()}): needs root")
-    try:
+    with small_tmpfs("size=256k", "cc-full-export-") as mount:
         target = mount / "out.csv"
         target.write_text("old\n")
         with open(mount / "filler", "wb", buffering=0) as filler:
@@ -166,6 +156,3 @@ def test_a_full_disk_leaves_the_old_file_and_no_partial(world: World, capsys):
         assert err.strip() == f"error: Can't write {target}: No space left on device."
         assert target.read_text() == "old\n"
         assert sorted(p.name for p in mount.iterdir()) == ["filler", "out.csv"]
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from datetime import UTC
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from psycopg import sql
 
 from core.db import Database
 from tests.reliability.conftest import OwnServer, counter_drift, unchanged
-from tests.reliability.faults import campaign, csv_file, until
+from tests.reliability.faults import campaign, csv_file, small_tmpfs, until
 from tests.reliability.hostile import one, record_notifications
 from tests.tui.data import NOW, seed
 from tui.app import CampaignConsoleApp
@@ -108,25 +107,13 @@ async def test_a_statement_timeout_in_the_app_is_a_notification(db, db_url):
 @pytest.fixture
 def small_disk(own_server: OwnServer):
     """A 2 MB tmpfs, owned by the server's system user: a disk that fills up."""
-    mount = Path(tempfile.mkdtemp(prefix="cc-full-"))
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        mount.rmdir()
-        pytest.skip(f"can't mount a small tmpfs to fill ({done.stderr.strip()}): needs root")
-    try:
+    with small_tmpfs("size=2m,mode=0700", "cc-full-") as mount:
         if own_server.system_user:
             import pwd
 
             user = pwd.getpwnam(own_server.system_user)
             os.chown(mount, user.pw_uid, user.pw_gid)
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()
 
 
 def test_a_full_disk_is_a_message_and_nothing_is_written(
