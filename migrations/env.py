@@ -1,10 +1,10 @@
-"""Alembic environment: migrates the connection core.schema hands over, or the configured URL."""
+"""Alembic environment: migrates the connection core.store.schema hands over, or the configured
+URL."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from core.db import sqlalchemy_url
-from core.models import Base
+from core.store import Base, sqlalchemy_url
 
 config = context.config
 target_metadata = Base.metadata

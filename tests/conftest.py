@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from core import embedded
-from core.db import Database, libpq_url
+from core import store
+from core.store import Database, libpq_url
 from tests.scratch import migrated_database, scratch_database
 
 
@@ -43,7 +43,7 @@ def pg_admin_url() -> Iterator[str]:
     parent.chmod(0o755)
     # atexit runs last-in first-out: this runs after the server's own stop-and-delete.
     atexit.register(shutil.rmtree, parent, ignore_errors=True)
-    admin = embedded.start_server(parent / "data", cleanup="delete")
+    admin = store.start_server(parent / "data", cleanup="delete")
     with psycopg.connect(admin, autocommit=True) as conn:
         # Throwaway data: durability buys nothing here and costs the suite seconds.
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):

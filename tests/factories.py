@@ -7,7 +7,7 @@ import itertools
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.models import Campaign, CampaignRecipient, Lead
+from core.store import Campaign, CampaignRecipient, Lead
 
 _seq = itertools.count(1)
 

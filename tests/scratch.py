@@ -10,8 +10,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from core import schema
-from core.db import libpq_url
+from core import store
+from core.store import libpq_url
 
 
 def admin(admin_url: str, statement: sql.Composable) -> None:
@@ -47,7 +47,7 @@ def scratch_database(admin_url: str, prefix: str, *, template_url: str | None = 
 def migrated_database(admin_url: str, prefix: str) -> Iterator[str]:
     """A scratch database migrated to head."""
     with scratch_database(admin_url, prefix) as url:
-        schema.upgrade(url)
+        store.upgrade(url)
         yield url
 
 

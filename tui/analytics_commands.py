@@ -13,7 +13,7 @@ import sys
 import time
 from typing import IO
 
-from core import exports, jsonb, machine, output_file, suppression
+from core import events, figures, output_file, recipients, store
 from core.errors import InvalidInput
 from tui import format as fmt
 
@@ -30,15 +30,15 @@ def _one_line(text: str) -> str:
 
 def cmd_reclassify(args: argparse.Namespace, db) -> int:
     if args.too_fast is None:
-        settings = machine.current_settings()
+        settings = events.current_settings()
     else:
-        settings = machine.Settings.uniform(args.too_fast)
-    changed = db.run(lambda session: machine.reclassify(session, args.campaign, settings=settings))
+        settings = events.Settings.uniform(args.too_fast)
+    changed = db.run(lambda session: events.reclassify(session, args.campaign, settings=settings))
     scope = args.campaign or "all campaigns"
     window = f"{settings.too_fast_open:g} s" if settings.too_fast_open else "off"
     print(
         f"{fmt.plural(changed, 'event')} changed verdict in {scope} "
-        f"(rules: {', '.join(machine.RULE_NAMES)}; too-fast window {window})"
+        f"(rules: {', '.join(events.RULE_NAMES)}; too-fast window {window})"
     )
     return 0
 
@@ -48,7 +48,7 @@ def cmd_reclassify(args: argparse.Namespace, db) -> int:
 
 def cmd_suppression_list(args: argparse.Namespace, db) -> int:
     with db.reading() as session:
-        rows = suppression.list_suppressions(
+        rows = recipients.list_suppressions(
             session, search=args.search, limit=args.limit, after_id=args.after
         )
     if args.json:
@@ -63,7 +63,7 @@ def cmd_suppression_list(args: argparse.Namespace, db) -> int:
             }
             for r in rows
         ]
-        print(jsonb.dumps(data, indent=2))  # control characters escaped, C1 too
+        print(store.dumps(data, indent=2))  # control characters escaped, C1 too
         return 0
     for r in rows:
         print(
@@ -76,14 +76,14 @@ def cmd_suppression_list(args: argparse.Namespace, db) -> int:
 
 
 def cmd_suppression_add(args: argparse.Namespace, db) -> int:
-    added = db.run(lambda session: suppression.suppress(session, args.email, args.reason))
+    added = db.run(lambda session: recipients.suppress(session, args.email, args.reason))
     shown = _one_line(args.email.strip())
     print(f"suppressed {shown}" if added else f"{shown} was already suppressed")
     return 0
 
 
 def cmd_suppression_lift(args: argparse.Namespace, db) -> int:
-    lifted = db.run(lambda session: suppression.lift(session, args.email))
+    lifted = db.run(lambda session: recipients.lift(session, args.email))
     shown = _one_line(args.email.strip())
     if not lifted:
         raise InvalidInput(f"{shown} is not suppressed; nothing was lifted.")
@@ -102,8 +102,8 @@ def add_export_arguments(p: argparse.ArgumentParser) -> None:
         help="a campaign id (--what stats: one or more)",
     )
     p.add_argument("--all", action="store_true", help="--what stats: every campaign")
-    p.add_argument("--what", choices=exports.WHATS, default="recipients")
-    p.add_argument("--format", choices=exports.FORMATS, default="csv")
+    p.add_argument("--what", choices=figures.WHATS, default="recipients")
+    p.add_argument("--format", choices=figures.FORMATS, default="csv")
     p.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
 
 
@@ -152,8 +152,8 @@ class _TerminalStream:
 def _run_export(session, args: argparse.Namespace, out: IO[str], on_progress) -> int:
     if args.what == "stats":
         campaigns = None if args.all else args.campaigns
-        return exports.export_stats(session, campaigns, args.format, out, on_progress=on_progress)
-    return exports.export(
+        return figures.export_stats(session, campaigns, args.format, out, on_progress=on_progress)
+    return figures.export(
         session, args.campaigns[0], args.what, args.format, out, on_progress=on_progress
     )
 
@@ -200,8 +200,8 @@ def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
         "--too-fast",
         type=_seconds,
         metavar="SECONDS",
-        help=f"window around sent_at (default: ${machine.TOO_FAST_ENV}, else "
-        f"{machine.DEFAULT_TOO_FAST_SECONDS:g}; 0 = off)",
+        help=f"window around sent_at (default: ${events.TOO_FAST_ENV}, else "
+        f"{events.DEFAULT_TOO_FAST_SECONDS:g}; 0 = off)",
     )
     p.set_defaults(handler=with_db(cmd_reclassify))
 
@@ -215,7 +215,7 @@ def add_commands(sub, common: argparse.ArgumentParser, with_db) -> None:
     a.set_defaults(handler=with_db(cmd_suppression_list))
     a = actions.add_parser("add", parents=[common], help="suppress an address by hand")
     a.add_argument("email")
-    a.add_argument("--reason", choices=suppression.REASONS, default="manual")
+    a.add_argument("--reason", choices=recipients.REASONS, default="manual")
     a.set_defaults(handler=with_db(cmd_suppression_add))
     a = actions.add_parser("lift", parents=[common], help="take an address off the list")
     a.add_argument("email")

@@ -13,9 +13,8 @@ from textual.filter import Monochrome
 from textual.screen import Screen
 
 from core import config
-from core.changes import ChangeFeed, ChangeSet, FeedStatus
-from core.db import Database, explain
 from core.errors import DatabaseUnavailable
+from core.store import ChangeFeed, ChangeSet, Database, FeedStatus, explain
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from core import config, db, schema
+from core import config, store
 from core.errors import CampaignConsoleError, ReadOnly
 from tui import analytics_commands, db_commands, demo_commands, outer_edge, scripting
 from tui.signals import exit_on_signals, run_app
@@ -20,16 +20,16 @@ Handler = Callable[[argparse.Namespace], int]
 DATABASE_URL_HELP = "PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
 
 
-def _connect(args: argparse.Namespace, *, migrate: bool = True) -> db.Database:
+def _connect(args: argparse.Namespace, *, migrate: bool = True) -> store.Database:
     target = config.resolve(args.database_url)
     if target.embedded:
         print(f"Using the {target.describe()}", file=sys.stderr)
-    database = db.connect(target, read_only=getattr(args, "read_only", False))
+    database = store.connect(target, read_only=getattr(args, "read_only", False))
     try:
         if migrate and database.read_only:
-            schema.check_readable(database.url)
+            store.check_readable(database.url)
         elif migrate:
-            schema.ensure_current(database.url)
+            store.ensure_current(database.url)
     except BaseException:
         database.close()
         raise
@@ -57,7 +57,7 @@ def refuse_in_read_only(args: argparse.Namespace, reads_only: bool) -> None:
         )
 
 
-def with_db(command: Callable[[argparse.Namespace, db.Database], int]) -> Handler:
+def with_db(command: Callable[[argparse.Namespace, store.Database], int]) -> Handler:
     """A handler that opens (and migrates) the database, runs command(args, db), closes it;
     with --read-only it refuses a command that isn't one of READERS."""
 
@@ -91,17 +91,17 @@ def cmd_db(args: argparse.Namespace) -> int:
         if args.action in db_commands.ACTIONS:
             return db_commands.run(args, url)
         if args.action == "upgrade":
-            schema.upgrade(url, args.revision or "head")
-            print(f"at {schema.current(url)}")
+            store.upgrade(url, args.revision or "head")
+            print(f"at {store.current(url)}")
         elif args.action == "downgrade":
-            schema.downgrade(url, args.revision or "-1")
-            print(f"at {schema.current(url) or 'base (empty)'}")
+            store.downgrade(url, args.revision or "-1")
+            print(f"at {store.current(url) or 'base (empty)'}")
         elif args.action == "current":
-            rev = schema.current(url)
-            state = "up to date" if rev == schema.head() else f"head is {schema.head()}"
+            rev = store.current(url)
+            state = "up to date" if rev == store.head() else f"head is {store.head()}"
             print(f"{rev or 'base (empty)'} ({state})")
         elif args.action == "check":
-            diffs = schema.drift(url)
+            diffs = store.drift(url)
             if diffs:
                 print("models and database differ:", *diffs, sep="\n  ", file=sys.stderr)
                 return 1
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     args = build_parser().parse_args(argv)
     dsn = config.resolve(args.database_url).url
-    db.read_only_everywhere(args.read_only)
+    store.read_only_everywhere(args.read_only)
     try:
         code = args.handler(args)
         sys.stdout.flush()  # a full or closed stdout fails here, not at exit
@@ -178,13 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # A database failure (a timeout, a full disk, a lost server) is a message, not a
         # traceback; anything else is a bug and is raised as one.
-        explained = db.explain(exc, dsn)
+        explained = store.explain(exc, dsn)
         if explained is None:
             raise
         print(f"error: {explained}", file=sys.stderr)
         return 1
     finally:
-        db.read_only_everywhere(False)
+        store.read_only_everywhere(False)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,17 @@ import time
 from pathlib import Path
 
 from core import config
-from core.demo import DEFAULT_SEED, SIZES, has_campaigns, has_demo_campaigns, seed_demo
-from core.demo_reset import reset_demo
-from core.demo_topup import seed_campaign_count
+from core.demo import (
+    DEFAULT_SEED,
+    SIZES,
+    Simulator,
+    has_campaigns,
+    has_demo_campaigns,
+    reset_demo,
+    seed_campaign_count,
+    seed_demo,
+)
 from core.errors import CampaignConsoleError
-from core.simulator import Simulator
 
 BACKGROUND_RATE = 20
 
@@ -159,7 +165,7 @@ def cmd_simulate(args: argparse.Namespace, db) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s simulator: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("core.simulator").setLevel(logging.INFO)
+    logging.getLogger("core.demo.simulator").setLevel(logging.INFO)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

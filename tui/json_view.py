@@ -2,7 +2,7 @@
 1.9 MB of indentation (issue 19.8), which the screen took minutes to lay out. pretty() writes
 the same layout without recursion, shows at most MAX_DEPTH levels and MAX_CHARS characters,
 and says what it left out ("{… 27 more levels}", "(cut at 16 KB of 270 KB)"). A value
-too deep to parse at all (core.jsonb.DeepJson) is shown as stored, on one line, also cut."""
+too deep to parse at all (core.store.jsonb.DeepJson) is shown as stored, on one line, also cut."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from core.event_input import MAX_EVENT_DATA_DEPTH
-from core.jsonb import DeepJson, nesting_depth
+from core.events import MAX_EVENT_DATA_DEPTH
+from core.store import DeepJson, nesting_depth
 
 MAX_DEPTH = MAX_EVENT_DATA_DEPTH + 1  # the timeline wraps event_data in one object
 MAX_CHARS = 16 * 1024

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from core.changes import ChangeFeed, ChangeSet, FeedState, FeedStatus
+from core.store import ChangeFeed, ChangeSet, FeedState, FeedStatus
 
 if TYPE_CHECKING:
     from tui.app import CampaignConsoleApp

@@ -8,7 +8,7 @@ from functools import partial
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from core import campaigns as campaigns_core
+from core import campaigns
 from core.campaigns import CampaignSummary
 from tui import format as fmt
 
@@ -22,9 +22,9 @@ class CampaignJump(Provider):
     def _fetch(self, query: str) -> list[CampaignSummary]:
         with self.app.database.reading() as session:
             if not query:
-                return campaigns_core.list_campaigns(session, limit=LIMIT)
+                return campaigns.list_campaigns(session, limit=LIMIT)
             # The palette's query is often a campaign id rather than a name.
-            return campaigns_core.find_campaigns(session, query, limit=LIMIT)
+            return campaigns.find_campaigns(session, query, limit=LIMIT)
 
     def _open(self, campaign: CampaignSummary) -> None:
         from tui.screens.recipients import RecipientsScreen

@@ -12,11 +12,11 @@ import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime
 
-from core import analytics, counters, exports, jsonb, local_time, recipients
-from core import campaigns as campaigns_core
+from core import campaigns, figures, local_time, recipients, store
+from core import recipients as recipients_core
 from core.campaigns import CampaignSummary
 from core.errors import InvalidInput
-from core.tracking import EventInput, InvalidEvents, record_events
+from core.events import EventInput, InvalidEvents, record_events
 from tui import analytics_commands
 from tui import format as fmt
 
@@ -28,7 +28,7 @@ STAT_KEYS = (
     "scheduled_at",
     "started_at",
     "completed_at",
-    *counters.COUNTERS,
+    *figures.COUNTERS,
     "open_rate",
     "click_rate",
     "reply_rate",
@@ -38,21 +38,21 @@ LIFECYCLE_ACTIONS = ("schedule", "unschedule", "start", "pause", "resume", "comp
 
 
 def _stat_dict(c: CampaignSummary) -> dict:
-    return {key: exports.plain(getattr(c, key)) for key in STAT_KEYS}
+    return {key: figures.plain(getattr(c, key)) for key in STAT_KEYS}
 
 
 def cmd_stats(args: argparse.Namespace, db) -> int:
     with db.reading() as session:
         if args.campaign:
-            one = campaigns_core.get_campaign(session, args.campaign)
+            one = campaigns.get_campaign(session, args.campaign)
             # The overview is the counters row: constant time, whatever the campaign's size.
-            overview = analytics.campaign_overview(session, one.id)
+            overview = figures.campaign_overview(session, one.id)
             rows = [_stat_dict(one) | {"click_to_open_rate": overview.click_to_open_rate}]
         else:
             rows = [_stat_dict(c) for c in _all_campaigns(session)]
     if args.json:
         # Control characters escaped, C1 ones (U+009B) too: still JSON, safe on a terminal.
-        print(jsonb.dumps(rows[0] if args.campaign else rows, indent=2))
+        print(store.dumps(rows[0] if args.campaign else rows, indent=2))
         return 0
     for line in stats_table(rows):
         print(line)
@@ -98,7 +98,7 @@ def _one_line(text: str) -> str:
 def _all_campaigns(session):
     offset = 0
     while True:
-        page = campaigns_core.list_campaigns(
+        page = campaigns.list_campaigns(
             session, order_by="created_at", descending=False, limit=1000, offset=offset
         )
         yield from page
@@ -201,7 +201,7 @@ def cmd_track(args: argparse.Namespace, db) -> int:
 
 
 def cmd_recount(args: argparse.Namespace, db) -> int:
-    drifts = db.run(lambda session: counters.recount(session, args.campaign))
+    drifts = db.run(lambda session: figures.recount(session, args.campaign))
     if not drifts:
         print("counters match the recipient rows; nothing repaired")
     for d in drifts:
@@ -216,7 +216,7 @@ def cmd_status(args: argparse.Namespace, db) -> int:
         example = local_time.example_time(datetime.now(UTC)).isoformat(timespec="minutes")
         raise InvalidInput(f"schedule needs --at TIME (ISO-8601, e.g. {example})")
     summary = db.run(
-        lambda session: campaigns_core.transition(session, args.campaign, args.action, at=at)
+        lambda session: campaigns.transition(session, args.campaign, args.action, at=at)
     )
     when = ""
     if args.action == "schedule" and summary.scheduled_at is not None:
@@ -229,7 +229,7 @@ def cmd_status(args: argparse.Namespace, db) -> int:
 
 def cmd_duplicate(args: argparse.Namespace, db) -> int:
     result = db.run(
-        lambda session: campaigns_core.duplicate_campaign(session, args.campaign, name=args.name)
+        lambda session: recipients_core.duplicate_campaign(session, args.campaign, name=args.name)
     )
     print(result.describe())
     return 0

@@ -26,14 +26,14 @@ twice. Keys of links and codes are sha256 of the text (a btree can't hold a 16 K
 
 DELETE subtracts what the rollup counted, under the campaign its recipient row in the rollup
 names (recipients deleted along with their events are gone from campaign_recipients); a
-campaign deleted with its events loses its rollup rows whole. UPDATE (core.machine's
+campaign deleted with its events loses its rollup rows whole. UPDATE (core.events.machine's
 reclassify) subtracts the old rows and adds the new ones. A recipient moved to another
 campaign takes its events' counts along (a row trigger, for moves only). Rows whose figures
 all come back to zero are deleted, so a rollup equals one built from the events.
 
 Loads that skip triggers (session_replication_role = replica) rebuild with
 cc_rollup_rebuild(campaign ids, or NULL for all), one set-based pass per table
-(core.rollup.rebuild). No foreign keys: such loads and deletes would leave them dangling.
+(core.figures.rollup.rebuild). No foreign keys: such loads and deletes would leave them dangling.
 
 Revision ID: 0007_event_rollup
 Revises: 0006_machine_events_index
@@ -63,7 +63,7 @@ TABLES = (
 # --- what an event contributes (one definition, used by the triggers and the rebuild) -------
 
 HOUR = "date_bin(interval '1 hour', {e}.created_at, timestamptz '2000-01-01 00:00+00')"
-# core.breakdowns.IS_MACHINE, on opens and clicks only (what campaign_stats counts).
+# core.figures.breakdowns.IS_MACHINE, on opens and clicks only (what campaign_stats counts).
 MACHINE = (
     "({e}.event_type IN ('open', 'click')"
     """ AND COALESCE({e}.event_data @> '{{"machine": true}}'::jsonb, false))"""

@@ -28,8 +28,8 @@ down_revision: str | None = "0007_event_rollup"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The counters as this revision knows them (core.counters.COUNTERS today): a migration imports
-# nothing from core, so that it runs the same however core changes later.
+# The counters as this revision knows them (core.figures.counters.COUNTERS today): a migration
+# imports nothing from core, so that it runs the same however core changes later.
 COUNTERS = (
     "total_recipients",
     "emails_sent",

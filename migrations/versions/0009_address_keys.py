@@ -1,4 +1,5 @@
-"""Suppressions compared by one address key, computed in Python (core.suppression.address_key).
+"""Suppressions compared by one address key, computed in Python
+(core.recipients.suppression.address_key).
 
 0005 stored lower(address) and compared with lower(): PostgreSQL's lower() folds by the
 database's locale (a final sigma, a dotted İ), Python's by Unicode, and neither knows NFC or

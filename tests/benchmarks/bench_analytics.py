@@ -2,7 +2,7 @@
 
 Printed: the median time from pressing A on the campaigns screen to the analytics screen's
 header painted (counters and rates) and to every figure painted, beside the 1 s limit (issue
-6) and beside the same core calls made directly (each part, and core.campaign_report.
+6) and beside the same core calls made directly (each part, and core.figures.report.
 campaign_report, which makes them one after the other). Nothing is asserted about time.
 Run with `make bench`; BENCH_ANALYTICS_RECIPIENTS / _EVENTS make it smaller.
 """
@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from core import analytics
-from core import demo_data as d
-from core.campaign_report import activity, campaign_report
-from core.db import Database
-from core.demo_large import seed_large
+from core import demo, figures
+from core.demo import seed_large
+from core.figures import activity, campaign_report
+from core.store import Database
 from tests.scratch import migrated_database
 from tui.app import CampaignConsoleApp
 from tui.screens.analytics import AnalyticsScreen
@@ -30,8 +29,8 @@ from tui.screens.analytics import AnalyticsScreen
 from .bench_tui import median_ms, print_figures, recipients_figures, timed, until
 from .frames import FrameClock
 
-RECIPIENTS = int(os.environ.get("BENCH_ANALYTICS_RECIPIENTS", d.LARGE_CAMPAIGN.recipients))
-EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", d.LARGE_EVENTS))
+RECIPIENTS = int(os.environ.get("BENCH_ANALYTICS_RECIPIENTS", demo.LARGE_CAMPAIGN.recipients))
+EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", demo.LARGE_EVENTS))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 7))
 LIMIT_MS = 1000
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -50,7 +49,7 @@ def large(pg_admin_url) -> Iterator[tuple[str, int]]:
             conn.execute("VACUUM ANALYZE")  # a database that has been running: visibility map
             pk = conn.execute(
                 "SELECT id FROM campaigns WHERE campaign_id = %s",
-                (d.DEMO_PREFIX + d.LARGE_CAMPAIGN.slug,),
+                (demo.DEMO_PREFIX + demo.LARGE_CAMPAIGN.slug,),
             ).fetchone()[0]
         print(
             f"\nlarge demo: {result.recipients:,} recipients, {result.events:,} events "
@@ -99,16 +98,16 @@ def test_analytics_screen_on_the_large_demo(large):
     db = Database(url)
     try:
         with db.reading() as s:
-            stats = analytics.campaign_stats(s, pk)
+            stats = figures.campaign_stats(s, pk)
             parts = [
-                ("campaign_overview (counters)", lambda: analytics.campaign_overview(s, pk)),
-                ("campaign_stats", lambda: analytics.campaign_stats(s, pk)),
+                ("campaign_overview (counters)", lambda: figures.campaign_overview(s, pk)),
+                ("campaign_stats", lambda: figures.campaign_stats(s, pk)),
                 (
                     "activity (hourly + daily)",
                     lambda: activity(s, pk, start=stats.started_at, now=NOW),
                 ),
-                ("link_clicks", lambda: analytics.link_clicks(s, pk)),
-                ("bounce_codes", lambda: analytics.bounce_codes(s, pk)),
+                ("link_clicks", lambda: figures.link_clicks(s, pk)),
+                ("bounce_codes", lambda: figures.bounce_codes(s, pk)),
             ]
             base = {label: timed(fn) for label, fn in parts}
             whole = timed(lambda: campaign_report(s, pk, now=NOW), rounds=3)

@@ -1,4 +1,4 @@
-"""Ingest throughput: core.tracking next to hand-written SQL with the same effects.
+"""Ingest throughput: core.events.record next to hand-written SQL with the same effects.
 
 On a database of 1,000,000 sent recipients (tests/benchmarks/conftest.py), first opens go in
   - one at a time, one transaction each: record_event vs one hand-written statement;
@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy.orm import Session
 
-from core.db import Database
-from core.tracking import EventInput, record_event, record_events
+from core.events import EventInput, record_event, record_events
+from core.store import Database
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 SINGLE_PER_ROUND = int(os.environ.get("BENCH_SINGLE", 1_000))  # per side and round

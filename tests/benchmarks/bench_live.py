@@ -3,7 +3,7 @@
 The app runs headless in its own process (so its CPU time is its own) and notes the first
 frame (tests/benchmarks/frames.py: composed and encoded for a terminal) showing each new value
 of the campaign's emails_opened; this process writes events through
-core.tracking at 1,000 events/s in 10 commits a second and notes when each commit landed and
+core.events.record at 1,000 events/s in 10 commits a second and notes when each commit landed and
 the counter it left. Latency = first paint showing that value (or later) minus the commit.
 Baseline, same run: a bare LISTEN connection's commit → notification time (the floor any
 live view pays), and a 1 s poller's expected staleness (what listmonk does).
@@ -26,8 +26,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from core.db import Database
-from core.tracking import EventInput, record_events
+from core.events import EventInput, record_events
+from core.store import Database
 from tests.scratch import migrated_database
 
 RECIPIENTS = int(os.environ.get("BENCH_LIVE_RECIPIENTS", 100_000))
@@ -63,8 +63,8 @@ def live_url(pg_admin_url) -> Iterator[str]:
 APP = textwrap.dedent(
     """
     import asyncio, json, sys, time
-    from core.changes import FeedState
-    from core.db import Database
+    from core.store.changes import FeedState
+    from core.store.db import Database
     from tui.app import CampaignConsoleApp
     from tests.benchmarks.frames import FrameClock
 

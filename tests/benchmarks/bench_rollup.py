@@ -8,7 +8,7 @@
    a rebuild makes the rollup count the baseline's events too, and it must equal the figures
    computed from the events.
 2. The large demo campaign (1,000,000 recipients, 5,000,000 events, loaded with triggers off
-   as core.demo_large does): the time of rollup.rebuild, then each figure of the analytics
+   as core.demo.large does): the time of rollup.rebuild, then each figure of the analytics
    screen read from the rollup beside the same figure computed from the events.
 
 Nothing about time is asserted. BENCH_ROLLUP_SINGLE / _BATCHES / _RECIPIENTS / _EVENTS make
@@ -29,19 +29,18 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy import text
 
-from core import analytics, rollup
-from core import demo_data as d
-from core.campaign_report import activity, activity_from_events
-from core.db import Database
-from core.demo_large import seed_large
-from core.tracking import EventInput, record_event, record_events
+from core import demo, figures
+from core.demo import seed_large
+from core.events import EventInput, record_event, record_events
+from core.figures import activity, activity_from_events
+from core.store import Database
 from tests.scratch import migrated_database
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 SINGLE = int(os.environ.get("BENCH_ROLLUP_SINGLE", 500))  # events per side and round
 BATCHES = int(os.environ.get("BENCH_ROLLUP_BATCHES", 6))  # batches of 1,000 per side and round
-LARGE_RECIPIENTS = int(os.environ.get("BENCH_ROLLUP_RECIPIENTS", d.LARGE_CAMPAIGN.recipients))
-LARGE_EVENTS = int(os.environ.get("BENCH_ROLLUP_EVENTS", d.LARGE_EVENTS))
+LARGE_RECIPIENTS = int(os.environ.get("BENCH_ROLLUP_RECIPIENTS", demo.LARGE_CAMPAIGN.recipients))
+LARGE_EVENTS = int(os.environ.get("BENCH_ROLLUP_EVENTS", demo.LARGE_EVENTS))
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LINKS = [f"https://example.com/offer/{i}" for i in range(12)]
 
@@ -135,7 +134,7 @@ def test_ingest_with_and_without_the_rollup_trigger(bench_db_url):
         # The baseline's events were not counted: a rebuild of everything counts them.
         started = time.perf_counter()
         with db.transaction() as s:
-            drifts = rollup.rebuild(s)
+            drifts = figures.rebuild(s)
         events = conn.execute("SELECT count(*) FROM email_tracking").fetchone()[0]
         print(
             f"\nrollup.rebuild of all campaigns ({events:,} events): "
@@ -144,10 +143,10 @@ def test_ingest_with_and_without_the_rollup_trigger(bench_db_url):
         with db.reading() as s:
             pks = list(s.scalars(text("SELECT id FROM campaigns ORDER BY id LIMIT 3")))
             for pk in pks:
-                assert analytics.campaign_stats(s, pk) == analytics.campaign_stats_from_events(
+                assert figures.campaign_stats(s, pk) == figures.campaign_stats_from_events(
                     s, pk
                 )
-                assert analytics.link_clicks(s, pk) == analytics.link_clicks_from_events(s, pk)
+                assert figures.link_clicks(s, pk) == figures.link_clicks_from_events(s, pk)
     finally:
         conn.close()
         db.close()
@@ -173,11 +172,11 @@ def test_figures_of_the_large_demo_from_the_rollup(pg_admin_url):
             with db.reading() as s:
                 pk = s.scalar(
                     text("SELECT id FROM campaigns WHERE campaign_id = :c"),
-                    {"c": d.DEMO_PREFIX + d.LARGE_CAMPAIGN.slug},
+                    {"c": demo.DEMO_PREFIX + demo.LARGE_CAMPAIGN.slug},
                 )
             started = time.perf_counter()
             with db.transaction() as s:
-                rollup.rebuild(s, pk)
+                figures.rebuild(s, pk)
             rebuilt = time.perf_counter() - started
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")
@@ -192,12 +191,12 @@ def test_figures_of_the_large_demo_from_the_rollup(pg_admin_url):
             for table, rows, size in sizes:
                 print(f"  {table:<24}{rows:>12,} rows {size / 2**20:>9.1f} MiB")
             with db.reading() as s:
-                start = analytics.campaign_overview(s, pk).started_at
+                start = figures.campaign_overview(s, pk).started_at
                 pairs = [
                     (
                         "campaign_stats",
-                        lambda: analytics.campaign_stats(s, pk),
-                        lambda: analytics.campaign_stats_from_events(s, pk),
+                        lambda: figures.campaign_stats(s, pk),
+                        lambda: figures.campaign_stats_from_events(s, pk),
                     ),
                     (
                         "activity (hourly + daily)",
@@ -206,13 +205,13 @@ def test_figures_of_the_large_demo_from_the_rollup(pg_admin_url):
                     ),
                     (
                         "link_clicks",
-                        lambda: analytics.link_clicks(s, pk),
-                        lambda: analytics.link_clicks_from_events(s, pk),
+                        lambda: figures.link_clicks(s, pk),
+                        lambda: figures.link_clicks_from_events(s, pk),
                     ),
                     (
                         "bounce_codes",
-                        lambda: analytics.bounce_codes(s, pk),
-                        lambda: analytics.bounce_codes_from_events(s, pk),
+                        lambda: figures.bounce_codes(s, pk),
+                        lambda: figures.bounce_codes_from_events(s, pk),
                     ),
                 ]
                 print(f"  {'figure':<30}{'rollup ms':>12}{'from events ms':>16}")

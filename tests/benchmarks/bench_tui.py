@@ -21,9 +21,8 @@ from datetime import UTC
 import psycopg
 import pytest
 
-from core import analytics
-from core import campaigns as campaigns_core
-from core.db import Database
+from core import campaigns, recipients
+from core.store import Database
 from tests.scratch import migrated_database
 from tui.app import CampaignConsoleApp
 from tui.screens.recipients import RecipientsScreen
@@ -182,7 +181,9 @@ async def measure_app(
 STARTUP = textwrap.dedent(
     """
     import asyncio, json, sys, time
-    from core import config, db, schema
+    from core import config
+    from core.store import db
+    from core.store import schema
     from tui.app import CampaignConsoleApp
     from tests.benchmarks.frames import FrameClock, terminal_keys
     database = db.connect(config.resolve(sys.argv[1]))
@@ -245,20 +246,20 @@ def recipients_figures(
     db = Database(url)
     try:
         with db.reading() as s:
-            base_first = timed(lambda: analytics.recipients_page(s, pk, limit=100))
-            page = analytics.recipients_page(s, pk, limit=100)
-            base_next = timed(lambda: analytics.recipients_page(s, pk, after=page.last_cursor))
-            base_search = timed(lambda: analytics.recipients_page(s, pk, search=search_for))
+            base_first = timed(lambda: recipients.recipients_page(s, pk, limit=100))
+            page = recipients.recipients_page(s, pk, limit=100)
+            base_next = timed(lambda: recipients.recipients_page(s, pk, after=page.last_cursor))
+            base_search = timed(lambda: recipients.recipients_page(s, pk, search=search_for))
             base_list = timed(
                 lambda: (
-                    campaigns_core.list_campaigns(s, limit=200),
-                    campaigns_core.count_campaigns(s),
+                    campaigns.list_campaigns(s, limit=200),
+                    campaigns.count_campaigns(s),
                 )
             )
             # Last page (keyset from the end) and "go to row" (an OFFSET on the index).
-            base_last = timed(lambda: analytics.recipients_page(s, pk, from_end=True))
-            base_mid = timed(lambda: analytics.recipients_page(s, pk, skip=BIG // 2))
-            base_end = timed(lambda: analytics.recipients_page(s, pk, skip=BIG - 100))
+            base_last = timed(lambda: recipients.recipients_page(s, pk, from_end=True))
+            base_mid = timed(lambda: recipients.recipients_page(s, pk, skip=BIG // 2))
+            base_end = timed(lambda: recipients.recipients_page(s, pk, skip=BIG - 100))
     finally:
         db.close()
     app = asyncio.run(measure_app(url, str(pk), status, search_for))

@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from core import embedded
-from core.db import libpq_url
+from core import store
+from core.store import libpq_url
 from tests.scratch import migrated_database, plain_indexes_built_after
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", 1_000_000))
@@ -58,7 +58,7 @@ def pg_admin_url() -> Iterator[str]:
     parent = Path(tempfile.mkdtemp(prefix="cc-bench-pg-"))
     parent.chmod(0o755)
     atexit.register(shutil.rmtree, parent, ignore_errors=True)
-    yield embedded.start_server(parent / "data", cleanup="delete")
+    yield store.start_server(parent / "data", cleanup="delete")
 
 
 @pytest.fixture(scope="session")

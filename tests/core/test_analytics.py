@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, text, update
 
-from core import analytics as an
-from core import events as ev
+from core import events, figures, recipients
 from core.errors import InvalidInput, NotFound
-from core.models import Campaign, CampaignStatus, EmailTracking, EventType, RecipientStatus
+from core.events import read as ev
+from core.store import Campaign, CampaignStatus, EmailTracking, EventType, RecipientStatus
 from tests.factories import make_campaign, make_recipients
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -100,7 +100,7 @@ def world(session):
 
 
 def test_campaign_stats_exact(session, world):
-    s = an.campaign_stats(session, "camp_a")
+    s = figures.campaign_stats(session, "camp_a")
     assert (s.id, s.campaign_id, s.name, s.status) == (
         world["a"],
         "camp_a",
@@ -117,23 +117,23 @@ def test_campaign_stats_exact(session, world):
     assert (s.replies, s.forwards, s.unsubscribes, s.complaints) == (1, 1, 1, 1)
     assert (s.bounces, s.hard_bounces, s.soft_bounces) == (4, 2, 1)
     # The same by row id, and the overview is the same header without the event figures.
-    assert an.campaign_stats(session, world["a"]) == s
-    overview = an.campaign_overview(session, "camp_a")
+    assert figures.campaign_stats(session, world["a"]) == s
+    overview = figures.campaign_overview(session, "camp_a")
     assert dataclasses.asdict(overview).items() <= dataclasses.asdict(s).items()
 
 
 def test_stats_of_a_campaign_without_anything(session, world):
-    s = an.campaign_stats(session, "camp_c")
+    s = figures.campaign_stats(session, "camp_c")
     assert s.total_recipients == s.emails_sent == s.total_opens == s.hard_bounces == 0
     assert s.open_rate == s.click_to_open_rate == 0.0
 
 
 def test_stats_are_read_fresh_and_frozen(session, world):
-    before = an.campaign_overview(session, "camp_a")
+    before = figures.campaign_overview(session, "camp_a")
     session.execute(
         update(Campaign).where(Campaign.id == world["a"]).values(name="Renamed elsewhere")
     )
-    assert an.campaign_overview(session, "camp_a").name == "Renamed elsewhere"
+    assert figures.campaign_overview(session, "camp_a").name == "Renamed elsewhere"
     with pytest.raises(dataclasses.FrozenInstanceError):
         before.name = "x"
 
@@ -141,15 +141,15 @@ def test_stats_are_read_fresh_and_frozen(session, world):
 @pytest.mark.parametrize(
     "call",
     [
-        an.campaign_stats,
-        an.campaign_overview,
-        an.recipients_by_status,
-        an.link_clicks,
-        an.activity_over_time,
-        an.unopened_recipients,
-        an.recipients_page,
-        an.count_recipients,
-        an.campaign_clicks,
+        figures.campaign_stats,
+        figures.campaign_overview,
+        figures.recipients_by_status,
+        figures.link_clicks,
+        figures.activity_over_time,
+        recipients.unopened_recipients,
+        recipients.recipients_page,
+        recipients.count_recipients,
+        events.campaign_clicks,
     ],
 )
 def test_unknown_campaign_is_not_found(session, world, call):
@@ -162,55 +162,57 @@ def test_unknown_campaign_is_not_found(session, world, call):
 
 
 def test_recipients_by_status_in_lifecycle_order(session, world):
-    got = an.recipients_by_status(session, "camp_a")
+    got = figures.recipients_by_status(session, "camp_a")
     assert got == ((RS.PENDING, 1), (RS.SENT, 5), (RS.BOUNCED, 1), (RS.UNSUBSCRIBED, 1))
     assert [(status, n) for status, n in got][1] == ("sent", 5)
-    assert an.recipients_by_status(session, "camp_c") == ()
+    assert figures.recipients_by_status(session, "camp_c") == ()
 
 
 def test_link_clicks_unique_and_total(session, world):
-    assert an.link_clicks(session, "camp_a") == (
-        an.LinkClicks("https://example.com/one", unique_clicks=2, total_clicks=2),
-        an.LinkClicks("https://example.com/two", unique_clicks=1, total_clicks=1),
-        an.LinkClicks(None, unique_clicks=1, total_clicks=1),
+    assert figures.link_clicks(session, "camp_a") == (
+        figures.LinkClicks("https://example.com/one", unique_clicks=2, total_clicks=2),
+        figures.LinkClicks("https://example.com/two", unique_clicks=1, total_clicks=1),
+        figures.LinkClicks(None, unique_clicks=1, total_clicks=1),
     )
-    assert an.link_clicks(session, "camp_b") == ()
+    assert figures.link_clicks(session, "camp_b") == ()
 
 
 def test_activity_hourly_and_daily(session, world):
-    hourly = an.activity_over_time(session, "camp_a")
+    hourly = figures.activity_over_time(session, "camp_a")
     assert hourly == (
-        an.Bucket(_at(0), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
-        an.Bucket(_at(1), opens=3, clicks=1, unique_opens=2, unique_clicks=1),
-        an.Bucket(_at(2), opens=0, clicks=2, unique_opens=0, unique_clicks=1),
-        an.Bucket(_at(3), opens=1, clicks=1, unique_opens=1, unique_clicks=1),
-        an.Bucket(_at(4), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
+        figures.Bucket(_at(0), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
+        figures.Bucket(_at(1), opens=3, clicks=1, unique_opens=2, unique_clicks=1),
+        figures.Bucket(_at(2), opens=0, clicks=2, unique_opens=0, unique_clicks=1),
+        figures.Bucket(_at(3), opens=1, clicks=1, unique_opens=1, unique_clicks=1),
+        figures.Bucket(_at(4), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
     )
     assert all(b.start.tzinfo is not None and b.start.utcoffset() == timedelta(0) for b in hourly)
-    daily = an.activity_over_time(session, "camp_a", bucket="day")
-    assert daily == (an.Bucket(datetime(2026, 3, 1, tzinfo=UTC), 6, 4, 4, 3),)
+    daily = figures.activity_over_time(session, "camp_a", bucket="day")
+    assert daily == (figures.Bucket(datetime(2026, 3, 1, tzinfo=UTC), 6, 4, 4, 3),)
 
 
 def test_activity_window_and_gap_filling(session, world):
-    got = an.activity_over_time(session, "camp_a", start=_at(1, 15), end=_at(3, 5))
+    got = figures.activity_over_time(session, "camp_a", start=_at(1, 15), end=_at(3, 5))
     assert got == (
-        an.Bucket(_at(1), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
-        an.Bucket(_at(2), opens=0, clicks=2, unique_opens=0, unique_clicks=1),
-        an.Bucket(_at(3), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
+        figures.Bucket(_at(1), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
+        figures.Bucket(_at(2), opens=0, clicks=2, unique_opens=0, unique_clicks=1),
+        figures.Bucket(_at(3), opens=1, clicks=0, unique_opens=1, unique_clicks=0),
     )
-    filled = an.activity_over_time(session, "camp_a", start=_at(-2), end=_at(6), fill_gaps=True)
+    filled = figures.activity_over_time(
+        session, "camp_a", start=_at(-2), end=_at(6), fill_gaps=True
+    )
     assert [b.start for b in filled] == [_at(h) for h in range(-2, 6)]
     assert [b.opens for b in filled] == [0, 0, 1, 3, 0, 1, 1, 0]
-    assert an.activity_over_time(session, "camp_c", fill_gaps=True) == ()
+    assert figures.activity_over_time(session, "camp_c", fill_gaps=True) == ()
 
 
 def test_activity_input_checks(session, world):
     with pytest.raises(InvalidInput, match="hour"):
-        an.activity_over_time(session, "camp_a", bucket="week")
+        figures.activity_over_time(session, "camp_a", bucket="week")
     with pytest.raises(InvalidInput, match="time zone"):
-        an.activity_over_time(session, "camp_a", start=datetime(2026, 1, 1))
+        figures.activity_over_time(session, "camp_a", start=datetime(2026, 1, 1))
     with pytest.raises(InvalidInput, match="after"):
-        an.activity_over_time(session, "camp_a", start=_at(2), end=_at(1))
+        figures.activity_over_time(session, "camp_a", start=_at(2), end=_at(1))
 
 
 # --- unopened, counts -----------------------------------------------------------------------
@@ -218,13 +220,13 @@ def test_activity_input_checks(session, world):
 
 def test_unopened_recipients(session, world):
     r = world["r"]
-    assert [x.id for x in an.unopened_recipients(session, "camp_a")] == [r[3], r[4]]
-    page = an.unopened_recipients(session, "camp_a", limit=1)
+    assert [x.id for x in recipients.unopened_recipients(session, "camp_a")] == [r[3], r[4]]
+    page = recipients.unopened_recipients(session, "camp_a", limit=1)
     assert [x.id for x in page] == [r[3]]
-    rest = an.unopened_recipients(session, "camp_a", after_id=page[-1].id)
+    rest = recipients.unopened_recipients(session, "camp_a", after_id=page[-1].id)
     assert [x.id for x in rest] == [r[4]]
     row = rest[0]
-    assert isinstance(row, an.RecipientRow)
+    assert isinstance(row, recipients.RecipientRow)
     assert (row.campaign_id, row.email_address, row.status, row.opened_at) == (
         world["a"],
         "dave%50@example.net",
@@ -234,23 +236,23 @@ def test_unopened_recipients(session, world):
 
 
 def test_count_uses_the_counter_unfiltered_and_counts_when_filtered(session, world):
-    assert an.count_recipients(session, "camp_a") == 8
+    assert recipients.count_recipients(session, "camp_a") == 8
     # The unfiltered count is the campaign's counter, not a COUNT over its rows.
     session.execute(
         text("UPDATE campaigns SET total_recipients = 999 WHERE campaign_id = 'camp_a'")
     )
-    assert an.count_recipients(session, "camp_a") == 999
-    assert an.count_recipients(session, "camp_a", cap=50) == 50
-    assert an.count_recipients(session, "camp_a", status="sent") == 5
-    assert an.count_recipients(session, "camp_a", status=RS.PENDING) == 1
-    assert an.count_recipients(session, "camp_a", unopened=True) == 2
-    assert an.count_recipients(session, "camp_a", unopened=True, status="bounced") == 0
-    assert an.count_recipients(session, "camp_a", search="EXAMPLE.COM") == 6
-    assert an.count_recipients(session, "camp_a", search="example.com", status="sent") == 3
-    assert an.count_recipients(session, "camp_a", search="example", cap=2) == 2
-    assert an.count_recipients(session, "camp_c", status="sent") == 0
+    assert recipients.count_recipients(session, "camp_a") == 999
+    assert recipients.count_recipients(session, "camp_a", cap=50) == 50
+    assert recipients.count_recipients(session, "camp_a", status="sent") == 5
+    assert recipients.count_recipients(session, "camp_a", status=RS.PENDING) == 1
+    assert recipients.count_recipients(session, "camp_a", unopened=True) == 2
+    assert recipients.count_recipients(session, "camp_a", unopened=True, status="bounced") == 0
+    assert recipients.count_recipients(session, "camp_a", search="EXAMPLE.COM") == 6
+    assert recipients.count_recipients(session, "camp_a", search="example.com", status="sent") == 3
+    assert recipients.count_recipients(session, "camp_a", search="example", cap=2) == 2
+    assert recipients.count_recipients(session, "camp_c", status="sent") == 0
     with pytest.raises(InvalidInput, match="status"):
-        an.count_recipients(session, "camp_a", status="delivered")
+        recipients.count_recipients(session, "camp_a", status="delivered")
 
 
 # --- search -------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ def _emails(page) -> list[str]:
 
 def test_search_is_case_insensitive_and_literal(session, world):
     def find(text):
-        return _emails(an.recipients_page(session, "camp_a", search=text))
+        return _emails(recipients.recipients_page(session, "camp_a", search=text))
 
     assert find("ALICE") == ["Alice@Example.com"]
     assert find("example.COM") == [
@@ -289,7 +291,7 @@ def test_search_is_case_insensitive_and_literal(session, world):
 
 def test_find_recipients_across_campaigns(session, world):
     r, rb = world["r"], world["rb"]
-    exact = an.find_recipients(session, "ALICE@example.COM")
+    exact = recipients.find_recipients(session, "ALICE@example.COM")
     # Every spelling of the address, the newest campaign first.
     assert [(m.recipient_id, m.campaign) for m in exact] == [(rb[0], "camp_b"), (r[1], "camp_a")]
     m = exact[1]
@@ -301,7 +303,7 @@ def test_find_recipients_across_campaigns(session, world):
     )
     assert (m.sent_at, m.opened_at, m.clicked_at, m.bounced_at) == (_at(), _at(1), _at(2), None)
     # A full address matching nothing exactly falls back to a substring match.
-    assert {x.recipient_id for x in an.find_recipients(session, "lice@example.com")} == {
+    assert {x.recipient_id for x in recipients.find_recipients(session, "lice@example.com")} == {
         r[1],
         rb[0],
     }
@@ -314,17 +316,21 @@ def test_find_recipients_across_campaigns(session, world):
             )
         )
     )
-    found = an.find_recipients(session, "EXAMPLE.c")
+    found = recipients.find_recipients(session, "EXAMPLE.c")
     assert [x.recipient_id for x in found] == expected and len(expected) == 8
-    assert len(an.find_recipients(session, "example", limit=3)) == 3
-    assert [x.email_address for x in an.find_recipients(session, "%")] == ["dave%50@example.net"]
-    assert [x.email_address for x in an.find_recipients(session, "_")] == ["carol_x@example.org"]
-    assert an.find_recipients(session, "nobody@nowhere.test") == ()
+    assert len(recipients.find_recipients(session, "example", limit=3)) == 3
+    assert [x.email_address for x in recipients.find_recipients(session, "%")] == [
+        "dave%50@example.net"
+    ]
+    assert [x.email_address for x in recipients.find_recipients(session, "_")] == [
+        "carol_x@example.org"
+    ]
+    assert recipients.find_recipients(session, "nobody@nowhere.test") == ()
     for bad in ("", "   "):
         with pytest.raises(InvalidInput):
-            an.find_recipients(session, bad)
+            recipients.find_recipients(session, bad)
     with pytest.raises(InvalidInput):
-        an.find_recipients(session, "x", limit=0)
+        recipients.find_recipients(session, "x", limit=0)
 
 
 # --- events -------------------------------------------------------------------------------
@@ -332,7 +338,7 @@ def test_find_recipients_across_campaigns(session, world):
 
 def test_timeline_in_time_order_with_details(session, world):
     r1 = world["r"][1]
-    tl = an.recipient_timeline(session, r1)
+    tl = events.recipient_timeline(session, r1)
     assert tl.recipient.id == r1 and tl.recipient.email_address == "Alice@Example.com"
     assert (tl.campaign_id_str, tl.campaign_name, tl.campaign_status) == (
         "camp_a",
@@ -361,30 +367,30 @@ def test_timeline_in_time_order_with_details(session, world):
 def test_timeline_ties_on_time_go_by_id(session, world):
     r6 = world["r"][6]
     ids = _events(session, *[(r6, t, _at(9), None) for t in ("reply", "open", "forward")])
-    assert [e.id for e in an.recipient_timeline(session, r6).events] == sorted(ids)
+    assert [e.id for e in events.recipient_timeline(session, r6).events] == sorted(ids)
 
 
 def test_recipient_events_filters_by_type(session, world):
     r8 = world["r"][8]
-    opens = an.recipient_events(session, world["r"][1], "open")
+    opens = events.recipient_events(session, world["r"][1], "open")
     assert [e.created_at for e in opens] == [_at(0, 30), _at(1), _at(1, 30)]
-    assert [e.event_type for e in an.recipient_events(session, r8)] == [
+    assert [e.event_type for e in events.recipient_events(session, r8)] == [
         EventType.OPEN,
         EventType.CLICK,
         EventType.REPLY,
         EventType.FORWARD,
     ]
-    assert an.recipient_events(session, r8, EventType.BOUNCE) == ()
-    assert an.recipient_events(session, world["r"][6]) == ()
-    assert an.recipient_events(session, r8)[0].ip_address == "2001:db8::1"
+    assert events.recipient_events(session, r8, EventType.BOUNCE) == ()
+    assert events.recipient_events(session, world["r"][6]) == ()
+    assert events.recipient_events(session, r8)[0].ip_address == "2001:db8::1"
     with pytest.raises(NotFound):
-        an.recipient_events(session, 987_654)
+        events.recipient_events(session, 987_654)
     with pytest.raises(NotFound):
-        an.recipient_timeline(session, 987_654)
+        events.recipient_timeline(session, 987_654)
     with pytest.raises(InvalidInput, match="open, click"):
-        an.recipient_events(session, r8, "opened")
+        events.recipient_events(session, r8, "opened")
     with pytest.raises(InvalidInput):
-        an.recipient_timeline(session, "1")
+        events.recipient_timeline(session, "1")
 
 
 @pytest.fixture(params=["small", "big"])
@@ -397,50 +403,50 @@ def campaign_path(request, monkeypatch):
 
 def test_latest_events_newest_first_with_filters(session, world, campaign_path):
     ids = world["events"]
-    assert [e.id for e in an.latest_events(session)] == sorted(ids, reverse=True)
-    page = an.latest_events(session, limit=5)
-    older = an.latest_events(session, before_id=page[-1].id, limit=100)
+    assert [e.id for e in events.latest_events(session)] == sorted(ids, reverse=True)
+    page = events.latest_events(session, limit=5)
+    older = events.latest_events(session, before_id=page[-1].id, limit=100)
     assert [e.id for e in page + older] == sorted(ids, reverse=True)
-    opens = an.latest_events(session, event_type="open")
+    opens = events.latest_events(session, event_type="open")
     assert len(opens) == 7 and all(e.event_type == EventType.OPEN for e in opens)
-    in_a = an.latest_events(session, campaign="camp_a")
+    in_a = events.latest_events(session, campaign="camp_a")
     assert [e.id for e in in_a] == sorted(ids[:-2] + ids[-1:], reverse=True)
     assert {e.campaign for e in in_a} == {"camp_a"}
-    assert [e.id for e in an.latest_events(session, campaign="camp_b")] == [ids[-2]]
-    clicks_b = an.latest_events(session, campaign=world["b"], event_type=EventType.CLICK)
+    assert [e.id for e in events.latest_events(session, campaign="camp_b")] == [ids[-2]]
+    clicks_b = events.latest_events(session, campaign=world["b"], event_type=EventType.CLICK)
     assert clicks_b == ()
-    a_opens = an.latest_events(session, campaign="camp_a", event_type="open", limit=2)
+    a_opens = events.latest_events(session, campaign="camp_a", event_type="open", limit=2)
     assert [e.id for e in a_opens] == [ids[-1], ids[8]]
-    assert an.latest_events(session, campaign="camp_c") == ()
+    assert events.latest_events(session, campaign="camp_c") == ()
     with pytest.raises(NotFound):
-        an.latest_events(session, campaign="camp_nope")
+        events.latest_events(session, campaign="camp_nope")
     with pytest.raises(InvalidInput):
-        an.latest_events(session, event_type="opened")
+        events.latest_events(session, event_type="opened")
     with pytest.raises(InvalidInput):
-        an.latest_events(session, limit=100_000)
+        events.latest_events(session, limit=100_000)
 
 
 def test_events_since_oldest_first(session, world, campaign_path):
     ids = world["events"]
-    assert [e.id for e in an.events_since(session, ids[15])] == ids[16:]
-    assert [e.id for e in an.events_since(session, ids[15], campaign="camp_a")] == [
+    assert [e.id for e in events.events_since(session, ids[15])] == ids[16:]
+    assert [e.id for e in events.events_since(session, ids[15], campaign="camp_a")] == [
         ids[16],
         ids[18],
     ]
-    assert [e.id for e in an.events_since(session, 0, limit=3)] == ids[:3]
-    assert an.events_since(session, ids[-1]) == ()
+    assert [e.id for e in events.events_since(session, 0, limit=3)] == ids[:3]
+    assert events.events_since(session, ids[-1]) == ()
 
 
 def test_campaign_clicks_and_paging(session, world, campaign_path):
     ids = world["events"]
-    clicks = an.campaign_clicks(session, "camp_a")
+    clicks = events.campaign_clicks(session, "camp_a")
     assert [e.id for e in clicks] == [ids[9], ids[5], ids[3], ids[2]]
     assert all(e.event_type == EventType.CLICK and e.campaign == "camp_a" for e in clicks)
-    assert [e.id for e in an.campaign_clicks(session, "camp_a", before_id=ids[5])] == [
+    assert [e.id for e in events.campaign_clicks(session, "camp_a", before_id=ids[5])] == [
         ids[3],
         ids[2],
     ]
-    assert an.campaign_clicks(session, "camp_b") == ()
+    assert events.campaign_clicks(session, "camp_b") == ()
 
 
 # --- recipients pages ---------------------------------------------------------------------
@@ -487,11 +493,13 @@ def _expected(session, campaign_id, sort, descending, where="TRUE", params=None)
 
 
 def _walk_forward(session, limit, **kw) -> list[int]:
-    page = an.recipients_page(session, "camp_p", limit=limit, **kw)
+    page = recipients.recipients_page(session, "camp_p", limit=limit, **kw)
     assert not page.has_prev
     seen, pages = [r.id for r in page.rows], 1
     while page.has_next:
-        page = an.recipients_page(session, "camp_p", limit=limit, after=page.last_cursor, **kw)
+        page = recipients.recipients_page(
+            session, "camp_p", limit=limit, after=page.last_cursor, **kw
+        )
         assert page.has_prev and page.rows
         seen += [r.id for r in page.rows]
         pages += 1
@@ -500,11 +508,13 @@ def _walk_forward(session, limit, **kw) -> list[int]:
 
 
 def _walk_backward(session, limit, **kw) -> list[int]:
-    page = an.recipients_page(session, "camp_p", limit=limit, from_end=True, **kw)
+    page = recipients.recipients_page(session, "camp_p", limit=limit, from_end=True, **kw)
     assert not page.has_next
     seen = [r.id for r in page.rows]
     while page.has_prev:
-        page = an.recipients_page(session, "camp_p", limit=limit, before=page.first_cursor, **kw)
+        page = recipients.recipients_page(
+            session, "camp_p", limit=limit, before=page.first_cursor, **kw
+        )
         assert page.has_next and page.rows
         ids = [r.id for r in page.rows]
         if page.has_prev:
@@ -529,28 +539,28 @@ def test_pages_walk_every_row_once_in_order(session, paged, sort):
 
 @pytest.mark.parametrize("sort", SORTS)
 def test_skip_starts_a_page_at_any_row(session, paged, sort):
-    """"Go to row N": the page after `skip` rows is the same rows as walking there."""
+    """ "Go to row N": the page after `skip` rows is the same rows as walking there."""
     for descending in (False, True):
         expected = _expected(session, paged, sort, descending)
         for skip in (0, 1, 9, 26, 40, 41, 60):
-            page = an.recipients_page(session, "camp_p", sort=sort, descending=descending,
+            page = recipients.recipients_page(session, "camp_p", sort=sort, descending=descending,
                                       skip=skip, limit=7)  # fmt: skip
             assert [r.id for r in page.rows] == expected[skip : skip + 7], (descending, skip)
             assert page.has_next == (skip + 7 < 41) and page.has_prev == (skip > 0)
     for kw, where, params in FILTERS[:4]:
         expected = _expected(session, paged, "opened_at", True, where, params)
         for skip in (1, 4, max(len(expected) - 1, 0)):
-            page = an.recipients_page(session, "camp_p", sort="opened_at", descending=True,
+            page = recipients.recipients_page(session, "camp_p", sort="opened_at", descending=True,
                                       skip=skip, limit=3, **kw)  # fmt: skip
             assert [r.id for r in page.rows] == expected[skip : skip + 3], (kw, skip)
 
 
 def test_skip_is_refused_with_a_cursor_or_a_negative_count(session, paged):
-    first = an.recipients_page(session, "camp_p", limit=5)
+    first = recipients.recipients_page(session, "camp_p", limit=5)
     with pytest.raises(InvalidInput):
-        an.recipients_page(session, "camp_p", skip=5, after=first.last_cursor)
+        recipients.recipients_page(session, "camp_p", skip=5, after=first.last_cursor)
     with pytest.raises(InvalidInput):
-        an.recipients_page(session, "camp_p", skip=-1)
+        recipients.recipients_page(session, "camp_p", skip=-1)
 
 
 FILTERS = [
@@ -574,59 +584,59 @@ def test_filtered_pages(session, paged, kw, where, params):
             assert got == expected, (sort, descending)
             back = _walk_backward(session, 3, sort=sort, descending=descending, **kw)
             assert back == expected, (sort, descending)
-            assert an.count_recipients(session, "camp_p", **kw) == len(expected)
+            assert recipients.count_recipients(session, "camp_p", **kw) == len(expected)
 
 
 def test_previous_page_is_exactly_the_page_before(session, paged):
     kw = {"sort": "opened_at", "descending": True, "limit": 5}
-    p1 = an.recipients_page(session, "camp_p", **kw)
-    p2 = an.recipients_page(session, "camp_p", after=p1.last_cursor, **kw)
-    p3 = an.recipients_page(session, "camp_p", after=p2.last_cursor, **kw)
-    assert an.recipients_page(session, "camp_p", before=p3.first_cursor, **kw) == p2
-    back = an.recipients_page(session, "camp_p", before=p2.first_cursor, **kw)
+    p1 = recipients.recipients_page(session, "camp_p", **kw)
+    p2 = recipients.recipients_page(session, "camp_p", after=p1.last_cursor, **kw)
+    p3 = recipients.recipients_page(session, "camp_p", after=p2.last_cursor, **kw)
+    assert recipients.recipients_page(session, "camp_p", before=p3.first_cursor, **kw) == p2
+    back = recipients.recipients_page(session, "camp_p", before=p2.first_cursor, **kw)
     assert back.rows == p1.rows and not back.has_prev and back.has_next
     # A cursor in the NULL part of the order.
-    tail = an.recipients_page(session, "camp_p", from_end=True, **kw)
+    tail = recipients.recipients_page(session, "camp_p", from_end=True, **kw)
     assert all(r.opened_at is None for r in tail.rows)
     assert tail.last_cursor.key is None
-    before_tail = an.recipients_page(session, "camp_p", before=tail.first_cursor, **kw)
-    after_that = an.recipients_page(session, "camp_p", after=before_tail.last_cursor, **kw)
+    before_tail = recipients.recipients_page(session, "camp_p", before=tail.first_cursor, **kw)
+    after_that = recipients.recipients_page(session, "camp_p", after=before_tail.last_cursor, **kw)
     assert after_that.rows == tail.rows
 
 
 def test_page_contents_and_cursor(session, paged):
-    page = an.recipients_page(session, "camp_p", sort="sent_at", limit=2)
+    page = recipients.recipients_page(session, "camp_p", sort="sent_at", limit=2)
     assert len(page.rows) == 2 and page.has_next and not page.has_prev
     first = page.rows[0]
-    assert isinstance(first, an.RecipientRow) and first.campaign_id == paged
-    assert page.first_cursor == an.PageCursor("sent_at", False, first.sent_at, first.id)
-    empty = an.recipients_page(session, "camp_p", search="no-such")
+    assert isinstance(first, recipients.RecipientRow) and first.campaign_id == paged
+    assert page.first_cursor == recipients.PageCursor("sent_at", False, first.sent_at, first.id)
+    empty = recipients.recipients_page(session, "camp_p", search="no-such")
     assert empty.rows == () and empty.first_cursor is None and not empty.has_next
 
 
 def test_page_input_checks(session, paged):
-    page = an.recipients_page(session, "camp_p", sort="sent_at", limit=2)
+    page = recipients.recipients_page(session, "camp_p", sort="sent_at", limit=2)
     with pytest.raises(InvalidInput, match="another ordering"):
-        an.recipients_page(session, "camp_p", sort="opened_at", after=page.last_cursor)
+        recipients.recipients_page(session, "camp_p", sort="opened_at", after=page.last_cursor)
     with pytest.raises(InvalidInput, match="another ordering"):
-        an.recipients_page(
+        recipients.recipients_page(
             session, "camp_p", sort="sent_at", descending=True, after=page.last_cursor
         )
     with pytest.raises(InvalidInput, match="not both"):
-        an.recipients_page(
+        recipients.recipients_page(
             session, "camp_p", sort="sent_at", after=page.last_cursor, before=page.first_cursor
         )
     with pytest.raises(InvalidInput, match="sort"):
-        an.recipients_page(session, "camp_p", sort="status; DROP TABLE x")
+        recipients.recipients_page(session, "camp_p", sort="status; DROP TABLE x")
     with pytest.raises(InvalidInput, match="limit"):
-        an.recipients_page(session, "camp_p", limit=0)
+        recipients.recipients_page(session, "camp_p", limit=0)
     with pytest.raises(InvalidInput, match="status"):
-        an.recipients_page(session, "camp_p", status="delivered")
+        recipients.recipients_page(session, "camp_p", status="delivered")
     with pytest.raises(InvalidInput, match="cursor"):
-        an.recipients_page(session, "camp_p", after=(1, 2))
+        recipients.recipients_page(session, "camp_p", after=(1, 2))
 
 
 def test_pages_of_an_empty_campaign(session, world):
-    page = an.recipients_page(session, "camp_c", sort="opened_at", from_end=True)
-    assert page == an.RecipientPage((), None, None, has_next=False, has_prev=False)
-    assert an.unopened_recipients(session, "camp_c") == ()
+    page = recipients.recipients_page(session, "camp_c", sort="opened_at", from_end=True)
+    assert page == recipients.RecipientPage((), None, None, has_next=False, has_prev=False)
+    assert recipients.unopened_recipients(session, "camp_c") == ()

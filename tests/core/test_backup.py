@@ -1,4 +1,4 @@
-"""Backup and restore with the wheel's pg_dump/pg_restore/psql (core.backup)."""
+"""Backup and restore with the wheel's pg_dump/pg_restore/psql (core.store.backup)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import subprocess
 import psycopg
 import pytest
 
-from core import analytics as an
-from core import backup, counters, schema
-from core.db import Database, libpq_url
+from core import figures as an
+from core import figures as counters
+from core import store
 from core.errors import Conflict, InvalidInput
+from core.store import Database, backup, libpq_url
 from tests.tui.data import seed, seed_analytics
 
 SPEC_TABLES = ["campaigns", "campaign_recipients", "email_tracking"]
@@ -35,7 +36,7 @@ def figures(url: str) -> list[tuple]:
 def test_a_backup_restored_into_an_empty_database_equals_a_recount(
     db, seeded, empty_db_url, tmp_path
 ):
-    dump = backup.backup(db.url, tmp_path / "b.dump")
+    dump = backup.write_backup(db.url, tmp_path / "b.dump")
     assert dump.read_bytes()[:5] == b"PGDMP"
     assert backup.restore(empty_db_url, dump) == seeded
     assert figures(empty_db_url) == figures(db.url)
@@ -45,7 +46,7 @@ def test_a_backup_restored_into_an_empty_database_equals_a_recount(
         # No trigger fired during the load (they are created after it): nothing drifted.
         with restored.transaction() as s:
             assert counters.recount(s) == ()
-        assert schema.current(empty_db_url) == schema.head()
+        assert store.current(empty_db_url) == store.head()
         with restored.reading() as s:  # the app's own reads work on it
             assert an.campaign_stats(s, "camp_done").emails_opened == 13
     finally:
@@ -53,7 +54,7 @@ def test_a_backup_restored_into_an_empty_database_equals_a_recount(
 
 
 def test_a_restore_into_a_database_with_data_is_refused_naming_it(db, seeded, tmp_path):
-    dump = backup.backup(db.url, tmp_path / "b.dump")
+    dump = backup.write_backup(db.url, tmp_path / "b.dump")
     with pytest.raises(Conflict) as refused:
         backup.restore(db.url, dump)
     message = str(refused.value)
@@ -64,7 +65,7 @@ def test_a_restore_into_a_database_with_data_is_refused_naming_it(db, seeded, tm
 
 
 def test_force_replaces_what_the_database_held(db, seeded, tmp_path):
-    dump = backup.backup(db.url, tmp_path / "b.dump")
+    dump = backup.write_backup(db.url, tmp_path / "b.dump")
     with psycopg.connect(libpq_url(db.url)) as conn:
         conn.execute("DELETE FROM campaigns WHERE campaign_id = 'camp_done'")
     assert backup.restore(db.url, dump, force=True) == seeded
@@ -87,7 +88,7 @@ def _pg_dump(url: str, *args: str) -> str:
 def test_the_specifications_three_table_dump_says_what_it_lacks(db, seeded, empty_db_url, tmp_path):
     three = tmp_path / "three.sql"
     three.write_text(_pg_dump(db.url, *(f"-t{t}" for t in SPEC_TABLES)))
-    schema.upgrade(empty_db_url)  # into a migrated database
+    store.upgrade(empty_db_url)  # into a migrated database
     before = backup.contents(empty_db_url)
     with pytest.raises(InvalidInput) as refused:
         backup.restore(empty_db_url, three, force=True)

@@ -1,4 +1,4 @@
-"""core.campaign_report: the chart's periods, the bundled report, two campaigns compared."""
+"""core.figures.report: the chart's periods, the bundled report, two campaigns compared."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from core.analytics import campaign_stats
-from core.campaign_report import (
+from core.errors import InvalidInput, NotFound
+from core.figures import (
     COMPARED,
     activity_windows,
     campaign_report,
+    campaign_stats,
     compare,
     human_click_to_open,
 )
-from core.errors import InvalidInput, NotFound
-from core.models import CampaignStatus, EmailTracking, RecipientStatus
+from core.store import CampaignStatus, EmailTracking, RecipientStatus
 from tests.factories import make_campaign, make_recipients
 
 START = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)

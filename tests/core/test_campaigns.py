@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import campaigns as cs
+from core import campaigns
+from core import recipients as recipients_core
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from core.models import (
+from core.store import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
@@ -60,13 +61,15 @@ TRANSITIONS = {
     (S.PAUSED, "complete"): S.COMPLETED,
     (S.PAUSED, "fail"): S.FAILED,
 }
-ALL_PAIRS = [(status, action) for status in S for action in cs.ACTIONS]
+ALL_PAIRS = [(status, action) for status in S for action in campaigns.ACTIONS]
 
 
 def test_allowed_moves_match_the_design():
     for status in S:
-        assert set(cs.ALLOWED_MOVES[status]) == {a for (st, a) in TRANSITIONS if st == status}
-    assert set(cs.ACTIONS) == {
+        assert set(campaigns.ALLOWED_MOVES[status]) == {
+            a for (st, a) in TRANSITIONS if st == status
+        }
+    assert set(campaigns.ACTIONS) == {
         "schedule",
         "unschedule",
         "start",
@@ -86,9 +89,9 @@ def test_allowed_transition(db, status, action, by_name):
     at = NOW + timedelta(hours=5)
     with db.transaction() as s:
         if by_name:
-            result = cs.transition(s, "c1", action, at=at, now=NOW)
+            result = campaigns.transition(s, "c1", action, at=at, now=NOW)
         else:
-            fn = getattr(cs, action)
+            fn = getattr(campaigns, action)
             result = fn(s, "c1", at, now=NOW) if action == "schedule" else fn(s, "c1", now=NOW)
     after = _row(db, "c1")
     target = TRANSITIONS[(status, action)]
@@ -115,11 +118,11 @@ def test_refused_transition_names_status_and_allowed_moves(db, status, action):
         _make(s, "c1", status)
     before = _row(db, "c1")
     with pytest.raises(InvalidTransition) as info, db.transaction() as s:
-        cs.transition(s, "c1", action, at=NOW + timedelta(days=2), now=NOW)
+        campaigns.transition(s, "c1", action, at=NOW + timedelta(days=2), now=NOW)
     message = str(info.value)
     assert _row(db, "c1") == before
     assert f"is {status}" in message
-    allowed = cs.ALLOWED_MOVES[status]
+    allowed = campaigns.ALLOWED_MOVES[status]
     if allowed:
         assert message.startswith(f"Can't {action} c1: it is {status}; from {status} you can ")
         assert all(a in message for a in allowed)
@@ -132,12 +135,12 @@ def test_refusal_messages_read_well(db):
         _make(s, "camp_x", S.DRAFT)
         _make(s, "camp_y", S.RUNNING)
     with pytest.raises(InvalidTransition) as info, db.transaction() as s:
-        cs.pause(s, "camp_x")
+        campaigns.pause(s, "camp_x")
     assert (
         str(info.value) == "Can't pause camp_x: it is draft; from draft you can schedule or start."
     )
     with pytest.raises(InvalidTransition) as info, db.transaction() as s:
-        cs.resume(s, "camp_y")
+        campaigns.resume(s, "camp_y")
     assert str(info.value) == (
         "Can't resume camp_y: it is running; from running you can pause, complete or fail."
     )
@@ -147,15 +150,15 @@ def test_started_at_is_kept_on_resume(db):
     with db.transaction() as s:
         _make(s, "c1", S.DRAFT, recipients=2)
     with db.transaction() as s:
-        cs.start(s, "c1", now=NOW)
+        campaigns.start(s, "c1", now=NOW)
     with db.transaction() as s:
-        cs.pause(s, "c1", now=NOW + timedelta(hours=1))
+        campaigns.pause(s, "c1", now=NOW + timedelta(hours=1))
     with db.transaction() as s:
-        resumed = cs.resume(s, "c1", now=NOW + timedelta(hours=2))
+        resumed = campaigns.resume(s, "c1", now=NOW + timedelta(hours=2))
     assert resumed.status == S.RUNNING
     assert resumed.started_at == NOW
     with db.transaction() as s:
-        done = cs.complete(s, "c1", now=NOW + timedelta(hours=3))
+        done = campaigns.complete(s, "c1", now=NOW + timedelta(hours=3))
     assert (done.started_at, done.completed_at) == (NOW, NOW + timedelta(hours=3))
 
 
@@ -165,7 +168,7 @@ def test_empty_campaign_cannot_start_or_be_scheduled(db, action):
         _make(s, "c1", S.DRAFT, recipients=0)
     before = _row(db, "c1")
     with pytest.raises(InvalidTransition, match="c1: it has no recipients"), db.transaction() as s:
-        cs.transition(s, "c1", action, at=NOW + timedelta(days=1), now=NOW)
+        campaigns.transition(s, "c1", action, at=NOW + timedelta(days=1), now=NOW)
     assert _row(db, "c1") == before
 
 
@@ -173,7 +176,7 @@ def test_scheduled_campaign_emptied_cannot_start(db):
     with db.transaction() as s:
         c = _make(s, "c1", S.SCHEDULED, recipients=0)
     with pytest.raises(InvalidTransition, match="no recipients"), db.transaction() as s:
-        cs.start(s, c.id, now=NOW)
+        campaigns.start(s, c.id, now=NOW)
 
 
 @pytest.mark.parametrize("offset", [timedelta(0), -timedelta(seconds=1), -timedelta(days=30)])
@@ -181,7 +184,7 @@ def test_schedule_needs_a_future_time(db, offset):
     with db.transaction() as s:
         _make(s, "c1", S.DRAFT)
     with pytest.raises(InvalidInput, match="not in the future"), db.transaction() as s:
-        cs.schedule(s, "c1", NOW + offset, now=NOW)
+        campaigns.schedule(s, "c1", NOW + offset, now=NOW)
     assert _row(db, "c1")["status"] == S.DRAFT
 
 
@@ -189,14 +192,17 @@ def test_schedule_needs_an_aware_time(db):
     with db.transaction() as s:
         _make(s, "c1", S.DRAFT)
     with pytest.raises(InvalidInput, match="no time zone"), db.transaction() as s:
-        cs.schedule(s, "c1", datetime(2099, 1, 1, 9, 0))
+        campaigns.schedule(s, "c1", datetime(2099, 1, 1, 9, 0))
     with pytest.raises(InvalidInput, match="needs a time"), db.transaction() as s:
-        cs.transition(s, "c1", "schedule")
+        campaigns.transition(s, "c1", "schedule")
     with pytest.raises(InvalidInput, match="no time zone"), db.transaction() as s:
-        cs.start(s, "c1", now=datetime(2099, 1, 1))
+        campaigns.start(s, "c1", now=datetime(2099, 1, 1))
     # Without `now`, the real clock decides.
     with db.transaction() as s:
-        assert cs.schedule(s, "c1", datetime.now(UTC) + timedelta(minutes=5)).status == S.SCHEDULED
+        assert (
+            campaigns.schedule(s, "c1", datetime.now(UTC) + timedelta(minutes=5)).status
+            == S.SCHEDULED
+        )
 
 
 def test_unknown_action_and_unknown_campaign(db):
@@ -204,9 +210,9 @@ def test_unknown_action_and_unknown_campaign(db):
         _make(s, "c1", S.DRAFT)
     refused = pytest.raises(InvalidInput, match="use one of schedule, unschedule, start")
     with refused, db.transaction() as s:
-        cs.transition(s, "c1", "launch")
+        campaigns.transition(s, "c1", "launch")
     with pytest.raises(NotFound, match="nope"), db.transaction() as s:
-        cs.start(s, "nope")
+        campaigns.start(s, "nope")
 
 
 def test_start_due_starts_only_scheduled_campaigns_whose_time_came(db):
@@ -219,7 +225,7 @@ def test_start_due_starts_only_scheduled_campaigns_whose_time_came(db):
         _make(s, "empty", S.SCHEDULED, scheduled_at=NOW - timedelta(hours=1), recipients=0)
         _make(s, "paused", S.PAUSED, scheduled_at=NOW - timedelta(hours=1))
     with db.transaction() as s:
-        started = cs.start_due(s, NOW)
+        started = campaigns.start_due(s, NOW)
     assert started == ["due1", "due2", "exact"]
     statuses = {c: _row(db, c)["status"] for c in ("due1", "due2", "exact", "later", "draft")}
     assert statuses == {
@@ -233,9 +239,9 @@ def test_start_due_starts_only_scheduled_campaigns_whose_time_came(db):
     assert _row(db, "empty")["status"] == S.SCHEDULED
     assert _row(db, "paused")["started_at"] == EARLIER
     with db.transaction() as s:
-        assert cs.start_due(s, NOW) == []
+        assert campaigns.start_due(s, NOW) == []
         with pytest.raises(InvalidInput):
-            cs.start_due(s, datetime(2026, 1, 1))
+            campaigns.start_due(s, datetime(2026, 1, 1))
 
 
 # --- create / edit / delete / duplicate --------------------------------------------------
@@ -246,7 +252,7 @@ def test_create_with_and_without_an_id(db):
         user = User(email="ops@example.com", name="Ops")
         s.add(user)
         s.flush()
-        a = cs.create_campaign(
+        a = campaigns.create_campaign(
             s,
             name="  Spring sale  ",
             campaign_id="spring.2026-A_1",
@@ -254,7 +260,7 @@ def test_create_with_and_without_an_id(db):
             scheduled_at=NOW,
             created_by=user.id,
         )
-        b = cs.create_campaign(s, name="Generated")
+        b = campaigns.create_campaign(s, name="Generated")
     assert (a.campaign_id, a.name, a.template_id, a.status) == (
         "spring.2026-A_1",
         "Spring sale",
@@ -265,15 +271,15 @@ def test_create_with_and_without_an_id(db):
     assert a.total_recipients == 0 and a.open_rate == 0.0
     assert re.fullmatch(r"camp_[0-9a-f]{8}", b.campaign_id)
     with db.reading() as s:
-        assert cs.get_campaign(s, "spring.2026-A_1") == a
-        assert cs.get_campaign(s, a.id) == a
+        assert campaigns.get_campaign(s, "spring.2026-A_1") == a
+        assert campaigns.get_campaign(s, a.id) == a
 
 
 def test_duplicate_campaign_id_is_a_conflict(db):
     with db.transaction() as s:
-        cs.create_campaign(s, name="A", campaign_id="camp_dup")
+        campaigns.create_campaign(s, name="A", campaign_id="camp_dup")
     with pytest.raises(Conflict, match="'camp_dup' already exists"), db.transaction() as s:
-        cs.create_campaign(s, name="B", campaign_id="camp_dup")
+        campaigns.create_campaign(s, name="B", campaign_id="camp_dup")
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 1
 
@@ -282,12 +288,12 @@ def test_duplicate_id_inserted_concurrently_is_a_conflict(db):
     """The loser of a race passes the pre-check, hits the unique index, and gets Conflict."""
     errors: list[Exception] = []
     with db.transaction() as first:
-        cs.create_campaign(first, name="A", campaign_id="camp_race")
+        campaigns.create_campaign(first, name="A", campaign_id="camp_race")
 
         def second():
             try:
                 with db.transaction() as s:
-                    cs.create_campaign(s, name="B", campaign_id="camp_race")
+                    campaigns.create_campaign(s, name="B", campaign_id="camp_race")
             except Exception as exc:
                 errors.append(exc)
 
@@ -318,30 +324,30 @@ def test_duplicate_id_inserted_concurrently_is_a_conflict(db):
 )
 def test_create_refuses_bad_input(db, fields, message):
     with pytest.raises(InvalidInput, match=re.escape(message)), db.transaction() as s:
-        cs.create_campaign(s, **fields)
+        campaigns.create_campaign(s, **fields)
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 0
 
 
 def test_name_of_255_characters_is_fine(db):
     with db.transaction() as s:
-        assert len(cs.create_campaign(s, name="n" * 255).name) == 255
+        assert len(campaigns.create_campaign(s, name="n" * 255).name) == 255
 
 
 def test_edit_changes_only_what_is_given(db):
     with db.transaction() as s:
-        cs.create_campaign(s, name="Old", campaign_id="c1", template_id=3, scheduled_at=NOW)
+        campaigns.create_campaign(s, name="Old", campaign_id="c1", template_id=3, scheduled_at=NOW)
     with db.transaction() as s:
-        edited = cs.edit_campaign(s, "c1", name="New")
+        edited = campaigns.edit_campaign(s, "c1", name="New")
     assert (edited.name, edited.template_id, edited.scheduled_at) == ("New", 3, NOW)
     with db.transaction() as s:
-        edited = cs.edit_campaign(s, "c1", template_id=None, scheduled_at=None)
+        edited = campaigns.edit_campaign(s, "c1", template_id=None, scheduled_at=None)
     assert (edited.name, edited.template_id, edited.scheduled_at) == ("New", None, None)
     with db.transaction() as s:
         # A draft's planned time may be any time, even a past one.
-        assert cs.edit_campaign(s, "c1", scheduled_at=EARLIER).scheduled_at == EARLIER
+        assert campaigns.edit_campaign(s, "c1", scheduled_at=EARLIER).scheduled_at == EARLIER
     with pytest.raises(InvalidInput, match="can't be empty"), db.transaction() as s:
-        cs.edit_campaign(s, "c1", name=" ")
+        campaigns.edit_campaign(s, "c1", name=" ")
     assert _row(db, "c1")["name"] == "New"
 
 
@@ -351,24 +357,24 @@ def test_edit_of_a_scheduled_time_is_checked_like_schedule(db):
         _make(s, "c1", S.SCHEDULED, scheduled_at=later)
         _make(s, "r1", S.RUNNING)
     with pytest.raises(InvalidInput, match="not in the future"), db.transaction() as s:
-        cs.edit_campaign(s, "c1", scheduled_at=NOW - timedelta(minutes=1), now=NOW)
+        campaigns.edit_campaign(s, "c1", scheduled_at=NOW - timedelta(minutes=1), now=NOW)
     with pytest.raises(InvalidInput, match="unschedule it"), db.transaction() as s:
-        cs.edit_campaign(s, "c1", scheduled_at=None, now=NOW)
+        campaigns.edit_campaign(s, "c1", scheduled_at=None, now=NOW)
     with pytest.raises(InvalidInput, match="no time zone"), db.transaction() as s:
-        cs.edit_campaign(s, "c1", scheduled_at=datetime(2099, 1, 1), now=NOW)
+        campaigns.edit_campaign(s, "c1", scheduled_at=datetime(2099, 1, 1), now=NOW)
     assert _row(db, "c1")["scheduled_at"] == later
     with db.transaction() as s:
-        moved = cs.edit_campaign(s, "c1", scheduled_at=later + timedelta(hours=1), now=NOW)
+        moved = campaigns.edit_campaign(s, "c1", scheduled_at=later + timedelta(hours=1), now=NOW)
         # Passing the unchanged time (a form sending every field) is no change at all.
-        cs.edit_campaign(
+        campaigns.edit_campaign(
             s, "c1", name="Renamed", scheduled_at=moved.scheduled_at, now=later + timedelta(days=9)
         )
     assert moved.scheduled_at == later + timedelta(hours=1)
     assert _row(db, "c1")["name"] == "Renamed"
     with pytest.raises(InvalidInput, match="it is running"), db.transaction() as s:
-        cs.edit_campaign(s, "r1", scheduled_at=later, now=NOW)
+        campaigns.edit_campaign(s, "r1", scheduled_at=later, now=NOW)
     with db.transaction() as s:
-        assert cs.edit_campaign(s, "r1", name="Still fine").name == "Still fine"
+        assert campaigns.edit_campaign(s, "r1", name="Still fine").name == "Still fine"
 
 
 def test_delete_cascades_and_reports_recipients(db):
@@ -378,16 +384,16 @@ def test_delete_cascades_and_reports_recipients(db):
         rid = s.scalar(select(CampaignRecipient.id).where(CampaignRecipient.campaign_id == c.id))
         s.add(EmailTracking(campaign_recipient_id=rid, event_type=EventType.OPEN))
     with db.transaction() as s:
-        assert cs.delete_campaign(s, "c1") == 5
+        assert campaigns.delete_campaign(s, "c1") == 5
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 1
         left = s.scalars(select(CampaignRecipient.campaign_id)).all()
         assert left == [other.id, other.id]
         assert s.scalar(select(func.count()).select_from(EmailTracking)) == 0
     with pytest.raises(NotFound), db.transaction() as s:
-        cs.delete_campaign(s, "c1")
+        campaigns.delete_campaign(s, "c1")
     with db.transaction() as s:
-        assert cs.delete_campaign(s, cs.create_campaign(s, name="empty").id) == 0
+        assert campaigns.delete_campaign(s, campaigns.create_campaign(s, name="empty").id) == 0
 
 
 def test_duplicate_campaign_copies_leads_as_pending(db):
@@ -396,7 +402,7 @@ def test_duplicate_campaign_copies_leads_as_pending(db):
         make_recipients(s, src, 3, status=RecipientStatus.SENT, sent_at=NOW, opened_at=NOW)
         make_recipients(s, src, 1, status=RecipientStatus.BOUNCED, error_message="550")
     with db.transaction() as s:
-        copy = cs.duplicate_campaign(s, "c1").campaign
+        copy = recipients_core.duplicate_campaign(s, "c1").campaign
     assert copy.name == "Launch (copy)" and copy.template_id == 4 and copy.status == S.DRAFT
     assert copy.campaign_id != "c1" and copy.started_at is None and copy.completed_at is None
     with db.reading() as s:
@@ -415,8 +421,10 @@ def test_duplicate_campaign_copies_leads_as_pending(db):
     }
     assert _row(db, "c1")["status"] == S.COMPLETED  # the source is untouched
     with db.transaction() as s:
-        named = cs.duplicate_campaign(s, src.id, name="Relaunch").campaign
-        long = cs.duplicate_campaign(s, cs.create_campaign(s, name="L" * 255).id).campaign
+        named = recipients_core.duplicate_campaign(s, src.id, name="Relaunch").campaign
+        long = recipients_core.duplicate_campaign(
+            s, campaigns.create_campaign(s, name="L" * 255).id
+        ).campaign
     assert named.name == "Relaunch"
     assert long.name == "L" * 248 + " (copy)"
 
@@ -459,21 +467,21 @@ def test_list_filters_and_search(db):
         _listing_data(s)
         make_campaign(s, "e", name="Mine", created_by=user.id, created_at=EARLIER)
     with db.reading() as s:
-        assert _ids(cs.list_campaigns(s)) == ["d", "c", "b", "a", "e"]
-        assert _ids(cs.list_campaigns(s, status="running")) == ["d", "b"]
-        assert _ids(cs.list_campaigns(s, status=[S.DRAFT, "completed"])) == ["c", "a", "e"]
-        assert _ids(cs.list_campaigns(s, search="SALE")) == ["d", "b", "a"]
-        assert _ids(cs.list_campaigns(s, search="50%")) == ["b"]
-        assert _ids(cs.list_campaigns(s, search="%")) == ["b"]
-        assert _ids(cs.list_campaigns(s, search="_")) == ["d"]
-        assert _ids(cs.list_campaigns(s, search="  ")) == ["d", "c", "b", "a", "e"]
-        assert _ids(cs.list_campaigns(s, search="sale", status="running")) == ["d", "b"]
-        assert _ids(cs.list_campaigns(s, created_by=user.id)) == ["e"]
-        assert _ids(cs.list_campaigns(s, limit=2, offset=1)) == ["c", "b"]
-        assert cs.count_campaigns(s) == 5
-        assert cs.count_campaigns(s, status="running", search="sale") == 2
-        assert cs.count_campaigns(s, search="nothing like it") == 0
-        counts = cs.status_counts(s)
+        assert _ids(campaigns.list_campaigns(s)) == ["d", "c", "b", "a", "e"]
+        assert _ids(campaigns.list_campaigns(s, status="running")) == ["d", "b"]
+        assert _ids(campaigns.list_campaigns(s, status=[S.DRAFT, "completed"])) == ["c", "a", "e"]
+        assert _ids(campaigns.list_campaigns(s, search="SALE")) == ["d", "b", "a"]
+        assert _ids(campaigns.list_campaigns(s, search="50%")) == ["b"]
+        assert _ids(campaigns.list_campaigns(s, search="%")) == ["b"]
+        assert _ids(campaigns.list_campaigns(s, search="_")) == ["d"]
+        assert _ids(campaigns.list_campaigns(s, search="  ")) == ["d", "c", "b", "a", "e"]
+        assert _ids(campaigns.list_campaigns(s, search="sale", status="running")) == ["d", "b"]
+        assert _ids(campaigns.list_campaigns(s, created_by=user.id)) == ["e"]
+        assert _ids(campaigns.list_campaigns(s, limit=2, offset=1)) == ["c", "b"]
+        assert campaigns.count_campaigns(s) == 5
+        assert campaigns.count_campaigns(s, status="running", search="sale") == 2
+        assert campaigns.count_campaigns(s, search="nothing like it") == 0
+        counts = campaigns.status_counts(s)
         assert counts == {
             S.DRAFT: 2,
             S.SCHEDULED: 0,
@@ -483,9 +491,9 @@ def test_list_filters_and_search(db):
             S.FAILED: 0,
         }
         with pytest.raises(InvalidInput, match="use one of draft, scheduled"):
-            cs.list_campaigns(s, status="archived")
+            campaigns.list_campaigns(s, status="archived")
         with pytest.raises(InvalidInput, match="limit"):
-            cs.list_campaigns(s, limit=-1)
+            campaigns.list_campaigns(s, limit=-1)
 
 
 @pytest.mark.parametrize(
@@ -507,8 +515,8 @@ def test_list_orders_by_rates_and_columns(db, order_by, ascending):
     with db.transaction() as s:
         _listing_data(s)
     with db.reading() as s:
-        up = _ids(cs.list_campaigns(s, order_by=order_by, descending=False))
-        down = _ids(cs.list_campaigns(s, order_by=order_by, descending=True))
+        up = _ids(campaigns.list_campaigns(s, order_by=order_by, descending=False))
+        down = _ids(campaigns.list_campaigns(s, order_by=order_by, descending=True))
     assert up == ascending
     assert down == list(reversed(ascending))
 
@@ -518,13 +526,13 @@ def test_list_orders_by_every_column_and_nulls_last(db):
         _listing_data(s)
         make_campaign(s, "z", name="planned", scheduled_at=NOW)
     with db.reading() as s:
-        for column in cs.ORDERABLE:
-            assert len(cs.list_campaigns(s, order_by=column)) == 5, column
+        for column in campaigns.ORDERABLE:
+            assert len(campaigns.list_campaigns(s, order_by=column)) == 5, column
         for descending in (True, False):
-            rows = cs.list_campaigns(s, order_by="scheduled_at", descending=descending)
+            rows = campaigns.list_campaigns(s, order_by="scheduled_at", descending=descending)
             assert _ids(rows)[0] == "z"
         with pytest.raises(InvalidInput, match="use one of id, campaign_id, name") as info:
-            cs.list_campaigns(s, order_by="rate")
+            campaigns.list_campaigns(s, order_by="rate")
         assert "bounce_rate" in str(info.value)
 
 
@@ -533,11 +541,11 @@ def test_list_reads_fresh_counters(db):
     with db.transaction() as s:
         c = make_campaign(s, "c1")
     with db.reading() as s:
-        assert cs.list_campaigns(s)[0].total_recipients == 0
+        assert campaigns.list_campaigns(s)[0].total_recipients == 0
         with db.transaction() as w:
             make_recipients(w, c, 3)
-        assert cs.list_campaigns(s)[0].total_recipients == 3
-        assert cs.get_campaign(s, "c1").total_recipients == 3
+        assert campaigns.list_campaigns(s)[0].total_recipients == 3
+        assert campaigns.get_campaign(s, "c1").total_recipients == 3
 
 
 def test_get_campaigns_by_row_ids(db):
@@ -546,7 +554,7 @@ def test_get_campaigns_by_row_ids(db):
         b = make_campaign(s, "b")
         make_recipients(s, b, 2)
     with db.reading() as s:
-        got = cs.get_campaigns(s, [b.id, 999, a.id])
+        got = campaigns.get_campaigns(s, [b.id, 999, a.id])
         assert [c.campaign_id for c in got] == ["a", "b"]
         assert got[1].total_recipients == 2
-        assert cs.get_campaigns(s, []) == []
+        assert campaigns.get_campaigns(s, []) == []

@@ -18,10 +18,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from core import embedded, schema
-from core.changes import APPLICATION_NAME, ChangeFeed, ChangeSet, FeedState, FeedStatus
-from core.db import Database
-from core.models import Campaign, EmailTracking, EventType
+from core import store
+from core.store import (
+    APPLICATION_NAME,
+    Campaign,
+    ChangeFeed,
+    ChangeSet,
+    Database,
+    EmailTracking,
+    EventType,
+    FeedState,
+    FeedStatus,
+)
 from tests.factories import make_campaign, make_recipients
 
 RESYNC = ChangeSet(frozenset(), resync=True)
@@ -352,11 +360,11 @@ def test_feed_survives_a_server_restart(consume):
     parent = Path(tempfile.mkdtemp(prefix="cc-test-feed-"))
     parent.chmod(0o755)
     pgdata = parent / "data"
-    admin = embedded.start_server(pgdata, cleanup="delete")
+    admin = store.start_server(pgdata, cleanup="delete")
     name = f"cc_restart_{uuid.uuid4().hex[:8]}"
-    embedded.ensure_database(admin, name)
+    store.ensure_database(admin, name)
     url = admin.replace("/postgres?", f"/{name}?", 1)
-    schema.upgrade(url)
+    store.upgrade(url)
     db = Database(url)
     try:
         with db.transaction() as s:

@@ -11,12 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from core import counters
-from core import recipients as rc
-from core import suppression as sp
-from core.campaigns import duplicate_campaign
-from core.simulator import Simulator
-from core.tracking import EventInput, record_event
+from core import figures, recipients
+from core.demo import Simulator
+from core.events import EventInput, record_event
+from core.recipients import duplicate_campaign
 from tests.core.test_query_plans import _explaining
 from tests.factories import make_campaign, make_recipients
 
@@ -52,9 +50,9 @@ def test_an_address_suppressed_after_it_was_added_is_never_claimed(db):
         emails = _emails(s, ids)
         # Listed by hand, by an unsubscribe and a complaint, and by a hard bounce in another
         # campaign (the trigger's row, which has no key until core keys it).
-        sp.suppress(s, emails[0].upper(), "manual")
-        sp.suppress(s, emails[1], "unsubscribe")
-        sp.suppress(s, emails[2], "complaint")
+        recipients.suppress(s, emails[0].upper(), "manual")
+        recipients.suppress(s, emails[1], "unsubscribe")
+        recipients.suppress(s, emails[2], "complaint")
         s.execute(
             text("UPDATE campaign_recipients SET email_address = :e WHERE id = :id"),
             {"e": emails[3], "id": other_ids[0]},
@@ -64,7 +62,7 @@ def test_an_address_suppressed_after_it_was_added_is_never_claimed(db):
             EventInput("bounce", recipient_id=other_ids[0], event_data={"bounce_type": "hard"}),
         )
     with db.transaction() as s:
-        claimed = rc.claim_batch(s, "camp_claim", 5)
+        claimed = recipients.claim_batch(s, "camp_claim", 5)
     # The four listed are passed over and the batch still has five.
     assert [r.id for r in claimed] == ids[4:9]
     with db.reading() as s:
@@ -76,12 +74,12 @@ def test_an_address_suppressed_after_it_was_added_is_never_claimed(db):
         ids[3]: ("failed", "suppressed: hard_bounce"),
     }
     with db.transaction() as s:
-        assert [r.id for r in rc.claim_batch(s, "camp_claim", 5)] == ids[9:]
-        assert rc.claim_batch(s, "camp_claim", 5) == ()
+        assert [r.id for r in recipients.claim_batch(s, "camp_claim", 5)] == ids[9:]
+        assert recipients.claim_batch(s, "camp_claim", 5) == ()
         # Retried, a suppressed recipient is refused again, never queued.
-        assert rc.retry_failed(s, "camp_claim") == 2
-        assert rc.claim_batch(s, "camp_claim", 5) == ()
-        assert counters.recount(s) == ()  # counters equal a recount throughout
+        assert recipients.retry_failed(s, "camp_claim") == 2
+        assert recipients.claim_batch(s, "camp_claim", 5) == ()
+        assert figures.recount(s) == ()  # counters equal a recount throughout
 
 
 def test_duplicating_leaves_suppressed_recipients_out_and_says_how_many(db):
@@ -89,8 +87,8 @@ def test_duplicating_leaves_suppressed_recipients_out_and_says_how_many(db):
         src = make_campaign(s, "camp_src", status="completed")
         ids = make_recipients(s, src, 5, status="sent", sent_at=T0)
         emails = _emails(s, ids)
-        sp.suppress(s, emails[1], "unsubscribe")
-        sp.suppress(s, emails[3].upper())
+        recipients.suppress(s, emails[1], "unsubscribe")
+        recipients.suppress(s, emails[3].upper())
     with db.transaction() as s:
         result = duplicate_campaign(s, "camp_src")
     assert (result.copied, result.skipped_suppressed) == (3, 2)
@@ -113,7 +111,7 @@ def test_the_simulator_never_sends_to_a_suppressed_address(db):
         _, ids = _running(s, "camp_sim", 40)
         emails = _emails(s, ids)
         for e in emails[::4]:
-            sp.suppress(s, e, "unsubscribe")
+            recipients.suppress(s, e, "unsubscribe")
     sim = Simulator(db, rate=400, seed=3)
     now = T0
     for _ in range(20):
@@ -176,7 +174,7 @@ def test_claiming_reads_suppressions_by_index_on_a_big_campaign(db):
     with db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     with db.transaction() as s, _explaining(db) as plans:
-        claimed = rc.claim_batch(s, "camp_big", 1000)
+        claimed = recipients.claim_batch(s, "camp_big", 1000)
     assert len(claimed) == 1000  # every tenth of the first ~1,110 passed over
     watched = {"suppressions", "campaign_recipients"}
     used = set()
@@ -191,6 +189,6 @@ def test_claiming_reads_suppressions_by_index_on_a_big_campaign(db):
     assert "suppressions_email_key_key" in used, used
     with db.transaction() as s:
         started = time.perf_counter()
-        assert len(rc.claim_batch(s, "camp_big", 1000)) == 1000
+        assert len(recipients.claim_batch(s, "camp_big", 1000)) == 1000
         took = time.perf_counter() - started
         print(f"claim_batch(1000) of {BIG:,}, 10% suppressed: {took:.3f} s")

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from core import config
-from core.db import libpq_url, sqlalchemy_url
 from core.errors import DatabaseUnavailable
+from core.store import libpq_url, sqlalchemy_url
 
 
 def test_flag_beats_environment_beats_embedded():

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import psycopg
 from sqlalchemy import select, text
 
-from core.counters import COUNTERS, Drift, recount
-from core.models import Campaign
+from core.figures import COUNTERS, Drift, recount
+from core.store import Campaign
 from tests.factories import make_campaign, make_recipients
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -170,8 +170,8 @@ def test_service_threads_and_a_plain_sql_writer_keep_counters_exact(db, db_url):
     """4 threads recording events through core, 1 connection writing timestamps with plain SQL."""
     import random
 
-    from core.db import Database
-    from core.tracking import EventInput, record_events
+    from core.events import EventInput, record_events
+    from core.store import Database
 
     with db.transaction() as s:
         campaigns = [make_campaign(s, f"svc{i}") for i in range(3)]

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from core import db as core_db
+from core.store import db as core_db
 
 
 def _kill_others(url: str) -> None:

@@ -10,13 +10,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from core import counters, demo_indexes, machine, schema
-from core import demo_data as d
-from core.db import Database
-from core.demo import DEFAULT_SEED, seed_demo
-from core.demo_large import seed_large
-from core.demo_reset import reset_demo
-from core.demo_topup import seed_campaign_count
+from core import demo, figures, store
+from core import events as machine
+from core.demo import DEFAULT_SEED, reset_demo, seed_campaign_count, seed_demo, seed_large
+from core.store import Database
 from tests.factories import make_campaign, make_recipients
 from tests.scratch import scratch_database
 
@@ -73,7 +70,7 @@ def test_small_demo_has_every_status_with_plausible_times(seeded):
             " completed_at, total_recipients FROM campaigns ORDER BY id"
         ).fetchall()
         assert {r[2] for r in rows} == STATUSES
-        assert len(rows) == len(d.SMALL_CAMPAIGNS)
+        assert len(rows) == len(demo.SMALL_CAMPAIGNS)
         assert all(r[0].startswith("demo_") for r in rows)
         assert "Q4 Product Launch" in {r[1] for r in rows}
         for cid, _, status, created, scheduled, started, completed, _ in rows:
@@ -122,7 +119,7 @@ def test_counters_equal_recount_and_rows_agree_with_events(seeded):
     db = Database(seeded)
     try:
         with db.transaction() as session:
-            assert counters.recount(session) == ()
+            assert figures.recount(session) == ()
             # The stored machine verdicts are the ones the rules give.
             assert machine.reclassify(session) == 0
     finally:
@@ -244,7 +241,7 @@ def test_seeding_twice_adds_nothing_and_reset_removes_only_demo_data(db, db_url)
         assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 3 + 1
         assert conn.execute("SELECT total_recipients FROM campaigns").fetchone()[0] == 4
     with db.transaction() as s:
-        assert counters.recount(s) == ()
+        assert figures.recount(s) == ()
     # And seeding after a reset works (the kept lead is reused, not duplicated).
     assert seed_demo(db, now=NOW).leads == 2999
 
@@ -259,7 +256,7 @@ def test_topping_up_to_a_number_of_campaigns(db):
         ids = s.scalars(
             text("SELECT campaign_id FROM campaigns WHERE campaign_id LIKE 'demo_bulk_%'")
         ).all()
-        assert counters.recount(s) == ()
+        assert figures.recount(s) == ()
     assert sum(statuses.values()) == 90 and set(statuses) == STATUSES
     assert len(set(ids)) == 78
     assert reset_demo(db).campaigns == 90
@@ -281,7 +278,7 @@ def test_large_demo_loader_scaled_down(db, db_url, parallel):
         large = conn.execute(
             "SELECT id, status, total_recipients, emails_sent, emails_opened, emails_clicked"
             " FROM campaigns WHERE campaign_id = %s",
-            (d.DEMO_PREFIX + d.LARGE_CAMPAIGN.slug,),
+            (demo.DEMO_PREFIX + demo.LARGE_CAMPAIGN.slug,),
         ).fetchone()
         pk, status, total, sent, opened, clicked = large
         assert status == "completed" and total == recipients
@@ -307,7 +304,7 @@ def test_large_demo_loader_scaled_down(db, db_url, parallel):
         ).fetchone()[0]
         assert order
     with db.transaction() as s:
-        assert counters.recount(s) == ()
+        assert figures.recount(s) == ()
         assert machine.reclassify(s) == 0
     assert seed_large(db, seed=7, now=NOW, recipients=recipients, events=events).campaigns == 0
     assert reset_demo(db).leads == 3000 + recipients
@@ -322,16 +319,16 @@ def test_large_demo_loader_scaled_down(db, db_url, parallel):
 def test_large_demo_builds_its_dropped_indexes_again(db, db_url):
     """The large demo drops the secondary indexes for its load; a run killed before building
     them again leaves them missing, and the next run builds them, exactly as migrated."""
-    names = {ix.name for ix in demo_indexes.secondary()}
+    names = {ix.name for ix in demo.secondary()}
     assert len(names) == 23
-    assert demo_indexes.drop(db_url)
-    assert schema.drift(db_url)  # the drift check sees them gone
+    assert demo.drop(db_url)
+    assert store.drift(db_url)  # the drift check sees them gone
     seed_demo(db, now=NOW)
     assert seed_large(db, seed=7, now=NOW, recipients=2000, events=6000).campaigns == 1
-    assert schema.drift(db_url) == []
-    assert demo_indexes.drop(db_url)
+    assert store.drift(db_url) == []
+    assert demo.drop(db_url)
     assert seed_large(db, seed=7, now=NOW, recipients=2000, events=6000).campaigns == 0
-    assert schema.drift(db_url) == []
+    assert store.drift(db_url) == []
     with psycopg.connect(db_url) as conn:
         invalid = conn.execute(
             "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
@@ -347,9 +344,9 @@ def test_large_demo_loads_with_its_indexes_while_the_tables_are_busy(db, db_url)
     with psycopg.connect(db_url) as other:
         other.execute("LOCK TABLE email_tracking IN ACCESS SHARE MODE")
         t = time.monotonic()
-        assert not demo_indexes.drop(db_url)
+        assert not demo.drop(db_url)
         assert time.monotonic() - t >= 4
-    assert schema.drift(db_url) == []
+    assert store.drift(db_url) == []
 
 
 def test_demo_command_if_empty_seeds_only_an_empty_database(db, db_url, capsys):

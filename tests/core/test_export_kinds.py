@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import exports
 from core.errors import InvalidInput, NotFound
-from core.tracking import EventInput, record_events
+from core.events import EventInput, record_events
+from core.figures import exports
 from tests.factories import make_campaign, make_recipients
 
 T = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

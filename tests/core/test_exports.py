@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import exports
+from core import figures
 from core.errors import InvalidInput, NotFound
-from core.models import EmailTracking
+from core.store import EmailTracking
 from tests.factories import make_campaign, make_recipients
 
 T = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ def campaign(db):
 def test_recipients_csv_has_every_recipient_of_the_campaign_only(db, campaign):
     out = io.StringIO()
     with db.reading() as s:
-        assert exports.export(s, "camp_x", "recipients", "csv", out) == 3
+        assert figures.export(s, "camp_x", "recipients", "csv", out) == 3
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [int(r["id"]) for r in rows] == campaign
     assert rows[0]["sent_at"] == T.isoformat() and rows[0]["status"] == "pending"
@@ -45,7 +45,7 @@ def test_recipients_csv_has_every_recipient_of_the_campaign_only(db, campaign):
 def test_events_json_lines_are_plain_json(db, campaign):
     out = io.StringIO()
     with db.reading() as s:
-        assert exports.export(s, "camp_x", "events", "jsonl", out) == 2
+        assert figures.export(s, "camp_x", "events", "jsonl", out) == 2
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first["event_data"] == {"link_url": '=HYPERLINK("http://evil")'}
     assert first["ip_address"] == "2001:db8::5" and second["event_type"] == "open"
@@ -54,25 +54,25 @@ def test_events_json_lines_are_plain_json(db, campaign):
 def test_csv_cells_that_look_like_formulas_are_neutralised(db, campaign):
     out = io.StringIO()
     with db.reading() as s:
-        exports.export(s, "camp_x", "events", "csv", out)
+        figures.export(s, "camp_x", "events", "csv", out)
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["user_agent"] == "'@SUM(1+1)"
     assert row["event_data"].startswith('{"link_url"')  # JSON text starts with {, left alone
     for value in ("=1+1", "+1", "-1", "@x", "\t=1"):
-        assert exports.spreadsheet_safe(value).startswith("'")
-    assert exports.spreadsheet_safe("plain") == "plain"
+        assert figures.spreadsheet_safe(value).startswith("'")
+    assert figures.spreadsheet_safe("plain") == "plain"
 
 
 def test_keyset_batches_cover_everything(db, campaign):
     with db.reading() as s:
-        assert [r["id"] for r in exports.iter_recipients(s, "camp_x", batch=2)] == campaign
+        assert [r["id"] for r in figures.iter_recipients(s, "camp_x", batch=2)] == campaign
 
 
 def test_bad_arguments_are_refused(db, campaign):
     with db.reading() as s:
         with pytest.raises(InvalidInput, match="recipients or events"):
-            exports.export(s, "camp_x", "leads", "csv", io.StringIO())
+            figures.export(s, "camp_x", "leads", "csv", io.StringIO())
         with pytest.raises(InvalidInput, match="csv, json or jsonl"):
-            exports.export(s, "camp_x", "events", "xml", io.StringIO())
+            figures.export(s, "camp_x", "events", "xml", io.StringIO())
         with pytest.raises(NotFound):
-            exports.export(s, "camp_nope", "events", "csv", io.StringIO())
+            figures.export(s, "camp_nope", "events", "csv", io.StringIO())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import campaigns as cs
+from core import campaigns
 from core.errors import InvalidInput
 from tests.factories import make_campaign
 
@@ -23,30 +23,30 @@ def ids(found) -> list[str]:
 
 
 def test_an_id_cut_on_screen_finds_the_campaigns_it_starts(session, named):
-    assert ids(cs.find_campaigns(session, "demo_year_en")) == [
+    assert ids(campaigns.find_campaigns(session, "demo_year_en")) == [
         "demo_year_end_recap",  # by name: "Recap", "Year-End Newsletter"
         "demo_year_end_newsletter",
     ]
 
 
 def test_the_exact_id_comes_first_then_id_starts_then_names(session, named):
-    assert ids(cs.find_campaigns(session, "demo_year")) == [
+    assert ids(campaigns.find_campaigns(session, "demo_year")) == [
         "demo_year",
         "demo_year_end_recap",
         "demo_year_end_newsletter",
     ]
-    assert ids(cs.find_campaigns(session, "demo_year", limit=1)) == ["demo_year"]
-    assert ids(cs.find_campaigns(session, "newsletter")) == ["demo_year_end_newsletter"]
+    assert ids(campaigns.find_campaigns(session, "demo_year", limit=1)) == ["demo_year"]
+    assert ids(campaigns.find_campaigns(session, "newsletter")) == ["demo_year_end_newsletter"]
 
 
 def test_wildcards_are_literal_and_the_middle_of_an_id_is_not_its_start(session, named):
-    assert ids(cs.find_campaigns(session, "promo_50%")) == ["promo_50%_off"]
-    assert ids(cs.find_campaigns(session, "promo_5_%")) == []
-    assert ids(cs.find_campaigns(session, "year_end")) == []  # inside ids, in no name
+    assert ids(campaigns.find_campaigns(session, "promo_50%")) == ["promo_50%_off"]
+    assert ids(campaigns.find_campaigns(session, "promo_5_%")) == []
+    assert ids(campaigns.find_campaigns(session, "year_end")) == []  # inside ids, in no name
     with pytest.raises(InvalidInput):
-        cs.find_campaigns(session, "  ")
+        campaigns.find_campaigns(session, "  ")
 
 
 def test_home_search_matches_an_id_start_too(session, named):
-    assert ids(cs.list_campaigns(session, search="promo_")) == ["promo_50%_off"]
-    assert cs.count_campaigns(session, search="demo_year_end") == 2
+    assert ids(campaigns.list_campaigns(session, search="promo_")) == ["promo_50%_off"]
+    assert campaigns.count_campaigns(session, search="demo_year_end") == 2

@@ -8,12 +8,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from core import machine
-from core.analytics import campaign_stats
+from core import events as machine
 from core.errors import InvalidInput, NotFound
-from core.machine import RULES, Settings, Signals, classify, reclassify, rule_sql_matches
-from core.models import EmailTracking
-from core.tracking import EventInput, record_event, record_events
+from core.events import (
+    RULES,
+    EventInput,
+    Settings,
+    Signals,
+    classify,
+    reclassify,
+    record_event,
+    record_events,
+    rule_sql_matches,
+)
+from core.figures import campaign_stats
+from core.store import EmailTracking
 from tests.factories import make_campaign, make_recipients
 
 SENT = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

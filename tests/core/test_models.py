@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
-from core.models import (
+from core.store import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,

@@ -22,11 +22,9 @@ from psycopg import sql
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from core import analytics as an
-from core import events as ev
-from core import rollup
-from core.campaign_report import activity
-from core.db import Database, libpq_url
+from core import events, figures, recipients
+from core.figures import activity
+from core.store import Database, libpq_url
 
 pytestmark = pytest.mark.slow
 
@@ -206,131 +204,147 @@ def test_recipient_pages_read_the_composite_indexes(big_db, sort):
     for descending in (False, True):
         kw = {"sort": sort, "descending": descending}
         with big_db.reading() as s:
-            first = an.recipients_page(s, "big", **kw)
-            second = an.recipients_page(s, "big", after=first.last_cursor, **kw)
-            last = an.recipients_page(s, "big", from_end=True, **kw)
+            first = recipients.recipients_page(s, "big", **kw)
+            second = recipients.recipients_page(s, "big", after=first.last_cursor, **kw)
+            last = recipients.recipients_page(s, "big", from_end=True, **kw)
         assert len(first.rows) == len(second.rows) == len(last.rows) == 100
-        _check(big_db, lambda s, kw=kw: an.recipients_page(s, "big", **kw), index)
-        _check(big_db, lambda s, kw=kw: an.recipients_page(s, "big", from_end=True, **kw), index)
+        _check(big_db, lambda s, kw=kw: recipients.recipients_page(s, "big", **kw), index)
         _check(
             big_db,
-            lambda s, kw=kw, c=second.last_cursor: an.recipients_page(s, "big", after=c, **kw),
+            lambda s, kw=kw: recipients.recipients_page(s, "big", from_end=True, **kw),
             index,
         )
         _check(
             big_db,
-            lambda s, kw=kw, c=last.first_cursor: an.recipients_page(s, "big", before=c, **kw),
+            lambda s, kw=kw, c=second.last_cursor: recipients.recipients_page(
+                s, "big", after=c, **kw
+            ),
+            index,
+        )
+        _check(
+            big_db,
+            lambda s, kw=kw, c=last.first_cursor: recipients.recipients_page(
+                s, "big", before=c, **kw
+            ),
             index,
         )
         for status in ("sent", "failed", "queued"):
             used = _check(
                 big_db,
-                lambda s, kw=kw, st=status: an.recipients_page(s, "big", status=st, **kw),
+                lambda s, kw=kw, st=status: recipients.recipients_page(s, "big", status=st, **kw),
             )
             assert used <= {index, _status_index("id"), "ix_campaign_recipients_campaign_status"}
 
 
 def test_unopened_and_email_sort(big_db):
-    _check(big_db, lambda s: an.unopened_recipients(s, "big"), _status_index("opened_at"))
+    _check(big_db, lambda s: recipients.unopened_recipients(s, "big"), _status_index("opened_at"))
     _check(
-        big_db, lambda s: an.recipients_page(s, "big", unopened=True), _status_index("opened_at")
+        big_db,
+        lambda s: recipients.recipients_page(s, "big", unopened=True),
+        _status_index("opened_at"),
     )
     _check(
         big_db,
-        lambda s: an.recipients_page(s, "big", unopened=True, sort="sent_at"),
+        lambda s: recipients.recipients_page(s, "big", unopened=True, sort="sent_at"),
         _status_index("sent_at"),
         _status_index("opened_at"),
     )
     _check(
         big_db,
-        lambda s: an.recipients_page(s, "big", sort="email_address", descending=True),
+        lambda s: recipients.recipients_page(s, "big", sort="email_address", descending=True),
         "ix_campaign_recipients_email_address",
     )
 
 
 def test_email_search_uses_the_trigram_index_when_selective(big_db):
-    used = _check(big_db, lambda s: an.recipients_page(s, "big", search="ead4242"))
+    used = _check(big_db, lambda s: recipients.recipients_page(s, "big", search="ead4242"))
     assert "ix_campaign_recipients_email_trgm" in used
     _check(
         big_db,
-        lambda s: an.recipients_page(s, "big", search="ead4242", sort="opened_at"),
+        lambda s: recipients.recipients_page(s, "big", search="ead4242", sort="opened_at"),
         "ix_campaign_recipients_email_trgm",
     )
     # A search matching most rows reads in page order instead; either way no Seq Scan.
-    _check(big_db, lambda s: an.recipients_page(s, "big", search="example"))
+    _check(big_db, lambda s: recipients.recipients_page(s, "big", search="example"))
     _check(
         big_db,
-        lambda s: an.count_recipients(s, "big", search="ead4242"),
+        lambda s: recipients.count_recipients(s, "big", search="ead4242"),
         "ix_campaign_recipients_email_trgm",
     )
 
 
 def test_counts_and_breakdowns(big_db):
-    _check(big_db, lambda s: an.count_recipients(s, "big", status="bounced"))
-    _check(big_db, lambda s: an.count_recipients(s, "big", unopened=True))
-    _check(big_db, lambda s: an.recipients_by_status(s, "big"))
-    _check(big_db, lambda s: an.recipients_by_status(s, "small_7"))
+    _check(big_db, lambda s: recipients.count_recipients(s, "big", status="bounced"))
+    _check(big_db, lambda s: recipients.count_recipients(s, "big", unopened=True))
+    _check(big_db, lambda s: figures.recipients_by_status(s, "big"))
+    _check(big_db, lambda s: figures.recipients_by_status(s, "small_7"))
 
 
 def test_find_recipients_across_campaigns(big_db):
     with big_db.reading() as s:
-        found = an.find_recipients(s, "lead4242@example.com")
+        found = recipients.find_recipients(s, "lead4242@example.com")
     assert {m.campaign for m in found} >= {"big"}
     _check(
         big_db,
-        lambda s: an.find_recipients(s, "lead4242@example.com"),
+        lambda s: recipients.find_recipients(s, "lead4242@example.com"),
         "ix_campaign_recipients_email_address",
         "ix_campaign_recipients_email_trgm",
     )
-    _check(big_db, lambda s: an.find_recipients(s, "ead4242"), "ix_campaign_recipients_email_trgm")
+    _check(
+        big_db,
+        lambda s: recipients.find_recipients(s, "ead4242"),
+        "ix_campaign_recipients_email_trgm",
+    )
     # Not found exactly: the substring fallback.
-    _check(big_db, lambda s: an.find_recipients(s, "nobody@nowhere.test"))
+    _check(big_db, lambda s: recipients.find_recipients(s, "nobody@nowhere.test"))
 
 
 def test_event_reads(big_db):
     with big_db.reading() as s:
-        newest = an.latest_events(s, limit=1)[0].id
+        newest = events.latest_events(s, limit=1)[0].id
         one = s.connection().exec_driver_sql(
             "SELECT max(campaign_recipient_id) FROM email_tracking WHERE event_type = 'click'"
         )
         one = one.scalar()
     pk = "email_tracking_pkey"
-    _check(big_db, lambda s: an.latest_events(s), pk)
-    _check(big_db, lambda s: an.latest_events(s, before_id=newest - 1000), pk)
-    _check(big_db, lambda s: an.latest_events(s, event_type="reply"))
-    _check(big_db, lambda s: an.latest_events(s, campaign="big"), pk)
-    _check(big_db, lambda s: an.latest_events(s, campaign="big", event_type="click"), pk)
+    _check(big_db, lambda s: events.latest_events(s), pk)
+    _check(big_db, lambda s: events.latest_events(s, before_id=newest - 1000), pk)
+    _check(big_db, lambda s: events.latest_events(s, event_type="reply"))
+    _check(big_db, lambda s: events.latest_events(s, campaign="big"), pk)
+    _check(big_db, lambda s: events.latest_events(s, campaign="big", event_type="click"), pk)
     by_recipient = ("ix_email_tracking_campaign_recipient_id", "ix_email_tracking_recipient_event")
-    _check(big_db, lambda s: an.latest_events(s, campaign="small_7"), *by_recipient)
-    _check(big_db, lambda s: an.campaign_clicks(s, "small_7"), *by_recipient)
-    _check(big_db, lambda s: an.campaign_clicks(s, "big"), pk)
-    _check(big_db, lambda s: an.events_since(s, newest - 500), pk)
-    _check(big_db, lambda s: an.events_since(s, newest - 500, campaign="big"), pk)
-    _check(big_db, lambda s: an.events_since(s, 0, campaign="small_9"), *by_recipient)
+    _check(big_db, lambda s: events.latest_events(s, campaign="small_7"), *by_recipient)
+    _check(big_db, lambda s: events.campaign_clicks(s, "small_7"), *by_recipient)
+    _check(big_db, lambda s: events.campaign_clicks(s, "big"), pk)
+    _check(big_db, lambda s: events.events_since(s, newest - 500), pk)
+    _check(big_db, lambda s: events.events_since(s, newest - 500, campaign="big"), pk)
+    _check(big_db, lambda s: events.events_since(s, 0, campaign="small_9"), *by_recipient)
     # Near the newest event, walking the primary key from there is as good.
-    _check(big_db, lambda s: an.events_since(s, newest - 500, campaign="small_9"))
-    _check(big_db, lambda s: an.recipient_timeline(s, one), *by_recipient)
-    _check(big_db, lambda s: an.recipient_events(s, one, "click"), *by_recipient)
-    assert ev.SMALL_CAMPAIGN < BIG
+    _check(big_db, lambda s: events.events_since(s, newest - 500, campaign="small_9"))
+    _check(big_db, lambda s: events.recipient_timeline(s, one), *by_recipient)
+    _check(big_db, lambda s: events.recipient_events(s, one, "click"), *by_recipient)
+    assert events.SMALL_CAMPAIGN < BIG
 
 
 def test_event_aggregates_of_a_campaign(big_db):
     by_recipient = ("ix_email_tracking_campaign_recipient_id", "ix_email_tracking_recipient_event")
     for campaign in ("small_7", "small_1999"):
         # The reference computations from the events (the screens read the rollup).
-        _check(big_db, lambda s, c=campaign: an.campaign_stats_from_events(s, c), *by_recipient)
-        _check(big_db, lambda s, c=campaign: an.link_clicks_from_events(s, c), *by_recipient)
-        _check(big_db, lambda s, c=campaign: an.activity_over_time(s, c), *by_recipient)
+        _check(
+            big_db, lambda s, c=campaign: figures.campaign_stats_from_events(s, c), *by_recipient
+        )
+        _check(big_db, lambda s, c=campaign: figures.link_clicks_from_events(s, c), *by_recipient)
+        _check(big_db, lambda s, c=campaign: figures.activity_over_time(s, c), *by_recipient)
 
 
-ROLLUP = {table.name for table in rollup.TABLES}
+ROLLUP = {table.name for table in figures.TABLES}
 
 
 def test_the_screens_figures_read_the_rollup_by_primary_key(big_db):
     """campaign_stats, activity, link_clicks and bounce_codes read only the rollup (and the
     campaign row), each table by its primary key: never the events or the recipients."""
     with big_db.reading() as s:
-        started = an.campaign_overview(s, "big").created_at
+        started = figures.campaign_overview(s, "big").created_at
         rows = s.connection().exec_driver_sql(
             "SELECT relname, reltuples FROM pg_class WHERE relname LIKE 'rollup%%'"
         )
@@ -339,9 +353,9 @@ def test_the_screens_figures_read_the_rollup_by_primary_key(big_db):
     assert {"rollup_campaigns", "rollup_hours"} <= big
     now = started + timedelta(days=10)
     calls = [
-        an.campaign_stats,
-        an.link_clicks,
-        an.bounce_codes,
+        figures.campaign_stats,
+        figures.link_clicks,
+        figures.bounce_codes,
         lambda s, c: activity(s, c, start=started, now=now),
     ]
     for campaign in ("big", "small_7"):
@@ -390,7 +404,7 @@ def test_a_page_finds_its_rows_by_the_status_in_the_index_condition(big_db, sort
     deep in a big campaign reads about its own rows; PostgreSQL 15 applied a `status =
     ANY(...)` as a filter over every row of the status (45 ms a page on 1M recipients).
     Not yet for the rows without the key (the last pages of a sort by a time, from_end):
-    there PostgreSQL before 17 still filters (see core.paging._branch)."""
+    there PostgreSQL before 17 still filters (see core.recipients.paging._branch)."""
     with big_db.reading() as s:
         middle_row = (
             s.connection()
@@ -410,7 +424,7 @@ def test_a_page_finds_its_rows_by_the_status_in_the_index_condition(big_db, sort
     # it) reads its rows' index entries to learn that: 500 blocks for the 100,000 sent.
     blocks = 1000 if before_17 and sort == "bounced_at" else 400
     for descending in (False, True):
-        middle = an.PageCursor(sort, descending, key, row_id)
+        middle = recipients.PageCursor(sort, descending, key, row_id)
         for kw in (
             {},
             {"status": status},
@@ -421,7 +435,7 @@ def test_a_page_finds_its_rows_by_the_status_in_the_index_condition(big_db, sort
         ):
             nodes = _read_nodes(
                 big_db,
-                lambda s, kw=kw, d=descending: an.recipients_page(
+                lambda s, kw=kw, d=descending: recipients.recipients_page(
                     s, "big", sort=sort, descending=d, **kw
                 ),
             )

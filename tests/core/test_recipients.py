@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from core import recipients as rc
+from core import recipients
 from core.campaigns import get_campaign
 from core.errors import InvalidInput, InvalidTransition, NotFound
-from core.models import Campaign, CampaignRecipient, CampaignStatus, Lead, RecipientStatus
+from core.store import Campaign, CampaignRecipient, CampaignStatus, Lead, RecipientStatus
 from tests.factories import make_campaign, make_leads, make_recipients
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -46,11 +46,11 @@ def test_add_leads_skips_and_reports_duplicates(db):
         make_campaign(s, "c1")
         leads = make_leads(s, 5)
     with db.transaction() as s:
-        first = rc.add_leads(s, "c1", leads[:3])
-    assert first == rc.AddResult(added=3, skipped_duplicates=0, requested=3)
+        first = recipients.add_leads(s, "c1", leads[:3])
+    assert first == recipients.AddResult(added=3, skipped_duplicates=0, requested=3)
     with db.transaction() as s:
-        again = rc.add_leads(s, "c1", [leads[2], leads[3], leads[3], leads[4]])
-    assert again == rc.AddResult(added=2, skipped_duplicates=1, requested=3)
+        again = recipients.add_leads(s, "c1", [leads[2], leads[3], leads[3], leads[4]])
+    assert again == recipients.AddResult(added=2, skipped_duplicates=1, requested=3)
     rows = _recipients(db, "c1")
     assert sorted(r.lead_id for r in rows) == sorted(leads)
     with db.reading() as s:
@@ -64,12 +64,12 @@ def test_add_all_leads(db):
     with db.transaction() as s:
         make_campaign(s, "c1")
         leads = make_leads(s, 4)
-        rc.add_leads(s, "c1", leads[:1])
+        recipients.add_leads(s, "c1", leads[:1])
     with db.transaction() as s:
-        result = rc.add_leads(s, "c1")
-    assert result == rc.AddResult(added=3, skipped_duplicates=1, requested=4)
+        result = recipients.add_leads(s, "c1")
+    assert result == recipients.AddResult(added=3, skipped_duplicates=1, requested=4)
     with db.transaction() as s:
-        assert rc.add_leads(s, "c1", []) == rc.AddResult(0, 0, 0)
+        assert recipients.add_leads(s, "c1", []) == recipients.AddResult(0, 0, 0)
 
 
 def test_add_unknown_lead_adds_nothing(db):
@@ -77,12 +77,12 @@ def test_add_unknown_lead_adds_nothing(db):
         make_campaign(s, "c1")
         leads = make_leads(s, 2)
     with pytest.raises(NotFound, match="No lead with id 999999; nothing"), db.transaction() as s:
-        rc.add_leads(s, "c1", [*leads, 999999])
+        recipients.add_leads(s, "c1", [*leads, 999999])
     assert _recipients(db, "c1") == []
     with pytest.raises(InvalidInput, match="whole numbers"), db.transaction() as s:
-        rc.add_leads(s, "c1", ["1"])
+        recipients.add_leads(s, "c1", ["1"])
     with pytest.raises(NotFound), db.transaction() as s:
-        rc.add_leads(s, "nope", leads)
+        recipients.add_leads(s, "nope", leads)
 
 
 @pytest.mark.parametrize("status", list(S))
@@ -93,14 +93,14 @@ def test_adding_is_refused_once_a_campaign_ended(db, status):
     ended = status in (S.COMPLETED, S.FAILED)
     if ended:
         with pytest.raises(InvalidTransition, match=f"it is {status}"), db.transaction() as s:
-            rc.add_leads(s, "c1", leads)
+            recipients.add_leads(s, "c1", leads)
         with pytest.raises(InvalidTransition, match=f"it is {status}"), db.transaction() as s:
-            rc.import_csv(s, "c1", io.StringIO("new@example.com\n"))
+            recipients.import_csv(s, "c1", io.StringIO("new@example.com\n"))
         assert _recipients(db, "c1") == []
         assert _count(db, Lead) == 2
     else:
         with db.transaction() as s:
-            assert rc.add_leads(s, "c1", leads).added == 2
+            assert recipients.add_leads(s, "c1", leads).added == 2
 
 
 # --- import_csv ---------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_import_reports_bad_lines_and_imports_the_rest(db):
         make_campaign(s, "c1")
         s.add(Lead(email="Existing@Example.net", name="Kept", company="Kept Co"))
     with db.transaction() as s:
-        result = rc.import_csv(s, "c1", io.StringIO(MESSY))
+        result = recipients.import_csv(s, "c1", io.StringIO(MESSY))
     assert [(e.line, e.reason) for e in result.errors] == [
         (5, "an address needs an @"),
         (8, "an address has only one @"),
@@ -176,13 +176,13 @@ def test_import_again_skips_existing_recipients(db, tmp_path):
         make_campaign(s, "c1")
         make_campaign(s, "c2")
     with db.transaction() as s:
-        assert rc.import_csv(s, "c1", path) == rc.ImportResult(2, 2, 0, 0, ())
+        assert recipients.import_csv(s, "c1", path) == recipients.ImportResult(2, 2, 0, 0, ())
     path.write_text("b@x.io\nc@x.io\na@X.IO\n", encoding="utf-8")
     with db.transaction() as s:
-        assert rc.import_csv(s, "c1", str(path)) == rc.ImportResult(1, 1, 2, 2, ())
+        assert recipients.import_csv(s, "c1", str(path)) == recipients.ImportResult(1, 1, 2, 2, ())
         # A second import in the same transaction, into another campaign, reusing all leads.
         with path.open("rb") as stream:
-            assert rc.import_csv(s, "c2", stream) == rc.ImportResult(3, 0, 3, 0, ())
+            assert recipients.import_csv(s, "c2", stream) == recipients.ImportResult(3, 0, 3, 0, ())
     assert _count(db, Lead) == 3
     with db.reading() as s:
         assert get_campaign(s, "c1").total_recipients == 3
@@ -192,20 +192,20 @@ def test_import_handles_crlf_and_header_variants(db):
     data = "E-mail Address;x\r\nfirst@example.com\r\n\r\nsecond@example.com,S\r\n"
     with db.transaction() as s:
         make_campaign(s, "c1")
-        result = rc.import_csv(s, "c1", io.StringIO(data))
+        result = recipients.import_csv(s, "c1", io.StringIO(data))
     assert (result.added, result.errors) == (2, ())
     with db.transaction() as s:
         # Without a header the first line is data.
-        assert rc.import_csv(s, "c1", io.StringIO("third@example.com\n")).added == 1
+        assert recipients.import_csv(s, "c1", io.StringIO("third@example.com\n")).added == 1
 
 
 def test_import_of_only_bad_or_empty_lines_writes_nothing(db):
     with db.transaction() as s:
         make_campaign(s, "c1")
-        bad = rc.import_csv(s, "c1", io.StringIO("email\nnope\n\n"))
-        empty = rc.import_csv(s, "c1", io.StringIO(""))
+        bad = recipients.import_csv(s, "c1", io.StringIO("email\nnope\n\n"))
+        empty = recipients.import_csv(s, "c1", io.StringIO(""))
     assert (bad.added, [e.line for e in bad.errors]) == (0, [2])
-    assert empty == rc.ImportResult(0, 0, 0, 0, ())
+    assert empty == recipients.ImportResult(0, 0, 0, 0, ())
     assert _count(db, Lead) == 0
 
 
@@ -218,7 +218,7 @@ def test_file_that_is_not_utf8_is_refused_naming_the_line(db, tmp_path, as_path)
         make_campaign(s, "c1")
     source = path if as_path else io.BytesIO(raw)
     with pytest.raises(InvalidInput, match="Line 3 is not UTF-8"), db.transaction() as s:
-        rc.import_csv(s, "c1", source)
+        recipients.import_csv(s, "c1", source)
     assert _count(db, Lead) == 0
 
 
@@ -226,12 +226,12 @@ def test_unreadable_inputs(db, tmp_path):
     with db.transaction() as s:
         make_campaign(s, "c1")
     with pytest.raises(InvalidInput, match="Can't read"), db.transaction() as s:
-        rc.import_csv(s, "c1", tmp_path / "missing.csv")
+        recipients.import_csv(s, "c1", tmp_path / "missing.csv")
     bad_text = io.TextIOWrapper(io.BytesIO(b"a@example.com\n\xff\xfe\n"), encoding="utf-8")
     with pytest.raises(InvalidInput, match="not UTF-8"), db.transaction() as s:
-        rc.import_csv(s, "c1", bad_text)
+        recipients.import_csv(s, "c1", bad_text)
     with db.transaction() as s:
-        nul = rc.import_csv(s, "c1", io.StringIO("a@example.com,A\x00B\n"))
+        nul = recipients.import_csv(s, "c1", io.StringIO("a@example.com,A\x00B\n"))
     assert [e.reason for e in nul.errors] == ["the name contains a NUL character"]
 
 
@@ -239,7 +239,9 @@ def test_import_is_part_of_the_callers_transaction(db):
     with db.transaction() as s:
         make_campaign(s, "c1")
     with pytest.raises(RuntimeError), db.transaction() as s:
-        assert rc.import_csv(s, "c1", io.StringIO("a@example.com\nb@example.com\n")).added == 2
+        assert (
+            recipients.import_csv(s, "c1", io.StringIO("a@example.com\nb@example.com\n")).added == 2
+        )
         raise RuntimeError("a later step failed")
     assert _count(db, Lead) == 0
     assert _count(db, CampaignRecipient) == 0
@@ -261,7 +263,7 @@ def test_import_of_100_000_rows(db, tmp_path):
         )
     started = time.perf_counter()
     with db.transaction() as s:
-        result = rc.import_csv(s, "big", path)
+        result = recipients.import_csv(s, "big", path)
     elapsed = time.perf_counter() - started
     print(f"\nimported 100,000 CSV rows in {elapsed:.2f} s")
     assert (result.added, result.created_leads, result.reused_leads) == (100_000, 90_000, 10_000)
@@ -281,14 +283,14 @@ def test_remove_recipients_of_that_campaign_only(db):
         mine = make_recipients(s, c1, 4)
         theirs = make_recipients(s, c2, 2)
     with db.transaction() as s:
-        assert rc.remove_recipients(s, "c1", [mine[0], mine[2], theirs[0], 424242]) == 2
-        assert rc.remove_recipients(s, "c1", []) == 0
+        assert recipients.remove_recipients(s, "c1", [mine[0], mine[2], theirs[0], 424242]) == 2
+        assert recipients.remove_recipients(s, "c1", []) == 0
     assert [r.id for r in _recipients(db, "c1")] == [mine[1], mine[3]]
     assert len(_recipients(db, "c2")) == 2
     with db.transaction() as s:
         make_campaign(s, "done", status=S.COMPLETED)
     with pytest.raises(InvalidTransition, match="done: it is completed"), db.transaction() as s:
-        rc.remove_recipients(s, "done", [1])
+        recipients.remove_recipients(s, "done", [1])
 
 
 # --- claim_batch --------------------------------------------------------------------------
@@ -300,7 +302,7 @@ def test_claim_on_a_campaign_that_is_not_running_returns_nothing(db, status):
         c = make_campaign(s, "c1", status=status)
         make_recipients(s, c, 3)
     with db.transaction() as s:
-        assert rc.claim_batch(s, "c1", 10) == ()
+        assert recipients.claim_batch(s, "c1", 10) == ()
     assert {r.status for r in _recipients(db, "c1")} == {RS.PENDING}
 
 
@@ -310,16 +312,16 @@ def test_claim_takes_pending_in_order_and_queues_them(db):
         ids = make_recipients(s, c, 5)
         make_recipients(s, c, 2, status=RS.SENT)
     with db.transaction() as s:
-        first = rc.claim_batch(s, "c1", 3)
+        first = recipients.claim_batch(s, "c1", 3)
     assert [x.id for x in first] == ids[:3]
-    assert all(isinstance(x, rc.ClaimedRecipient) and "@" in x.email_address for x in first)
+    assert all(isinstance(x, recipients.ClaimedRecipient) and "@" in x.email_address for x in first)
     with db.transaction() as s:
-        assert [x.id for x in rc.claim_batch(s, c.id, 10)] == ids[3:]
-        assert rc.claim_batch(s, "c1", 10) == ()
+        assert [x.id for x in recipients.claim_batch(s, c.id, 10)] == ids[3:]
+        assert recipients.claim_batch(s, "c1", 10) == ()
     statuses = {r.id: r.status for r in _recipients(db, "c1")}
     assert [statuses[i] for i in ids] == [RS.QUEUED] * 5
     with pytest.raises(InvalidInput, match="1 to 10000"), db.transaction() as s:
-        rc.claim_batch(s, "c1", 0)
+        recipients.claim_batch(s, "c1", 0)
 
 
 def test_claim_skips_rows_another_sender_holds(db):
@@ -327,10 +329,10 @@ def test_claim_skips_rows_another_sender_holds(db):
         c = make_campaign(s, "c1", status=S.RUNNING)
         ids = make_recipients(s, c, 6)
     with db.transaction() as a, db.transaction() as b:
-        got_a = rc.claim_batch(a, "c1", 4)
+        got_a = recipients.claim_batch(a, "c1", 4)
         # Would block (and fail on the timeout) if b waited for a's locks instead of skipping.
         b.execute(text("SET LOCAL lock_timeout = '2s'"))
-        got_b = rc.claim_batch(b, "c1", 4)
+        got_b = recipients.claim_batch(b, "c1", 4)
     assert [x.id for x in got_a] == ids[:4]
     assert [x.id for x in got_b] == ids[4:]
 
@@ -349,7 +351,7 @@ def test_two_concurrent_claimers_never_share_a_recipient(db):
             barrier.wait()
             while True:
                 with db.transaction() as s:
-                    batch = rc.claim_batch(s, "c1", 7)
+                    batch = recipients.claim_batch(s, "c1", 7)
                     time.sleep(0.001)  # hold the locks a moment, as a real sender would
                 if not batch:
                     return
@@ -380,11 +382,11 @@ def test_mark_sent_keeps_the_first_time(db):
         resent = make_recipients(s, c, 1, status=RS.FAILED, error_message="timeout")
         bounced = make_recipients(s, c, 1, status=RS.BOUNCED, bounced_at=NOW)
     with db.transaction() as s:
-        assert rc.mark_sent(s, queued[:2], at=NOW) == 2
+        assert recipients.mark_sent(s, queued[:2], at=NOW) == 2
     with db.transaction() as s:
         later = NOW + timedelta(hours=1)
-        assert rc.mark_sent(s, [*queued, *resent, *bounced], at=later) == 4
-        assert rc.mark_sent(s, []) == 0
+        assert recipients.mark_sent(s, [*queued, *resent, *bounced], at=later) == 4
+        assert recipients.mark_sent(s, []) == 0
     rows = {r.id: r for r in _recipients(db, "c1")}
     assert [rows[i].sent_at for i in queued] == [NOW, NOW, later]
     assert {rows[i].status for i in [*queued, *resent]} == {RS.SENT}
@@ -393,7 +395,7 @@ def test_mark_sent_keeps_the_first_time(db):
     with db.reading() as s:
         assert get_campaign(s, "c1").emails_sent == 4
     with pytest.raises(InvalidInput, match="no time zone"), db.transaction() as s:
-        rc.mark_sent(s, queued, at=datetime(2026, 1, 1))
+        recipients.mark_sent(s, queued, at=datetime(2026, 1, 1))
 
 
 def test_mark_sent_without_a_time_uses_the_transaction_time(db):
@@ -401,7 +403,7 @@ def test_mark_sent_without_a_time_uses_the_transaction_time(db):
         c = make_campaign(s, "c1", status=S.RUNNING)
         ids = make_recipients(s, c, 1)
     with db.transaction() as s:
-        rc.mark_sent(s, ids)
+        recipients.mark_sent(s, ids)
         now = s.scalar(select(func.now()))
     assert _recipients(db, "c1")[0].sent_at == now
 
@@ -412,7 +414,7 @@ def test_mark_failed_records_the_error(db):
         queued = make_recipients(s, c, 2, status=RS.QUEUED)
         sent = make_recipients(s, c, 1, status=RS.SENT, sent_at=NOW)
     with db.transaction() as s:
-        assert rc.mark_failed(s, [*queued, *sent], "  421 try later ") == 2
+        assert recipients.mark_failed(s, [*queued, *sent], "  421 try later ") == 2
     rows = {r.id: r for r in _recipients(db, "c1")}
     assert {(rows[i].status, rows[i].error_message) for i in queued} == {
         (RS.FAILED, "421 try later")
@@ -420,7 +422,7 @@ def test_mark_failed_records_the_error(db):
     assert (rows[sent[0]].status, rows[sent[0]].error_message) == (RS.SENT, None)
     for bad in ("", "   ", None):
         with pytest.raises(InvalidInput, match="error message"), db.transaction() as s:
-            rc.mark_failed(s, queued, bad)
+            recipients.mark_failed(s, queued, bad)
 
 
 def test_mark_bounced_first_time_wins(db):
@@ -429,10 +431,10 @@ def test_mark_bounced_first_time_wins(db):
         sent = make_recipients(s, c, 2, status=RS.SENT, sent_at=NOW)
         unsub = make_recipients(s, c, 1, status=RS.UNSUBSCRIBED, sent_at=NOW)
     with db.transaction() as s:
-        assert rc.mark_bounced(s, sent[:1], "550 no such user", at=NOW) == 1
+        assert recipients.mark_bounced(s, sent[:1], "550 no such user", at=NOW) == 1
     with db.transaction() as s:
         later = NOW + timedelta(days=1)
-        assert rc.mark_bounced(s, [*sent, *unsub], "552 mailbox full", at=later) == 3
+        assert recipients.mark_bounced(s, [*sent, *unsub], "552 mailbox full", at=later) == 3
     rows = {r.id: r for r in _recipients(db, "c1")}
     assert (rows[sent[0]].status, rows[sent[0]].bounced_at) == (RS.BOUNCED, NOW)
     assert rows[sent[0]].error_message == "552 mailbox full"
@@ -450,8 +452,8 @@ def test_retry_failed_puts_failed_back_to_pending(db):
         other = make_campaign(s, "c2", status=S.RUNNING)
         make_recipients(s, other, 2, status=RS.FAILED, error_message="x")
     with db.transaction() as s:
-        assert rc.retry_failed(s, "c1") == 3
-        assert rc.retry_failed(s, "c1") == 0
+        assert recipients.retry_failed(s, "c1") == 3
+        assert recipients.retry_failed(s, "c1") == 0
     rows = {r.id: r for r in _recipients(db, "c1")}
     assert {(rows[i].status, rows[i].error_message) for i in failed} == {(RS.PENDING, None)}
     assert rows[sent[0]].status == RS.SENT
@@ -459,12 +461,12 @@ def test_retry_failed_puts_failed_back_to_pending(db):
     with db.transaction() as s:
         make_campaign(s, "done", status=S.FAILED)
     with pytest.raises(InvalidTransition, match="done: it is failed"), db.transaction() as s:
-        rc.retry_failed(s, "done")
+        recipients.retry_failed(s, "done")
 
 
 def test_outcome_functions_check_ids(db):
     with db.transaction() as s:
         with pytest.raises(InvalidInput, match="whole numbers"):
-            rc.mark_sent(s, [1, "2"])
+            recipients.mark_sent(s, [1, "2"])
         with pytest.raises(InvalidInput, match="list of ids"):
-            rc.mark_failed(s, "12", "x")
+            recipients.mark_failed(s, "12", "x")

@@ -1,5 +1,5 @@
 """The event rollup (migration 0007) equals the figures computed from the events after every
-kind of write: core.tracking's single and batch paths, plain SQL inserts, deletes of events,
+kind of write: core.events.record's single and batch paths, plain SQL inserts, deletes of events,
 recipients and campaigns, event_data updates, reclassify, recipients moved between campaigns,
 TRUNCATE; under concurrent writers; and after a rebuild of a load that skipped the triggers."""
 
@@ -14,13 +14,13 @@ import pytest
 from psycopg.types.json import Jsonb
 from sqlalchemy import text
 
-from core import analytics as an
-from core import machine, rollup
-from core.campaign_report import activity, activity_from_events
+from core import events as machine
+from core import figures as an
+from core import figures as rollup
 from core.campaigns import delete_campaign
-from core.counters import recount
-from core.db import Database
-from core.tracking import EventInput, record_event, record_events
+from core.events import EventInput, record_event, record_events
+from core.figures import activity, activity_from_events, recount
+from core.store import Database
 from tests.factories import make_campaign, make_recipients
 
 BASE = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -218,7 +218,7 @@ def test_a_deleted_campaign_leaves_no_rollup_and_truncate_empties_it(db, db_url,
             left = conn.execute(f"SELECT count(*) FROM {table} WHERE campaign_id = %s", (first,))
             assert left.fetchone() == (0,), table
     assert_exact(db, db_url)
-    # Deleted with triggers off (as core.demo_reset does): discard takes the rollup away.
+    # Deleted with triggers off (as core.demo.reset does): discard takes the rollup away.
     second = list(world)[1]
     with psycopg.connect(db_url) as conn:
         conn.execute("SET session_replication_role = replica")
@@ -247,7 +247,7 @@ def test_rebuild_after_a_load_that_skipped_the_triggers(db, db_url, world):
     every = [r for rids in world.values() for r in rids]
     pk = next(iter(world))
     with psycopg.connect(db_url) as conn:
-        conn.execute("SET session_replication_role = replica")  # as core.demo_large loads
+        conn.execute("SET session_replication_role = replica")  # as core.demo.large loads
         _plain_insert(conn, rng, world[pk], 300)
     with db.reading() as s:
         assert an.campaign_stats(s, pk).total_opens == 0  # nothing counted yet
@@ -356,10 +356,10 @@ def test_repeatable_read_writers_fail_rather_than_count_twice(db, db_url, world)
 
 
 def test_migration_builds_the_rollup_from_stored_events_and_downgrade_drops_it(empty_db_url):
-    from core import schema
+    from core import store
 
     url = empty_db_url
-    schema.upgrade(url, "0006_machine_events_index")
+    store.upgrade(url, "0006_machine_events_index")
     with psycopg.connect(url) as conn:
         conn.execute("INSERT INTO leads (id, email) VALUES (1, 'a@x.example'), (2, 'b@x.example')")
         conn.execute("INSERT INTO campaigns (id, campaign_id, name) VALUES (1, 'm', 'M')")
@@ -368,7 +368,7 @@ def test_migration_builds_the_rollup_from_stored_events_and_downgrade_drops_it(e
             " VALUES (1, 1, 1, 'a@x.example'), (2, 1, 2, 'b@x.example')"
         )
         _plain_insert(conn, random.Random(9), [1, 2], 60)
-    schema.upgrade(url)
+    store.upgrade(url)
     db = Database(url)
     try:
         assert_exact(db, url)
@@ -376,7 +376,7 @@ def test_migration_builds_the_rollup_from_stored_events_and_downgrade_drops_it(e
             assert an.campaign_stats(s, 1).total_opens > 0
     finally:
         db.close()
-    schema.downgrade(url, "0006_machine_events_index")  # below 0007, whatever head is
+    store.downgrade(url, "0006_machine_events_index")  # below 0007, whatever head is
     with psycopg.connect(url) as conn:
         left = conn.execute(
             "SELECT (SELECT count(*) FROM pg_tables WHERE tablename LIKE 'rollup%'),"
@@ -385,7 +385,7 @@ def test_migration_builds_the_rollup_from_stored_events_and_downgrade_drops_it(e
         ).fetchone()
         assert left == (0, 0, 0)
         _plain_insert(conn, random.Random(10), [1, 2], 20)  # written while there is no rollup
-    schema.upgrade(url)
+    store.upgrade(url)
     db = Database(url)
     try:
         assert_exact(db, url)

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from core import schema
+from core import store
 
 SEED_SQL = Path(__file__).with_name("seed_schema.sql")
 SEED_DOC = Path(__file__).resolve().parents[3] / "shared" / "seed" / "campaign-management-system.md"
@@ -102,29 +102,29 @@ def test_key_indexes_are_there_with_their_definitions(db_url):
 
 
 def test_models_and_migrations_agree(db_url):
-    assert schema.drift(db_url) == []
+    assert store.drift(db_url) == []
 
 
 def test_upgrade_downgrade_upgrade(empty_db_url):
-    assert schema.current(empty_db_url) is None
-    schema.upgrade(empty_db_url)
-    assert schema.current(empty_db_url) == schema.head()
-    schema.downgrade(empty_db_url, "base")
-    assert schema.current(empty_db_url) is None
+    assert store.current(empty_db_url) is None
+    store.upgrade(empty_db_url)
+    assert store.current(empty_db_url) == store.head()
+    store.downgrade(empty_db_url, "base")
+    assert store.current(empty_db_url) is None
     with psycopg.connect(empty_db_url) as conn:
         left = conn.execute(
             "SELECT count(*) FROM pg_tables"
             " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         ).fetchone()[0]
     assert left == 0
-    schema.upgrade(empty_db_url)
-    assert schema.drift(empty_db_url) == []
+    store.upgrade(empty_db_url)
+    assert store.drift(empty_db_url) == []
 
 
 def test_ensure_current_migrates_an_empty_database_once(empty_db_url):
-    assert schema.ensure_current(empty_db_url) is True
-    assert schema.ensure_current(empty_db_url) is False
+    assert store.ensure_current(empty_db_url) is True
+    assert store.ensure_current(empty_db_url) is False
 
 
 def test_the_quick_head_is_alembics_head():
-    assert schema.head() == schema.alembic_head()
+    assert store.head() == store.alembic_head()

@@ -1,4 +1,4 @@
-"""core.sending: the figures a confirmation states, and whether anything sends a running
+"""core.campaigns.sending: the figures a confirmation states, and whether anything sends a running
 campaign (pending recipients, none claimed, no send for a minute: nothing does)."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from core import recipients as rc
-from core import sending
+from core import campaigns, recipients
 from tests.factories import make_campaign, make_recipients
 
 
@@ -19,7 +18,7 @@ def test_move_preview_counts_what_start_sends_and_complete_leaves(db):
         make_recipients(s, c, 2, status="sent", sent_at=datetime(2026, 11, 1, tzinfo=UTC))
         make_recipients(s, c, 1, status="failed", error_message="550")
     with db.reading() as s:
-        p = sending.move_preview(s, "camp_pv", "start")
+        p = campaigns.move_preview(s, "camp_pv", "start")
     assert (p.campaign.campaign_id, p.action, p.pending, p.not_sent) == ("camp_pv", "start", 3, 4)
 
 
@@ -29,22 +28,22 @@ def test_a_running_campaign_nothing_sends_is_idle_until_a_sender_claims(db):
         make_recipients(s, c, 3)
         make_campaign(s, "camp_draft_idle")
     with db.reading() as s:
-        assert sending.sending_state(s, "camp_idle").idle
-        assert not sending.sending_state(s, "camp_draft_idle").idle  # not running
+        assert campaigns.sending_state(s, "camp_idle").idle
+        assert not campaigns.sending_state(s, "camp_draft_idle").idle  # not running
     with db.transaction() as s:
-        (first, *_) = rc.claim_batch(s, "camp_idle", 1)
+        (first, *_) = recipients.claim_batch(s, "camp_idle", 1)
     with db.reading() as s:
-        assert not sending.sending_state(s, "camp_idle").idle  # one is claimed: a sender works
+        assert not campaigns.sending_state(s, "camp_idle").idle  # one is claimed: a sender works
     with db.transaction() as s:
-        rc.mark_sent(s, [first.id])
+        recipients.mark_sent(s, [first.id])
     with db.reading() as s:
-        state = sending.sending_state(s, "camp_idle")
+        state = campaigns.sending_state(s, "camp_idle")
     assert not state.idle and state.last_sent_at is not None  # sent just now
     with db.transaction() as s:
-        old = datetime.now(UTC) - sending.IDLE_AFTER - timedelta(seconds=5)
+        old = datetime.now(UTC) - campaigns.IDLE_AFTER - timedelta(seconds=5)
         s.execute(
             text("UPDATE campaign_recipients SET sent_at = :t WHERE id = :i"),
             {"t": old, "i": first.id},
         )
     with db.reading() as s:
-        assert sending.sending_state(s, "camp_idle").idle  # a minute without a send
+        assert campaigns.sending_state(s, "camp_idle").idle  # a minute without a send

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from core import counters
+from core import figures
 from core.campaigns import transition
-from core.db import Database
-from core.simulator import MAX_DELAY, Simulator
+from core.demo import MAX_DELAY, Simulator
+from core.store import Database
 from tests.factories import make_campaign, make_recipients
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ def test_a_running_campaign_is_sent_its_events_recorded_and_counters_move(db, db
     assert sent > 100 and opened > 20 and opened > clicked
     assert events_of(db_url, "camp_run") > opened
     with db.transaction() as s:
-        assert counters.recount(s) == ()
+        assert figures.recount(s) == ()
     bad = one(
         db_url,
         "SELECT count(*) FILTER (WHERE e.created_at <= r.sent_at OR r.sent_at IS NULL),"
@@ -205,7 +205,7 @@ def test_run_stops_when_asked_and_rides_out_an_unreachable_database(db, caplog):
 
     dead = Database("postgresql://nobody@/no_such_db?host=/nonexistent&connect_timeout=1")
     try:
-        with caplog.at_level(logging.WARNING, logger="core.simulator"):
+        with caplog.at_level(logging.WARNING, logger="core.demo.simulator"):
             Simulator(dead, rate=50).run(duration=1.5, tick=0.05)
     finally:
         dead.close()

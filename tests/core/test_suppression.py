@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from core import recipients as rc
-from core import suppression as sp
+from core import recipients
 from core.errors import InvalidInput, NotFound
-from core.models import Lead, SuppressionReason
-from core.tracking import EventInput, record_event, record_events
+from core.events import EventInput, record_event, record_events
+from core.store import Lead, SuppressionReason
 from tests.factories import make_campaign, make_leads, make_recipients
 
 T = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -33,7 +32,7 @@ def camp(db):
 
 def _listed(db) -> dict[str, tuple[str, int | None, int | None]]:
     with db.reading() as s:
-        rows = sp.list_suppressions(s, limit=1000)
+        rows = recipients.list_suppressions(s, limit=1000)
     return {r.email_address: (r.reason, r.source_event_id, r.campaign_id) for r in rows}
 
 
@@ -106,12 +105,14 @@ def test_addresses_are_stored_as_given_and_matched_by_their_key(db):
         record_event(s, EventInput("unsubscribe", recipient_id=rid))
     assert list(_listed(db)) == ["Mixed.Case@Example.COM"]
     with db.reading() as s:  # the trigger's row has no key yet: reads key it on the fly
-        assert sp.is_suppressed(s, ["MIXED.case@example.com", "other@example.com"]) == {
+        assert recipients.is_suppressed(s, ["MIXED.case@example.com", "other@example.com"]) == {
             "MIXED.case@example.com"
         }
-        assert sp.suppressed_in_campaign(s, "camp_case", [rid, rid + 1000]) == {rid}
+        assert recipients.suppressed_in_campaign(s, "camp_case", [rid, rid + 1000]) == {rid}
     with db.transaction() as s:
-        assert sp.suppress(s, "mixed.case@EXAMPLE.com") is False  # keys the row, then sees it
+        assert (
+            recipients.suppress(s, "mixed.case@EXAMPLE.com") is False
+        )  # keys the row, then sees it
         keys = s.execute(text("SELECT email_address, email_key FROM suppressions")).all()
     assert keys == [("Mixed.Case@Example.COM", "mixed.case@example.com")]
     twice = text(
@@ -128,16 +129,22 @@ def test_add_leads_skips_suppressed_addresses_and_says_how_many(db):
         make_campaign(s, "c2")
         leads = make_leads(s, 5)
         emails = dict(s.execute(select(Lead.id, Lead.email)).all())
-        assert sp.suppress(s, emails[leads[1]].upper()) is True
-        assert sp.suppress(s, emails[leads[3]], "complaint") is True
+        assert recipients.suppress(s, emails[leads[1]].upper()) is True
+        assert recipients.suppress(s, emails[leads[3]], "complaint") is True
     with db.transaction() as s:
-        result = rc.add_leads(s, "c1", leads[:4])
-    assert result == rc.AddResult(added=2, skipped_duplicates=0, requested=4, skipped_suppressed=2)
+        result = recipients.add_leads(s, "c1", leads[:4])
+    assert result == recipients.AddResult(
+        added=2, skipped_duplicates=0, requested=4, skipped_suppressed=2
+    )
     with db.transaction() as s:
-        again = rc.add_leads(s, "c1", leads)
-        every = rc.add_leads(s, "c2")  # every lead
-    assert again == rc.AddResult(added=1, skipped_duplicates=2, requested=5, skipped_suppressed=2)
-    assert every == rc.AddResult(added=3, skipped_duplicates=0, requested=5, skipped_suppressed=2)
+        again = recipients.add_leads(s, "c1", leads)
+        every = recipients.add_leads(s, "c2")  # every lead
+    assert again == recipients.AddResult(
+        added=1, skipped_duplicates=2, requested=5, skipped_suppressed=2
+    )
+    assert every == recipients.AddResult(
+        added=3, skipped_duplicates=0, requested=5, skipped_suppressed=2
+    )
     with db.reading() as s:
         in_c1 = set(s.scalars(text("SELECT lead_id FROM campaign_recipients")))
     assert leads[1] not in in_c1 and leads[3] not in in_c1
@@ -146,12 +153,12 @@ def test_add_leads_skips_suppressed_addresses_and_says_how_many(db):
 def test_import_csv_skips_suppressed_addresses_and_creates_no_lead_for_them(db):
     with db.transaction() as s:
         make_campaign(s, "c1")
-        sp.suppress(s, "gone@example.com", "unsubscribe")
-        sp.suppress(s, "known@example.com")
+        recipients.suppress(s, "gone@example.com", "unsubscribe")
+        recipients.suppress(s, "known@example.com")
         s.execute(text("INSERT INTO leads (email) VALUES ('known@example.com')"))
     data = "email\nnew@example.com\nGone@Example.com\nknown@example.com\nnew@example.com\nbad\n"
     with db.transaction() as s:
-        result = rc.import_csv(s, "c1", io.StringIO(data))
+        result = recipients.import_csv(s, "c1", io.StringIO(data))
     assert (result.added, result.created_leads, result.reused_leads) == (1, 1, 0)
     assert (result.skipped_duplicates, result.skipped_suppressed) == (1, 2)
     assert [e.line for e in result.errors] == [6]
@@ -167,14 +174,17 @@ def test_list_search_page_count_and_lift(db, camp):
     with db.transaction() as s:
         record_event(s, EventInput("unsubscribe", recipient_id=ids[0]))
         for i in range(1, 5):
-            sp.suppress(s, f"manual{i}@example.org")
-        assert sp.suppress(s, "manual1@example.org", "complaint") is False  # already listed
+            recipients.suppress(s, f"manual{i}@example.org")
+        assert recipients.suppress(s, "manual1@example.org", "complaint") is False  # already listed
     with db.reading() as s:
-        first = sp.list_suppressions(s, limit=3)
-        rest = sp.list_suppressions(s, limit=3, after_id=first[-1].id)
-        found = sp.list_suppressions(s, search="UAL3@")
-        assert sp.count_suppressions(s) == 5 and sp.count_suppressions(s, search="example.org") == 4
-        assert sp.list_suppressions(s, search="100%") == ()  # wildcards are literal
+        first = recipients.list_suppressions(s, limit=3)
+        rest = recipients.list_suppressions(s, limit=3, after_id=first[-1].id)
+        found = recipients.list_suppressions(s, search="UAL3@")
+        assert (
+            recipients.count_suppressions(s) == 5
+            and recipients.count_suppressions(s, search="example.org") == 4
+        )
+        assert recipients.list_suppressions(s, search="100%") == ()  # wildcards are literal
     assert [r.email_address for r in first + rest] == [emails[0]] + [
         f"manual{i}@example.org" for i in range(1, 5)
     ]
@@ -183,13 +193,13 @@ def test_list_search_page_count_and_lift(db, camp):
     assert [r.email_address for r in found] == ["manual3@example.org"]
 
     with db.transaction() as s:
-        assert sp.lift(s, " MANUAL3@example.org ") is True
-        assert sp.lift(s, "manual3@example.org") is False
+        assert recipients.lift(s, " MANUAL3@example.org ") is True
+        assert recipients.lift(s, "manual3@example.org") is False
     with db.reading() as s:
-        assert sp.is_suppressed(s, ["manual3@example.org"]) == set()
+        assert recipients.is_suppressed(s, ["manual3@example.org"]) == set()
     # A lifted address comes back with its next unsubscribe.
     with db.transaction() as s:
-        assert sp.lift(s, emails[0]) is True
+        assert recipients.lift(s, emails[0]) is True
         record_event(s, EventInput("unsubscribe", recipient_id=ids[0]))
     assert emails[0] in _listed(db)
 
@@ -221,30 +231,30 @@ def test_suppress_from_events_lists_what_the_trigger_would_have(db, camp):
         s.execute(text("ALTER TABLE email_tracking ENABLE TRIGGER cc_suppress_from_events"))
     assert _listed(db) == {}
     with db.transaction() as s:
-        assert sp.suppress_from_events(s, "camp_s") == 2
-        assert sp.suppress_from_events(s, "camp_s") == 0
+        assert recipients.suppress_from_events(s, "camp_s") == 2
+        assert recipients.suppress_from_events(s, "camp_s") == 0
         event_ids = s.scalars(text("SELECT id FROM email_tracking ORDER BY id")).all()
     assert _listed(db) == {
         emails[0]: (SuppressionReason.HARD_BOUNCE, event_ids[0], pk),
         emails[2]: (SuppressionReason.UNSUBSCRIBE, event_ids[2], pk),  # the first event
     }
     with db.transaction() as s:
-        assert sp.suppress_from_events(s) == 1  # camp_o's complaint
+        assert recipients.suppress_from_events(s) == 1  # camp_o's complaint
 
 
 def test_bad_input_is_refused(db, camp):
     with db.transaction() as s:
         with pytest.raises(InvalidInput, match="reason"):
-            sp.suppress(s, "a@example.com", "because")
+            recipients.suppress(s, "a@example.com", "because")
         with pytest.raises(InvalidInput, match="needs an @"):
-            sp.suppress(s, "not-an-address")
+            recipients.suppress(s, "not-an-address")
         with pytest.raises(InvalidInput, match="list of email addresses"):
-            sp.is_suppressed(s, "a@example.com")
+            recipients.is_suppressed(s, "a@example.com")
         with pytest.raises(InvalidInput):
-            sp.list_suppressions(s, limit=0)
+            recipients.list_suppressions(s, limit=0)
         with pytest.raises(InvalidInput):
-            sp.suppressed_in_campaign(s, "camp_s", ["1"])
+            recipients.suppressed_in_campaign(s, "camp_s", ["1"])
         with pytest.raises(NotFound):
-            sp.suppressed_in_campaign(s, "camp_nope", [1])
-        assert sp.is_suppressed(s, []) == set()
-        assert sp.suppressed_in_campaign(s, "camp_s", []) == set()
+            recipients.suppressed_in_campaign(s, "camp_nope", [1])
+        assert recipients.is_suppressed(s, []) == set()
+        assert recipients.suppressed_in_campaign(s, "camp_s", []) == set()

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core.errors import InvalidInput
-from core.event_input import MAX_EVENT_DATA_BYTES
-from core.models import Campaign, CampaignRecipient, EmailTracking, RecipientStatus
-from core.tracking import (
+from core.events import (
+    MAX_EVENT_DATA_BYTES,
     BatchResult,
     EventInput,
     InvalidEvents,
@@ -19,6 +18,7 @@ from core.tracking import (
     record_event,
     record_events,
 )
+from core.store import Campaign, CampaignRecipient, EmailTracking, RecipientStatus
 from tests.factories import make_campaign, make_recipients
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from core import embedded, schema
+from core import store
 from tests.scratch import scratch_database
 
 # Every row of every table of the public schema, in a stable order. Sequences are left out:
@@ -101,9 +101,9 @@ class OwnServer:
     def new_database(self) -> str:
         """A new migrated database on this server; returns its URL."""
         name = f"cc_own_{uuid.uuid4().hex[:8]}"
-        embedded.ensure_database(self.admin_url, name)
+        store.ensure_database(self.admin_url, name)
         url = self.admin_url.replace("/postgres?", f"/{name}?", 1)
-        schema.upgrade(url)
+        store.upgrade(url)
         return url
 
 
@@ -117,7 +117,7 @@ def own_server() -> Iterator[OwnServer]:
     parent.chmod(0o755)
     atexit.register(shutil.rmtree, parent, ignore_errors=True)
     pgdata = parent / "data"
-    admin = embedded.start_server(pgdata, cleanup="delete")
+    admin = store.start_server(pgdata, cleanup="delete")
     with psycopg.connect(admin, autocommit=True) as conn:
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))

@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from core.db import libpq_url
+from core.store import libpq_url
 
 REPO = Path(__file__).resolve().parents[2]
-APP_NAME = "campaign-console"  # core.db.make_engine's application_name
+APP_NAME = "campaign-console"  # core.store.db.make_engine's application_name
 
 # A statement of a write transaction in flight (not the start-up checks, which only read).
 _WRITING = """

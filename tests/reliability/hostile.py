@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from core.db import Database
+from core.store import Database
 from tests.tui.data import seed
 
 

@@ -14,11 +14,9 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from core import recipients as rc
-from core import schema
-from core import suppression as sp
-from core.db import Database
-from core.tracking import EventInput, record_event
+from core import recipients, store
+from core.events import EventInput, record_event
+from core.store import Database
 from tests.factories import make_campaign
 from tui.cli import main
 
@@ -41,9 +39,11 @@ IDS = [p[0] for p in PAIRS]
 def test_the_pairs_are_different_strings_with_one_key():
     for _, listed, met in PAIRS[1:]:
         assert listed != met
-        assert sp.address_key(listed) == sp.address_key(met)
-    assert sp.address_key("ilker@example.com.tr") != sp.address_key("İLKER@example.com.tr")
-    assert sp.address_key("a@xn--broken-") == "a@xn--broken-"  # not punycode: as written
+        assert recipients.address_key(listed) == recipients.address_key(met)
+    assert recipients.address_key("ilker@example.com.tr") != recipients.address_key(
+        "İLKER@example.com.tr"
+    )
+    assert recipients.address_key("a@xn--broken-") == "a@xn--broken-"  # not punycode: as written
 
 
 def _running(s, campaign_id: str, *emails: str) -> list[int]:
@@ -73,13 +73,15 @@ def _running(s, campaign_id: str, *emails: str) -> list[int]:
 def test_import_refuses_the_same_address_in_another_spelling(db, case, listed, met):
     with db.transaction() as s:
         make_campaign(s, "camp_in")
-        assert sp.suppress(s, listed) is True
-        assert sp.suppress(s, met) is False  # already listed: one address
+        assert recipients.suppress(s, listed) is True
+        assert recipients.suppress(s, met) is False  # already listed: one address
     with db.transaction() as s:
-        result = rc.import_csv(s, "camp_in", io.StringIO(f"email\n{met}\nfine@example.com\n"))
+        result = recipients.import_csv(
+            s, "camp_in", io.StringIO(f"email\n{met}\nfine@example.com\n")
+        )
     assert (result.added, result.skipped_suppressed, result.errors) == (1, 1, ())
     with db.reading() as s:
-        assert sp.is_suppressed(s, [met, "fine@example.com"]) == {met}
+        assert recipients.is_suppressed(s, [met, "fine@example.com"]) == {met}
 
 
 @pytest.mark.parametrize(("case", "listed", "met"), PAIRS, ids=IDS)
@@ -88,12 +90,12 @@ def test_claim_refuses_the_same_address_in_another_spelling(db, case, listed, me
     with db.transaction() as s:
         rid, control = _running(s, "camp_out", met, "Fine@Example.com")
         if by == "hand":
-            sp.suppress(s, listed, "complaint")
+            recipients.suppress(s, listed, "complaint")
         else:  # another campaign's recipient, spelt `listed`, complains: the trigger lists it
             (other,) = _running(s, "camp_elsewhere", listed)
             record_event(s, EventInput("complain", recipient_id=other))
     with db.transaction() as s:
-        claimed = rc.claim_batch(s, "camp_out", 10)
+        claimed = recipients.claim_batch(s, "camp_out", 10)
         status = s.execute(
             text("SELECT status, error_message FROM campaign_recipients WHERE id = :i"),
             {"i": rid},
@@ -124,16 +126,16 @@ def test_rows_the_trigger_adds_are_keyed_and_folded_into_the_first(db):
             record_event(s, EventInput("unsubscribe", recipient_id=rid))
         rows = s.execute(text("SELECT email_address, email_key FROM suppressions ORDER BY id"))
         assert rows.all() == [("Jane@Example.com", None), ("JANE@example.com", None)]
-        assert sp.key_pending(s) == 1  # the second spelling folded into the first
+        assert recipients.key_pending(s) == 1  # the second spelling folded into the first
         rows = s.execute(text("SELECT email_address, email_key FROM suppressions ORDER BY id"))
         assert rows.all() == [("Jane@Example.com", "jane@example.com")]
-        assert sp.lift(s, "jane@EXAMPLE.com") is True
+        assert recipients.lift(s, "jane@EXAMPLE.com") is True
         assert s.scalar(text("SELECT count(*) FROM suppressions")) == 0
 
 
 def test_migration_0009_keeps_spellings_and_goes_back_down(empty_db_url):
     url = empty_db_url
-    schema.upgrade(url, "0007_event_rollup")
+    store.upgrade(url, "0007_event_rollup")
     with psycopg.connect(url) as conn:
         conn.execute(
             "INSERT INTO leads (id, email) VALUES (1, 'Bo@Example.com'), (2, 'bo@example.com')"
@@ -149,7 +151,7 @@ def test_migration_0009_keeps_spellings_and_goes_back_down(empty_db_url):
         conn.execute(
             "INSERT INTO suppressions (email_address, reason) VALUES ('m@x.org', 'manual')"
         )
-    schema.upgrade(url)
+    store.upgrade(url)
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT email_address, email_key, reason FROM suppressions ORDER BY id"
@@ -160,8 +162,8 @@ def test_migration_0009_keeps_spellings_and_goes_back_down(empty_db_url):
             "INSERT INTO email_tracking (campaign_recipient_id, event_type) VALUES (2, 'complain')"
         )
         assert conn.execute("SELECT count(*) FROM suppressions").fetchone() == (3,)
-    assert schema.drift(url) == []
-    schema.downgrade(url, "0007_event_rollup")
+    assert store.drift(url) == []
+    store.downgrade(url, "0007_event_rollup")
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT email_address, reason FROM suppressions ORDER BY id").fetchall()
         assert rows == [("bo@example.com", "complaint"), ("m@x.org", "manual")]
@@ -169,8 +171,8 @@ def test_migration_0009_keeps_spellings_and_goes_back_down(empty_db_url):
             conn.execute(
                 "INSERT INTO suppressions (email_address, reason) VALUES ('A@b.c', 'manual')"
             )
-    schema.upgrade(url)
-    assert schema.drift(url) == []
+    store.upgrade(url)
+    assert store.drift(url) == []
 
 
 def test_keying_while_another_transaction_lists_the_same_key(db, db_url):
@@ -183,9 +185,11 @@ def test_keying_while_another_transaction_lists_the_same_key(db, db_url):
         second = Database(db_url)
         try:
             with second.transaction() as t2:
-                assert sp.suppress(t2, "race@example.com") is True  # T2 sees no row of T1's
+                assert recipients.suppress(t2, "race@example.com") is True  # T2 sees no row of T1's
                 outcome: list[object] = []
-                worker = threading.Thread(target=lambda: outcome.append(sp.key_pending(first)))
+                worker = threading.Thread(
+                    target=lambda: outcome.append(recipients.key_pending(first))
+                )
                 worker.start()
                 worker.join(1.0)
                 assert worker.is_alive(), "T1 should wait for T2's key"
@@ -208,7 +212,7 @@ def test_a_claim_neither_waits_for_nor_misses_a_row_another_transaction_is_keyin
         holder.execute("SELECT id FROM suppressions WHERE email_key IS NULL FOR UPDATE")
         with db.transaction() as s:
             s.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail the test
-            assert rc.claim_batch(s, "camp_locked", 10) == ()
+            assert recipients.claim_batch(s, "camp_locked", 10) == ()
             status = s.scalar(
                 text("SELECT status FROM campaign_recipients WHERE id = :i"), {"i": rid}
             )

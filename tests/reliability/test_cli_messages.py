@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from core import schema
+from core import store
 from tests.reliability.conftest import unchanged
 from tests.reliability.hostile import World, make_world
 
@@ -127,8 +127,8 @@ def test_a_database_newer_than_this_program(db_url, tmp_path, args):
 
 
 def test_read_only_on_a_schema_behind_head(empty_db_url, tmp_path):
-    behind = schema.revisions()[-2]
-    schema.upgrade(empty_db_url, behind)
+    behind = store.revisions()[-2]
+    store.upgrade(empty_db_url, behind)
     with unchanged(empty_db_url):
         code, _, err = run(["--read-only", "stats"], empty_db_url, tmp_path)
     one_line_error(code, err, f"at {behind}, behind this program's")

@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from core import campaigns as campaigns_core
-from core import recipients
-from core.campaign_summary import resolve_campaign
-from core.db import Database
-from core.models import CampaignStatus
-from core.tracking import EventInput, record_events
+from core import campaigns, recipients
+from core.campaigns import resolve_campaign
+from core.events import EventInput, record_events
+from core.store import CampaignStatus, Database
 from tests.reliability.conftest import counter_drift
 
 SECONDS = float(os.environ.get("CC_CONCURRENCY_SECONDS", 10))
@@ -132,7 +130,7 @@ def operator(url, campaign_ids, tally, deadline, seed):
     def flip(session, campaign):
         status = resolve_campaign(session, campaign, for_update=True).status
         action = "pause" if status == CampaignStatus.RUNNING else "resume"
-        campaigns_core.transition(session, campaign, action)
+        campaigns.transition(session, campaign, action)
         return action
 
     def step():

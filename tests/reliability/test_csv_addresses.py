@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from core import recipients as R
+from core import recipients
 from tests.reliability.conftest import unchanged
 from tests.reliability.hostile import World, make_world, one
 from tests.reliability.test_hostile_cli import run_cli
@@ -24,7 +24,7 @@ def world(module_db_url):
 
 
 def _import(world: World, text: str):
-    return world.db.run(lambda s: R.import_csv(s, "camp_draft", io.StringIO(text)))
+    return world.db.run(lambda s: recipients.import_csv(s, "camp_draft", io.StringIO(text)))
 
 
 BAD = [

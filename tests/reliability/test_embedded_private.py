@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core import embedded
+from core import store
 from core.errors import DatabaseUnavailable
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as its own user as root")
@@ -61,7 +61,7 @@ def test_user_nobody_cannot_reach_the_servers_socket(parent, length):
     if length == "long":  # past a socket path's limit: the socket moves elsewhere
         pgdata = parent / ("d" * (110 - len(str(parent)))) / "data"
         pgdata.parent.mkdir()
-    admin = embedded.start_server(pgdata, cleanup="delete")
+    admin = store.start_server(pgdata, cleanup="delete")
     host = admin.split("host=", 1)[1]
     assert (length == "long") == (not host.startswith(str(pgdata)))
     probe = as_nobody(str(_psql()), "-h", host, "-U", "postgres", "-Atc", "select 1", "postgres")
@@ -73,7 +73,7 @@ def test_a_parent_the_server_cannot_enter_is_not_widened(parent):
     home = parent / "home"
     home.mkdir(mode=0o700)
     with pytest.raises(DatabaseUnavailable, match=f"can't enter {home} .mode 0700"):
-        embedded.start_server(home / "pgdata", cleanup="delete")
+        store.start_server(home / "pgdata", cleanup="delete")
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
 
 
@@ -82,7 +82,7 @@ def test_an_existing_directory_given_is_not_taken_over(parent):
     given.mkdir(mode=0o700)
     (given / "notes.txt").write_text("my own files\n")
     with pytest.raises(DatabaseUnavailable) as refused:
-        embedded.start_server(given, cleanup="delete")
+        store.start_server(given, cleanup="delete")
     st = given.stat()
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o700)
     assert (given / "notes.txt").stat().st_uid == 0

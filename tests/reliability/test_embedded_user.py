@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="only root creates sys
 STARTERS = 4
 RACE = """
 import sys, time
-from core.embedded_server import ensure_system_user
+from core.store.server import ensure_system_user
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 print(ensure_system_user(sys.argv[1]).pw_uid)
 """

@@ -9,11 +9,10 @@ import json
 import psycopg
 import pytest
 
-from core import tracking
-from core.db import Database
+from core import events
 from core.errors import InvalidInput
-from core.event_input import MAX_USER_AGENT_CHARS
-from core.tracking import EventInput, InvalidEvents
+from core.events import MAX_USER_AGENT_CHARS, EventInput, InvalidEvents
+from core.store import Database
 from tests.reliability.conftest import unchanged
 from tui.cli import main
 
@@ -45,13 +44,13 @@ NEEDS_SENT = ["open", "click", "reply", "forward"]
 def test_an_event_for_a_recipient_never_sent_is_refused(setup, kind):
     url, db, ids = setup
     with unchanged(url), pytest.raises(InvalidInput, match="never sent the message"):
-        db.run(lambda s: tracking.record_event(s, EventInput(kind, ids["unsent@ev.test"])))
+        db.run(lambda s: events.record_event(s, EventInput(kind, ids["unsent@ev.test"])))
     by_email = EventInput(kind, campaign="camp_ev", email_address="unsent@ev.test")
     with unchanged(url), pytest.raises(InvalidInput, match="never sent the message"):
-        db.run(lambda s: tracking.record_event(s, by_email))
+        db.run(lambda s: events.record_event(s, by_email))
     with unchanged(url), pytest.raises(InvalidEvents, match=r"line 2: recipient .* never sent"):
         db.run(
-            lambda s: tracking.record_events(s, [EventInput(kind, ids["sent@ev.test"]), by_email])
+            lambda s: events.record_events(s, [EventInput(kind, ids["sent@ev.test"]), by_email])
         )
 
 
@@ -61,7 +60,7 @@ def test_a_bounce_or_an_unsubscribe_is_kept_for_a_recipient_never_sent(setup, ki
     unsubscribe or complaint must always suppress the address."""
     url, db, ids = setup
     rid = ids["unsent@ev.test"]
-    db.run(lambda s: tracking.record_events(s, [EventInput(kind, rid)]))
+    db.run(lambda s: events.record_events(s, [EventInput(kind, rid)]))
     with psycopg.connect(url) as conn:
         n = conn.execute(
             "SELECT count(*) FROM email_tracking WHERE campaign_recipient_id = %s"
@@ -90,14 +89,14 @@ def test_a_user_agent_over_the_cap_is_refused_not_cut(setup):
     long = "Mozilla/5.0 " + "x" * (MAX_USER_AGENT_CHARS - 11)
     assert len(long) == MAX_USER_AGENT_CHARS + 1
     with unchanged(url), pytest.raises(InvalidInput, match="the limit is 2,048"):
-        db.run(lambda s: tracking.record_event(s, EventInput("open", rid, user_agent=long)))
+        db.run(lambda s: events.record_event(s, EventInput("open", rid, user_agent=long)))
     with unchanged(url), pytest.raises(InvalidEvents, match="user_agent is 2,049 characters"):
-        db.run(lambda s: tracking.record_events(s, [EventInput("open", rid, user_agent=long)]))
+        db.run(lambda s: events.record_events(s, [EventInput("open", rid, user_agent=long)]))
     huge = "y" * 100_000_000
     with unchanged(url), pytest.raises(InvalidInput, match="user_agent is 100,000,000 characters"):
-        db.run(lambda s: tracking.record_event(s, EventInput("open", rid, user_agent=huge)))
+        db.run(lambda s: events.record_event(s, EventInput("open", rid, user_agent=huge)))
     fits = long[:-1]
-    new_id = db.run(lambda s: tracking.record_event(s, EventInput("open", rid, user_agent=fits)))
+    new_id = db.run(lambda s: events.record_event(s, EventInput("open", rid, user_agent=fits)))
     with psycopg.connect(url) as conn:
         stored = conn.execute("SELECT user_agent FROM email_tracking WHERE id = %s", (new_id,))
         assert stored.fetchone()[0] == fits

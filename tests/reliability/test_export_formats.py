@@ -11,7 +11,7 @@ import json
 import psycopg
 import pytest
 
-from core import exports
+from core import figures
 from tests.reliability.hostile import World, make_world
 from tests.reliability.test_hostile_cli import run_cli
 
@@ -35,7 +35,7 @@ def world(module_db_url):
     w.db.close()
 
 
-@pytest.mark.parametrize("what", exports.WHATS)
+@pytest.mark.parametrize("what", figures.WHATS)
 def test_json_is_one_document_json_load_reads(world: World, capsys, tmp_path, what):
     target = tmp_path / "out.json"
     code, _, err = run_cli(
@@ -58,7 +58,7 @@ def test_json_is_one_document_json_load_reads(world: World, capsys, tmp_path, wh
 
 def test_json_of_no_rows_is_an_empty_array(world: World):
     out = io.StringIO()
-    assert exports.write(iter(()), ("a",), "json", out) == 0
+    assert figures.write(iter(()), ("a",), "json", out) == 0
     assert json.loads(out.getvalue()) == []
 
 
@@ -81,7 +81,7 @@ def test_json_streams_rows_as_they_come(world: World):
                 assert out.getvalue().count('"a"') == i, "the previous row is not written yet"
             yield {"a": i}
 
-    exports.write(rows(), ("a",), "json", out)
+    figures.write(rows(), ("a",), "json", out)
     assert json.loads(out.getvalue()) == [{"a": 0}, {"a": 1}, {"a": 2}]
 
 

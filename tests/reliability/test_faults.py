@@ -20,7 +20,7 @@ from datetime import UTC
 import psycopg
 import pytest
 
-from core import campaigns as C
+from core import campaigns
 from core.errors import DatabaseFailed
 from tests.reliability.conftest import OwnServer, counter_drift
 from tests.reliability.faults import (
@@ -114,10 +114,10 @@ def test_server_stopping_during_an_event_batch_leaves_all_or_nothing(
 BATCH = 2_000
 _BATCHES = """
 import sys
-from core import campaigns as C
-from core.db import Database
+from core.campaigns import manage as C
+from core.store.db import Database
 from core.errors import DatabaseFailed
-from core.tracking import EventInput, record_events
+from core.events.record import EventInput, record_events
 
 db = Database(sys.argv[1])
 ids = [int(i) for i in sys.argv[2].split(",")]
@@ -227,7 +227,7 @@ def test_a_connection_lost_while_committing_says_the_outcome_is_unknown(db, db_u
     killer = threading.Thread(target=kill_when_committing)
     killer.start()
     with pytest.raises(DatabaseFailed, match=r"while committing .*may or may not have been saved"):
-        db.run(lambda s: C.edit_campaign(s, "camp_commit", name="Renamed"))
+        db.run(lambda s: campaigns.edit_campaign(s, "camp_commit", name="Renamed"))
     killer.join()
     assert counter_drift(db_url) == []
 

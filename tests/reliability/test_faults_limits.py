@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from core.db import Database
+from core.store import Database
 from tests.reliability.conftest import OwnServer, counter_drift, unchanged
 from tests.reliability.faults import campaign, csv_file, small_tmpfs, until
 from tests.reliability.hostile import one, record_notifications

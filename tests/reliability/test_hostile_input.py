@@ -3,7 +3,7 @@ events. Each input is refused with a message a person can act on, the database l
 as it was (every table fingerprinted before and after), or it is legal and stored literally.
 
 Decisions these cases pin down:
-- Unicode in addresses is legal (core.recipient_csv): a Unicode local part and an IDN domain
+- Unicode in addresses is legal (core.recipients.csv): a Unicode local part and an IDN domain
   are stored as written, lower-cased like every address, never converted to punycode.
 - An event time in the future is stored as given: a provider's clock may be ahead of ours, and
   the console records what it is told (a time without a zone is refused).
@@ -19,11 +19,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import campaigns as C
-from core import recipients as R
-from core import tracking as T
+from core import campaigns, events, recipients
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from core.tracking import EventInput, InvalidEvents
+from core.events import EventInput, InvalidEvents
 from tests.reliability.conftest import unchanged
 from tests.reliability.hostile import Case, World, make_world, one
 
@@ -36,19 +34,21 @@ def world(module_db_url):
 
 
 def _new(name="x", **kw):
-    return lambda s, w: C.create_campaign(s, name=name, **kw)
+    return lambda s, w: campaigns.create_campaign(s, name=name, **kw)
 
 
 def _move(campaign, action, **kw):
-    return lambda s, w: C.transition(s, campaign, action, **kw)
+    return lambda s, w: campaigns.transition(s, campaign, action, **kw)
 
 
 def _event(**kw):
-    return lambda s, w: T.record_event(s, EventInput(**kw))
+    return lambda s, w: events.record_event(s, EventInput(**kw))
 
 
 def _open(name, **kw):
-    return lambda s, w: T.record_event(s, EventInput("open", recipient_id=w.recipient[name], **kw))
+    return lambda s, w: events.record_event(
+        s, EventInput("open", recipient_id=w.recipient[name], **kw)
+    )
 
 
 def _csv(text_or_bytes, campaign="camp_draft"):
@@ -58,7 +58,7 @@ def _csv(text_or_bytes, campaign="camp_draft"):
             if isinstance(text_or_bytes, bytes)
             else io.StringIO(text_or_bytes)
         )
-        return R.import_csv(s, campaign, stream)
+        return recipients.import_csv(s, campaign, stream)
 
     return call
 
@@ -118,31 +118,31 @@ REFUSED = [
     # recipients
     Case(
         "add-unknown-lead",
-        lambda s, w: R.add_leads(s, "camp_draft", [999_999]),
+        lambda s, w: recipients.add_leads(s, "camp_draft", [999_999]),
         NotFound,
         "No lead with id 999999",
     ),
     Case(
         "lead-ids-as-text",
-        lambda s, w: R.add_leads(s, "camp_draft", "12"),
+        lambda s, w: recipients.add_leads(s, "camp_draft", "12"),
         InvalidInput,
         "must be a list of ids",
     ),
     Case(
         "add-to-completed",
-        lambda s, w: R.add_leads(s, "camp_done"),
+        lambda s, w: recipients.add_leads(s, "camp_done"),
         InvalidTransition,
         "it is completed",
     ),
     Case(
         "claim-zero",
-        lambda s, w: R.claim_batch(s, "camp_spring", 0),
+        lambda s, w: recipients.claim_batch(s, "camp_spring", 0),
         InvalidInput,
         "A batch is 1 to 10000",
     ),
     Case(
         "failure-text-with-nul",
-        lambda s, w: R.mark_failed(s, [w.recipient["ana"]], "550\x00"),
+        lambda s, w: recipients.mark_failed(s, [w.recipient["ana"]], "550\x00"),
         InvalidInput,
         "NUL character",
     ),
@@ -151,7 +151,7 @@ REFUSED = [
     Case("csv-utf-16", _csv("ana@example.com\n".encode("utf-16")), InvalidInput, "not UTF-8"),
     Case(
         "csv-nul-in-path",
-        lambda s, w: R.import_csv(s, "camp_draft", "/tmp/a\x00b.csv"),
+        lambda s, w: recipients.import_csv(s, "camp_draft", "/tmp/a\x00b.csv"),
         InvalidInput,
         "not a file name",
     ),
@@ -220,7 +220,7 @@ REFUSED = [
     Case("user-agent-nul", _open("ana", user_agent="Mozilla\x00"), InvalidInput, "NUL character"),
     Case(
         "batch-one-bad-in-500",
-        lambda s, w: T.record_events(
+        lambda s, w: events.record_events(
             s,
             [EventInput("open", recipient_id=w.recipient["ana"])] * 250
             + [EventInput("open", recipient_id=w.recipient["ana"], ip_address="1.2.3")]

@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from core import analytics, exports
-from core import campaigns as C
+from core import campaigns, figures
+from core import events as analytics
 from core.errors import InvalidInput
-from core.events import latest_events
-from core.paging import recipients_page
-from core.tracking import EventInput, InvalidEvents, record_events
+from core.events import EventInput, InvalidEvents, latest_events, record_events
+from core.recipients import recipients_page
 from tests.reliability.conftest import unchanged
 from tests.reliability.hostile import World, make_world
 from tests.reliability.test_hostile_cli import OPEN, jsonl, run_cli
@@ -62,7 +61,7 @@ def test_skip_invalid_records_the_others_and_names_the_line(world: World, capsys
         timeline = analytics.recipient_timeline(session, world.recipient["ines"])
         assert timeline.events
         out_csv = io.StringIO()
-        assert exports.export(session, "camp_spring", "events", "csv", out_csv) > 0
+        assert figures.export(session, "camp_spring", "events", "csv", out_csv) > 0
 
 
 def test_core_refuses_the_time_before_writing(world: World):
@@ -88,7 +87,7 @@ def test_schedule_at_refuses_the_same_times(world: World, capsys, when):
 def test_core_schedule_refuses_an_offset_postgresql_refuses(world: World):
     at = datetime(2099, 1, 1, 9, tzinfo=timezone(timedelta(hours=16)))
     with unchanged(world.url), pytest.raises(InvalidInput, match="offset"):
-        world.db.run(lambda s: C.transition(s, "camp_evil", "schedule", at=at))
+        world.db.run(lambda s: campaigns.transition(s, "camp_evil", "schedule", at=at))
 
 
 def test_the_edges_of_the_range_are_stored(world: World):
@@ -110,7 +109,7 @@ def test_the_edges_of_the_range_are_stored(world: World):
         assert recipients_page(session, "camp_spring").rows
         assert latest_events(session, campaign="camp_spring")
         for what in ("recipients", "events"):
-            assert exports.export(session, "camp_spring", what, "json", io.StringIO()) > 0
+            assert figures.export(session, "camp_spring", what, "json", io.StringIO()) > 0
 
 
 def test_the_edges_are_shown_in_any_display_zone():

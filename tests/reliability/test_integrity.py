@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from sqlalchemy.orm import Session
 
-from core import counters
-from core.db import Database
+from core import figures
+from core.store import Database
 from tests.reliability.conftest import counter_drift
 
 
@@ -67,7 +67,7 @@ def test_recount_counts_what_a_writer_committed_while_it_waited_for_the_lock(url
                     result["pid"] = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
                     conn.rollback()
                     with Session(bind=conn) as session, session.begin():
-                        result["drifts"] = counters.recount(session, "camp_recount_race")
+                        result["drifts"] = figures.recount(session, "camp_recount_race")
             except BaseException as exc:
                 result["error"] = exc
 
@@ -139,8 +139,7 @@ def test_truncating_campaigns_leaves_nothing_to_count(db_url):
 
 def test_demo_reset_and_the_simulator_leave_a_users_demo_named_campaign_alone(db_url):
     from core import demo
-    from core.demo_reset import reset_demo
-    from core.simulator import Simulator
+    from core.demo import Simulator, reset_demo
 
     db = Database(db_url)
     try:

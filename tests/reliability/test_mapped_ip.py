@@ -8,8 +8,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from core import machine
-from core.tracking import EventInput, record_event
+from core import events
+from core.events import EventInput, record_event
 from tests.reliability.hostile import World, make_world, one
 
 MPP = "Mozilla/5.0"
@@ -49,8 +49,8 @@ def test_a_mapped_address_outside_apple_is_human_and_stored_as_ipv4(world: World
 
 
 def test_both_forms_of_the_rule_agree_on_mapped_addresses(world: World):
-    rule = next(r for r in machine.RULES if r.name == "apple-mpp")
-    settings = machine.Settings()
+    rule = next(r for r in events.RULES if r.name == "apple-mpp")
+    settings = events.Settings()
     with world.db.reading() as session:
         for ip, expected in [
             ("::ffff:17.1.2.3", True),
@@ -59,9 +59,9 @@ def test_both_forms_of_the_rule_agree_on_mapped_addresses(world: World):
             ("17.1.2.3", True),
             ("2001:db8::17", False),
         ]:
-            signals = machine.Signals("open", MPP, ip)
+            signals = events.Signals("open", MPP, ip)
             assert rule.matches(signals) is expected, ip
-            assert machine.rule_sql_matches(session, rule, signals, settings) is expected, ip
+            assert events.rule_sql_matches(session, rule, signals, settings) is expected, ip
 
 
 def test_reclassify_finds_mapped_opens_other_programs_stored(world: World):
@@ -71,6 +71,6 @@ def test_reclassify_finds_mapped_opens_other_programs_stored(world: World):
             " ip_address) VALUES (%s, 'open', %s, '::ffff:17.9.9.9') RETURNING id",
             (world.recipient["ines"], MPP),
         ).fetchone()[0]
-    assert world.db.run(lambda s: machine.reclassify(s, "camp_spring")) >= 1
+    assert world.db.run(lambda s: events.reclassify(s, "camp_spring")) >= 1
     reason = "SELECT event_data ->> 'machine_reason' FROM email_tracking WHERE id = %s"
     assert one(world.url, reason, event_id) == "apple-mpp"

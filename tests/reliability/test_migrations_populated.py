@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from core import schema
+from core import store
 from tests.reliability.conftest import counter_drift
 
 pytestmark = pytest.mark.slow
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def _revisions() -> list[str]:
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(schema.alembic_config())
+    script = ScriptDirectory.from_config(store.alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
@@ -75,7 +75,7 @@ def _snapshot(url: str) -> dict[str, list[tuple]]:
 @pytest.mark.parametrize("revision", REVISIONS[:-1])
 def test_upgrade_downgrade_upgrade_keeps_the_data(empty_db_url, revision):
     url = empty_db_url
-    schema.upgrade(url, revision)
+    store.upgrade(url, revision)
     with psycopg.connect(url) as conn:
         statements = _PEOPLE + (_CAMPAIGNS if revision != REVISIONS[0] else [])
         for statement in statements:
@@ -83,18 +83,18 @@ def test_upgrade_downgrade_upgrade_keeps_the_data(empty_db_url, revision):
     before = _snapshot(url)
     assert sum(map(len, before.values())) == (4 if revision == REVISIONS[0] else 14)
 
-    schema.upgrade(url)
-    assert schema.current(url) == REVISIONS[-1]
+    store.upgrade(url)
+    assert store.current(url) == REVISIONS[-1]
     at_head = _snapshot(url)
     assert {t: at_head[t] for t in before} == before
     assert counter_drift(url) == []
 
-    schema.downgrade(url, "-1")
-    assert schema.current(url) == REVISIONS[-2]
+    store.downgrade(url, "-1")
+    assert store.current(url) == REVISIONS[-2]
     assert {t: v for t, v in _snapshot(url).items() if t in before} == before
 
-    schema.upgrade(url)
-    assert schema.current(url) == REVISIONS[-1]
+    store.upgrade(url)
+    assert store.current(url) == REVISIONS[-1]
     assert {t: v for t, v in _snapshot(url).items() if t in before} == before
     assert counter_drift(url) == []
     if revision != REVISIONS[0]:

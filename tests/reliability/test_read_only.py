@@ -17,14 +17,10 @@ import psycopg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from core import campaigns as C
-from core import counters, demo, machine, suppression
-from core import recipients as R
-from core import tracking as T
-from core.changes import ChangeFeed, FeedState
-from core.db import Database, explain
+from core import campaigns, demo, events, figures, recipients
 from core.errors import ReadOnly
-from core.tracking import EventInput
+from core.events import EventInput
+from core.store import ChangeFeed, Database, FeedState, explain
 from tests.reliability.conftest import OwnServer, unchanged
 from tests.reliability.hostile import World, make_world, record_notifications
 from tests.tui.data import NOW
@@ -69,39 +65,43 @@ def read_only(world: World):
 
 
 def _csv(s, w):
-    return R.import_csv(s, "camp_draft", io.StringIO("new@example.com,New\n"))
+    return recipients.import_csv(s, "camp_draft", io.StringIO("new@example.com,New\n"))
 
 
 WRITES = {
-    "create_campaign": lambda s, w: C.create_campaign(s, name="New"),
-    "edit_campaign": lambda s, w: C.edit_campaign(s, "camp_draft", name="Renamed"),
-    "delete_campaign": lambda s, w: C.delete_campaign(s, "camp_failed"),
-    "duplicate_campaign": lambda s, w: C.duplicate_campaign(s, "camp_spring"),
-    "schedule": lambda s, w: C.schedule(s, "camp_evil", LATER),
-    "unschedule": lambda s, w: C.unschedule(s, "camp_sched"),
-    "start": lambda s, w: C.start(s, "camp_sched"),
-    "pause": lambda s, w: C.pause(s, "camp_spring"),
-    "resume": lambda s, w: C.resume(s, "camp_paused"),
-    "complete": lambda s, w: C.complete(s, "camp_spring"),
-    "fail": lambda s, w: C.fail(s, "camp_paused"),
-    "start_due": lambda s, w: C.start_due(s, datetime.now(UTC)),
-    "add_leads": lambda s, w: R.add_leads(s, "camp_draft"),
+    "create_campaign": lambda s, w: campaigns.create_campaign(s, name="New"),
+    "edit_campaign": lambda s, w: campaigns.edit_campaign(s, "camp_draft", name="Renamed"),
+    "delete_campaign": lambda s, w: campaigns.delete_campaign(s, "camp_failed"),
+    "duplicate_campaign": lambda s, w: recipients.duplicate_campaign(s, "camp_spring"),
+    "schedule": lambda s, w: campaigns.schedule(s, "camp_evil", LATER),
+    "unschedule": lambda s, w: campaigns.unschedule(s, "camp_sched"),
+    "start": lambda s, w: campaigns.start(s, "camp_sched"),
+    "pause": lambda s, w: campaigns.pause(s, "camp_spring"),
+    "resume": lambda s, w: campaigns.resume(s, "camp_paused"),
+    "complete": lambda s, w: campaigns.complete(s, "camp_spring"),
+    "fail": lambda s, w: campaigns.fail(s, "camp_paused"),
+    "start_due": lambda s, w: campaigns.start_due(s, datetime.now(UTC)),
+    "add_leads": lambda s, w: recipients.add_leads(s, "camp_draft"),
     "import_csv": _csv,
-    "remove_recipients": lambda s, w: R.remove_recipients(s, "camp_spring", [w.recipient["ana"]]),
-    "claim_batch": lambda s, w: R.claim_batch(s, "camp_spring", 10),
-    "mark_sent": lambda s, w: R.mark_sent(s, [w.recipient["quinn"]]),
-    "mark_failed": lambda s, w: R.mark_failed(s, [w.recipient["quinn"]], "421 try later"),
-    "mark_bounced": lambda s, w: R.mark_bounced(s, [w.recipient["ana"]], "550 no such user"),
-    "retry_failed": lambda s, w: R.retry_failed(s, "camp_spring"),
-    "record_event": lambda s, w: T.record_event(s, EventInput("open", w.recipient["ines"])),
-    "record_events": lambda s, w: T.record_events(
+    "remove_recipients": lambda s, w: recipients.remove_recipients(
+        s, "camp_spring", [w.recipient["ana"]]
+    ),
+    "claim_batch": lambda s, w: recipients.claim_batch(s, "camp_spring", 10),
+    "mark_sent": lambda s, w: recipients.mark_sent(s, [w.recipient["quinn"]]),
+    "mark_failed": lambda s, w: recipients.mark_failed(s, [w.recipient["quinn"]], "421 try later"),
+    "mark_bounced": lambda s, w: recipients.mark_bounced(
+        s, [w.recipient["ana"]], "550 no such user"
+    ),
+    "retry_failed": lambda s, w: recipients.retry_failed(s, "camp_spring"),
+    "record_event": lambda s, w: events.record_event(s, EventInput("open", w.recipient["ines"])),
+    "record_events": lambda s, w: events.record_events(
         s, [EventInput("click", w.recipient["jon"]), EventInput("reply", w.recipient["kira"])]
     ),
-    "recount": lambda s, w: counters.recount(s),
-    "suppress": lambda s, w: suppression.suppress(s, "nobody@example.com"),
-    "lift": lambda s, w: suppression.lift(s, "x@y.test"),
-    "suppress_from_events": lambda s, w: suppression.suppress_from_events(s),
-    "reclassify": lambda s, w: machine.reclassify(s, settings=machine.Settings.uniform(3600.0)),
+    "recount": lambda s, w: figures.recount(s),
+    "suppress": lambda s, w: recipients.suppress(s, "nobody@example.com"),
+    "lift": lambda s, w: recipients.lift(s, "x@y.test"),
+    "suppress_from_events": lambda s, w: recipients.suppress_from_events(s),
+    "reclassify": lambda s, w: events.reclassify(s, settings=events.Settings.uniform(3600.0)),
 }
 
 
@@ -136,7 +136,7 @@ def test_read_only_survives_a_url_that_asks_for_writes(world: World):
     db = Database(url, read_only=True)
     try:
         with unchanged(world.url), pytest.raises(DBAPIError, match="read-only transaction"):
-            db.run(lambda s: C.create_campaign(s, name="sneaky"))
+            db.run(lambda s: campaigns.create_campaign(s, name="sneaky"))
     finally:
         db.close()
 

@@ -100,18 +100,18 @@ def test_read_only_refuses_every_writing_command(
 
 
 def test_alembic_engines_are_read_only_too(world: World):
-    """Behind the refusal up front: in read-only mode core.schema's own engines (Alembic's)
+    """Behind the refusal up front: in read-only mode core.store.schema's own engines (Alembic's)
     can't write either, should a command reach them."""
     from sqlalchemy.exc import DBAPIError
 
-    from core import db, schema
+    from core import store
 
-    db.read_only_everywhere(True)
+    store.read_only_everywhere(True)
     try:
         with unchanged(world.url), pytest.raises(DBAPIError, match="read-only transaction"):
-            schema.downgrade(world.url, "base")
+            store.downgrade(world.url, "base")
     finally:
-        db.read_only_everywhere(False)
+        store.read_only_everywhere(False)
 
 
 def test_the_simulator_stops_on_a_read_only_session(world: World):
@@ -119,9 +119,9 @@ def test_the_simulator_stops_on_a_read_only_session(world: World):
     message instead of retrying refused writes for ever."""
     import time
 
-    from core.db import Database
+    from core.demo import Simulator
     from core.errors import ReadOnly
-    from core.simulator import Simulator
+    from core.store import Database
 
     database = Database(world.url, read_only=True)
     try:

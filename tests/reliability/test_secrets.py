@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core import config
-from core.db import Database
+from core.store import Database
 from tui import demo_commands
 from tui.app import CampaignConsoleApp
 from tui.cli import main

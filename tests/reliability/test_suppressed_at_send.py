@@ -10,10 +10,9 @@ import threading
 import psycopg
 from sqlalchemy import text
 
-from core import recipients as rc
-from core import suppression as sp
-from core.db import Database
-from core.tracking import EventInput, record_events
+from core import recipients
+from core.events import EventInput, record_events
+from core.store import Database
 from tests.factories import make_campaign, make_recipients
 from tests.reliability.conftest import counter_drift
 
@@ -42,7 +41,7 @@ def test_two_senders_never_claim_a_suppressed_address(db, db_url):
             )
         record_events(s, [EventInput("unsubscribe", recipient_id=rid) for rid in before])
         for rid in by_hand:
-            sp.suppress(s, emails[rid], "manual")
+            recipients.suppress(s, emails[rid], "manual")
     claimed: list[list[int]] = [[], []]
     errors: list[BaseException] = []
 
@@ -50,12 +49,12 @@ def test_two_senders_never_claim_a_suppressed_address(db, db_url):
         own = Database(db_url)
         try:
             while True:
-                batch = own.run(lambda s: rc.claim_batch(s, "camp_target", 25))
+                batch = own.run(lambda s: recipients.claim_batch(s, "camp_target", 25))
                 if not batch:
                     return
                 got = [r.id for r in batch]
                 claimed[k].extend(got)
-                own.run(lambda s, got=got: rc.mark_sent(s, got))
+                own.run(lambda s, got=got: recipients.mark_sent(s, got))
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:

@@ -15,8 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.changes import FeedState
-from core.db import Database
+from core.store import Database, FeedState
 from tui.app import CampaignConsoleApp
 from tui.widgets.table import ResponsiveTable
 

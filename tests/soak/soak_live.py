@@ -25,8 +25,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from core.db import Database
-from core.simulator import Simulator
+from core.demo import Simulator
+from core.store import Database
 from tests.scratch import migrated_database, plain_indexes_built_after
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", 600))

@@ -6,7 +6,7 @@ from datetime import UTC
 
 import pytest
 
-from core.db import Database
+from core.store import Database
 from tests.tui.data import NOW, seed
 from tui.app import CampaignConsoleApp
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.models import Campaign, CampaignRecipient, EmailTracking, Lead
+from core.store import Campaign, CampaignRecipient, EmailTracking, Lead
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

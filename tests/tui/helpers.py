@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from sqlalchemy import select
 
-from core.models import Campaign
+from core.store import Campaign
 from tests.tui.conftest import settle
 from tui.widgets.table import ResponsiveTable
 

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy import select
 
-from core.campaign_report import Volume
-from core.models import Suppression
+from core.figures import Volume
+from core.store import Suppression
 from tests.tui.conftest import settle
 from tests.tui.data import HOSTILE_LINK, LINK_A, LINK_B, seed_analytics
 from tests.tui.helpers import column_values, notifications, press, select_campaign, table

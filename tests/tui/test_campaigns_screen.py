@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.models import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
+from core.store import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
 from tests.tui.conftest import settle
 from tests.tui.data import HOSTILE_NAME
 from tests.tui.helpers import (

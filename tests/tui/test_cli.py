@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from core import suppression
-from core.models import Campaign, EmailTracking
+from core import recipients
+from core.store import Campaign, EmailTracking
 from tui.cli import main
 
 
@@ -45,7 +45,7 @@ def test_stats_json_uses_the_seed_names(cli):
 
 def test_import_recipients_says_how_many_suppressed_addresses_it_skipped(cli, db, tmp_path):
     with db.transaction() as s:
-        suppression.suppress(s, "Gone@Example.com", "unsubscribe")
+        recipients.suppress(s, "Gone@Example.com", "unsubscribe")
     path = tmp_path / "r.csv"
     path.write_text("email\nzoe@example.com\ngone@example.com\n")
     code, out, _ = cli("import-recipients", "camp_draft", str(path))

@@ -1,6 +1,6 @@
 """Moves that can't be undone, or that send mail, ask first with the campaign's id, name and
-what will happen (figures from core.sending); Escape or n changes nothing, y or Enter moves.
-`s` on a paused campaign is Resume, in the footer too. Keys as a terminal sends them (`X` is
+what will happen (figures from core.campaigns.sending); Escape or n changes nothing, y or Enter
+moves. `s` on a paused campaign is Resume, in the footer too. Keys as a terminal sends them (`X` is
 what shift+x types)."""
 
 from __future__ import annotations

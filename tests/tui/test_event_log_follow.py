@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.models import CampaignRecipient, EmailTracking
+from core.store import CampaignRecipient, EmailTracking
 from tests.tui.conftest import settle
 from tests.tui.data import NOW
 from tests.tui.helpers import press, select_campaign, table

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 
-from core import exports
+from core import figures
 from tests.tui.conftest import settle
 from tests.tui.helpers import notifications, press, select_campaign
 from tui.widgets.choices import Choice, ChoiceSet
@@ -44,7 +44,7 @@ async def test_focus_starts_on_the_first_choice_and_enter_on_a_choice_moves_on(
         await press(pilot, "enter")  # exports
         assert app.screen is not dialog
     rows = read_csv(tmp_path / "camp_spring-events.csv")
-    assert rows[0] == list(exports.EVENT_FIELDS) and len(rows) == 1 + 6
+    assert rows[0] == list(figures.EVENT_FIELDS) and len(rows) == 1 + 6
     assert list(tmp_path.iterdir()) == [tmp_path / "camp_spring-events.csv"]
     assert any("Exported 6 rows (events)" in n for n in notifications(app))
 
@@ -60,7 +60,7 @@ async def test_keys_faster_than_the_choice_messages_export_what_was_picked(
         await pilot.press("right", "right", "enter", "enter", "enter")  # links, csv, export
         await settle(pilot)
     rows = read_csv(tmp_path / "camp_spring-links.csv")
-    assert rows[0] == list(exports.LINK_FIELDS)
+    assert rows[0] == list(figures.LINK_FIELDS)
 
 
 async def test_every_core_format_is_offered_and_jsonl_writes_lines(make_app, tmp_path, monkeypatch):
@@ -69,7 +69,7 @@ async def test_every_core_format_is_offered_and_jsonl_writes_lines(make_app, tmp
     async with app.run_test(size=(80, 24)) as pilot:
         dialog = await open_dialog(pilot)
         offered = [c.name for c in dialog.query_one("#format", ChoiceSet).query(Choice)]
-        assert offered == list(exports.FORMATS) and "jsonl" in offered
+        assert offered == list(figures.FORMATS) and "jsonl" in offered
         await press(pilot, "right", "enter")  # events
         await press(pilot, "left", "enter")  # the last format: JSON lines
         assert dialog.query_one("#path").value == "camp_spring-events.jsonl"

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from textual import events
 
-from core.models import Campaign
+from core.store import Campaign
 from tests.tui.conftest import settle
 from tests.tui.data import NOW
 from tests.tui.helpers import campaign_row, notifications, press, select_campaign

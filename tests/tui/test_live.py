@@ -16,9 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from core import embedded, schema
-from core.changes import FeedState
-from core.db import Database
+from core import store
+from core.store import Database, FeedState
 from tests.tui.data import NOW, seed
 from tests.tui.helpers import cell_text, table
 from tui.app import CampaignConsoleApp
@@ -112,11 +111,11 @@ async def test_server_restart_shows_reconnecting_then_live_with_fresh_data():
     parent = Path(tempfile.mkdtemp(prefix="cc-test-live-"))
     parent.chmod(0o755)
     pgdata = parent / "data"
-    admin = embedded.start_server(pgdata, cleanup="delete")
+    admin = store.start_server(pgdata, cleanup="delete")
     name = f"cc_live_{uuid.uuid4().hex[:8]}"
-    embedded.ensure_database(admin, name)
+    store.ensure_database(admin, name)
     url = admin.replace("/postgres?", f"/{name}?", 1)
-    schema.upgrade(url)
+    store.upgrade(url)
     database = Database(url)
     try:
         with database.transaction() as session:

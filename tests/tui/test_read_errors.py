@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from datetime import UTC
 
-from core.db import Database
+from core.store import Database
 from tests.tui.conftest import settle
 from tests.tui.data import NOW
 from tests.tui.helpers import notifications

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.models import EmailTracking
+from core.store import EmailTracking
 from tests.tui.conftest import settle
 from tests.tui.data import NOW
 from tests.tui.helpers import column_values, press, select_campaign, table

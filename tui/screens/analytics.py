@@ -17,9 +17,16 @@ from textual.message import Message
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
-from core import analytics
-from core.analytics import BounceCode, CampaignOverview, CampaignStats, LinkClicks
-from core.campaign_report import Activity, CampaignReport, activity
+from core import figures
+from core.figures import (
+    Activity,
+    BounceCode,
+    CampaignOverview,
+    CampaignReport,
+    CampaignStats,
+    LinkClicks,
+    activity,
+)
 from tui import format as fmt
 from tui.screens.analytics_figures import (
     BOUNCE_COLUMNS,
@@ -204,13 +211,13 @@ class AnalyticsScreen(DataScreen):
         pk = self.campaign_pk
         with self.db.reading() as session:
             if part == "overview":
-                value: Any = analytics.campaign_overview(session, pk)
+                value: Any = figures.campaign_overview(session, pk)
             elif part == "stats":
-                value = analytics.campaign_stats(session, pk)
+                value = figures.campaign_stats(session, pk)
             elif part == "links":
-                value = analytics.link_clicks(session, pk)
+                value = figures.link_clicks(session, pk)
             elif part == "bounces":
-                value = analytics.bounce_codes(session, pk)
+                value = figures.bounce_codes(session, pk)
             else:
                 value = activity(session, pk, start=started, now=self.app.now())
         self.post_message(self.PartFetched(generation, part, value))

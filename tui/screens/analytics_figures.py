@@ -6,8 +6,13 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from core.analytics import BounceCode, CampaignOverview, CampaignStats, LinkClicks
-from core.campaign_report import human_click_to_open
+from core.figures import (
+    BounceCode,
+    CampaignOverview,
+    CampaignStats,
+    LinkClicks,
+    human_click_to_open,
+)
 from tui import format as fmt
 from tui.widgets.table import Column
 

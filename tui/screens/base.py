@@ -16,7 +16,7 @@ from core.errors import CampaignConsoleError
 from tui.live import RefreshPacer
 
 if TYPE_CHECKING:
-    from core.db import Database
+    from core.store import Database
     from tui.app import CampaignConsoleApp
 
 

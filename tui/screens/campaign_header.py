@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from core.models import percent
+from core.store import percent
 from tui import format as fmt
 
 

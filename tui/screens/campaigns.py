@@ -13,11 +13,11 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
-from core import campaigns as campaigns_core
-from core import counters, recipients, sending
+from core import campaigns, figures, recipients
+from core import recipients as recipients_core
 from core.campaigns import CampaignSummary
 from core.local_time import zone_label
-from core.models import CampaignStatus
+from core.store import CampaignStatus
 from tui import format as fmt
 from tui.screens.base import WriteFinished
 from tui.screens.navigation import PagedScreen
@@ -339,7 +339,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="read")
     def fetch(self, query: CampaignQuery, live: bool = False) -> None:
         with self.db.reading() as session:
-            rows = campaigns_core.list_campaigns(
+            rows = campaigns.list_campaigns(
                 session,
                 status=query.status,
                 search=query.search or None,
@@ -348,7 +348,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
                 limit=PAGE,
                 offset=query.offset,
             )
-            total = campaigns_core.count_campaigns(
+            total = campaigns.count_campaigns(
                 session, status=query.status, search=query.search or None
             )
         self.post_message(self.CampaignsFetched(query, rows, total, live))
@@ -363,7 +363,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="live")
     def fetch_changed(self, ids: frozenset[int]) -> None:
         with self.db.reading() as session:
-            rows = campaigns_core.get_campaigns(session, ids)
+            rows = campaigns.get_campaigns(session, ids)
         self.post_message(self.CampaignsChanged(rows))
 
     @on(CampaignsChanged)
@@ -528,7 +528,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
         def edit(session, fields: CampaignFields) -> str:
             return (
                 "Saved "
-                + campaigns_core.edit_campaign(
+                + campaigns.edit_campaign(
                     session, c.id, name=fields.name, template_id=fields.template_id
                 ).campaign_id
             )
@@ -546,7 +546,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
         )
 
         def schedule(session, at: datetime) -> str:
-            when = campaigns_core.schedule(session, c.id, at, now=self.app.now()).scheduled_at
+            when = campaigns.schedule(session, c.id, at, now=self.app.now()).scheduled_at
             return f"Scheduled {c.campaign_id} for {fmt.when(when, tz)} ({zone_label(tz, when)})"
 
         dialog = ScheduleDialog(c.name, fmt.when(default_at, tz), tz, now, save=schedule)
@@ -562,24 +562,24 @@ class CampaignsScreen(PagedScreen, SortableScreen):
         c = self.selected()
         if not c:
             return
-        if action in CONFIRMED and action in campaigns_core.ALLOWED_MOVES[c.status]:
+        if action in CONFIRMED and action in campaigns.ALLOWED_MOVES[c.status]:
             self.ask_to_move(c.id, action)  # a move the status doesn't allow: core says why
         else:
             self._move(c.id, c.campaign_id, action)
 
     def _move(self, pk: int, campaign_id: str, action: str) -> None:
         def move(session) -> str:
-            return f"{campaign_id} is now {campaigns_core.transition(session, pk, action).status}"
+            return f"{campaign_id} is now {campaigns.transition(session, pk, action).status}"
 
         self.write(move)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ask")
     def ask_to_move(self, pk: int, action: str) -> None:
         with self.db.reading() as session:
-            preview = sending.move_preview(session, pk, action)
+            preview = campaigns.move_preview(session, pk, action)
         self.app.call_from_thread(self._confirm_move, preview)
 
-    def _confirm_move(self, preview: sending.MovePreview) -> None:
+    def _confirm_move(self, preview: campaigns.MovePreview) -> None:
         c = preview.campaign
         if preview.action == "start" and not c.total_recipients:
             self._move(c.id, c.campaign_id, "start")  # nothing to ask: core refuses, says why
@@ -596,7 +596,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
     def action_duplicate(self) -> None:
         c = self.selected()
         if c:
-            self.write(lambda s: campaigns_core.duplicate_campaign(s, c.id).describe())
+            self.write(lambda s: recipients_core.duplicate_campaign(s, c.id).describe())
 
     def action_delete(self) -> None:
         c = self.selected()
@@ -614,7 +614,7 @@ class CampaignsScreen(PagedScreen, SortableScreen):
                 self.write(
                     lambda s: (
                         f"Deleted {c.campaign_id} and "
-                        + fmt.plural(campaigns_core.delete_campaign(s, c.id), "recipient")
+                        + fmt.plural(campaigns.delete_campaign(s, c.id), "recipient")
                     )
                 )
 
@@ -657,10 +657,10 @@ class CampaignsScreen(PagedScreen, SortableScreen):
     def action_recount(self) -> None:
         c = self.selected()
         if c:
-            self.write(lambda s: _recount_text(counters.recount(s, c.id), c.campaign_id))
+            self.write(lambda s: _recount_text(figures.recount(s, c.id), c.campaign_id))
 
 
-def move_question(preview: sending.MovePreview) -> Text:
+def move_question(preview: campaigns.MovePreview) -> Text:
     """What a confirmed move will do, with the campaign's id and name."""
     c, action = preview.campaign, preview.action
     who = Text.assemble(fmt.literal(c.campaign_id, "bold"), " '", fmt.literal(c.name), "'")
@@ -689,7 +689,7 @@ def _recipients(n: int) -> str:
 
 def _created(session, fields: CampaignFields) -> tuple[str, str]:
     """Create the campaign; the notification, and its row key to select once it is listed."""
-    c = campaigns_core.create_campaign(session, name=fields.name, template_id=fields.template_id)
+    c = campaigns.create_campaign(session, name=fields.name, template_id=fields.template_id)
     return f"Created {c.campaign_id}", str(c.id)
 
 

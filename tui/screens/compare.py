@@ -10,10 +10,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Header, Static
 
-from core import analytics
-from core.analytics import CampaignStats
-from core.campaign_report import Difference, compare
+from core import figures
 from core.campaigns import CampaignSummary
+from core.figures import CampaignStats, Difference, compare
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.widgets.campaign_picker import CampaignPicker
@@ -117,8 +116,8 @@ class CompareScreen(DataScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def fetch(self, pair: tuple[int, int], live: bool = False) -> None:
         with self.db.reading() as session:
-            a = analytics.campaign_stats(session, pair[0])
-            b = analytics.campaign_stats(session, pair[1])
+            a = figures.campaign_stats(session, pair[0])
+            b = figures.campaign_stats(session, pair[1])
         self.post_message(self.StatsCompared(pair, a, b, live))
 
     @on(StatsCompared)

@@ -11,10 +11,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
-from core import analytics
-from core import campaigns as campaigns_core
+from core import campaigns, events
 from core.campaigns import CampaignSummary
-from core.models import EventType
+from core.store import EventType
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.screens.events_table import LOG_COLUMNS, event_cells, event_panel
@@ -170,7 +169,7 @@ class EventLogScreen(PagedScreen, DataScreen):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def fetch(self, query: LogQuery) -> None:
         with self.db.reading() as session:
-            rows = analytics.latest_events(
+            rows = events.latest_events(
                 session,
                 event_type=query.event_type,
                 campaign=query.campaign or None,
@@ -183,7 +182,7 @@ class EventLogScreen(PagedScreen, DataScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="count")
     def count(self, query: LogQuery) -> None:
         with self.db.reading() as session:
-            total = analytics.count_events(
+            total = events.count_events(
                 session, event_type=query.event_type, campaign=query.campaign or None
             )
         self.post_message(self.Counted(query, total))
@@ -334,7 +333,7 @@ class EventLogScreen(PagedScreen, DataScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="resolve")
     def resolve_campaign(self, text: str) -> None:
         with self.db.reading() as session:
-            found = campaigns_core.find_campaigns(session, text, limit=2)
+            found = campaigns.find_campaigns(session, text, limit=2)
         self.post_message(self.CampaignResolved(text, found))
 
     @on(CampaignResolved)

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
-from core import analytics
+from core import recipients
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.widgets.footer import Footer
@@ -107,7 +107,7 @@ class FindScreen(DataScreen):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def search(self, text: str) -> None:
         with self.db.reading() as session:
-            matches = analytics.find_recipients(session, text)
+            matches = recipients.find_recipients(session, text)
         self.post_message(self.MatchesFetched(text, matches))
 
     @on(MatchesFetched)

@@ -11,9 +11,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
-from core import analytics, sending, suppression
-from core import campaigns as campaigns_core
-from core.models import RecipientStatus
+from core import campaigns, recipients
+from core.store import RecipientStatus
 from tui import format as fmt
 from tui.screens.campaign_header import campaign_header
 from tui.screens.navigation import PagedScreen
@@ -171,7 +170,7 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         def __init__(self, stats, idle: bool = False) -> None:
             super().__init__()
             self.stats = stats
-            self.idle = idle  # running, yet nothing is sending it (core.sending)
+            self.idle = idle  # running, yet nothing is sending it (core.campaigns.sending)
 
     class CountFetched(Message):
         def __init__(self, query: PageQuery, total: int) -> None:
@@ -237,14 +236,14 @@ class RecipientsScreen(PagedScreen, SortableScreen):
     def fetch_stats(self) -> None:
         # The header needs only the counters: one indexed row, whatever the campaign's size.
         with self.db.reading() as session:
-            summary = campaigns_core.get_campaign(session, self.campaign_pk)
-            idle = sending.sending_state(session, self.campaign_pk).idle  # three index probes
+            summary = campaigns.get_campaign(session, self.campaign_pk)
+            idle = campaigns.sending_state(session, self.campaign_pk).idle  # three index probes
         self.post_message(self.StatsFetched(summary, idle))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page")
     def fetch_page(self, query: PageQuery) -> None:
         with self.db.reading() as session:
-            page = analytics.recipients_page(
+            page = recipients.recipients_page(
                 session,
                 self.campaign_pk,
                 status=query.status,
@@ -260,10 +259,10 @@ class RecipientsScreen(PagedScreen, SortableScreen):
             )
             # One indexed query for the page's ids: which addresses are suppressed.
             ids = [r.id for r in page.rows]
-            suppressed = suppression.suppressed_in_campaign(session, self.campaign_pk, ids)
+            suppressed = recipients.suppressed_in_campaign(session, self.campaign_pk, ids)
             first_row = query.offset
             if query.from_end:  # the counter when unfiltered, else one COUNT
-                total = analytics.count_recipients(
+                total = recipients.count_recipients(
                     session,
                     self.campaign_pk,
                     status=query.status,
@@ -276,7 +275,7 @@ class RecipientsScreen(PagedScreen, SortableScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="count")
     def fetch_count(self, query: PageQuery) -> None:
         with self.db.reading() as session:
-            total = analytics.count_recipients(
+            total = recipients.count_recipients(
                 session,
                 self.campaign_pk,
                 status=query.status,

@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Header, Input, Static
 
-from core import suppression
-from core.suppression import SuppressionRow
+from core import recipients
+from core.recipients import SuppressionRow
 from tui import format as fmt
 from tui.screens.base import SearchableScreen
 from tui.screens.navigation import PagedScreen
@@ -125,14 +125,14 @@ class SuppressionsScreen(PagedScreen, SearchableScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="read")
     def fetch(self, query: ListQuery, live: bool = False) -> None:
         with self.db.reading() as session:
-            rows = suppression.list_suppressions(
+            rows = recipients.list_suppressions(
                 session,
                 search=query.search or None,
                 limit=PAGE,
                 after_id=query.after_id,
                 offset=query.offset,
             )
-            total = suppression.count_suppressions(session, search=query.search or None)
+            total = recipients.count_suppressions(session, search=query.search or None)
         self.post_message(self.SuppressionsFetched(query, rows, total))
 
     @on(SuppressionsFetched)
@@ -257,7 +257,7 @@ class SuppressionsScreen(PagedScreen, SearchableScreen):
                 self.write(
                     lambda s: (
                         f"Lifted the suppression of {email}"
-                        if suppression.lift(s, email)
+                        if recipients.lift(s, email)
                         else f"{email} was not on the list any more"
                     )
                 )

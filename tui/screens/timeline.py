@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
-from core import analytics
+from core import events
 from tui import format as fmt
 from tui.screens.base import DataScreen
 from tui.screens.events_table import TIMELINE_COLUMNS, delivery_rows, event_cells, event_panel
@@ -63,7 +63,7 @@ class TimelineScreen(DataScreen):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def fetch(self) -> None:
         with self.db.reading() as session:
-            timeline = analytics.recipient_timeline(session, self.recipient_id)
+            timeline = events.recipient_timeline(session, self.recipient_id)
         self.post_message(self.TimelineFetched(timeline))
 
     @on(TimelineFetched)

@@ -1,5 +1,5 @@
 """Pick a campaign by what the screens show of it: part of its name, or the start of its id
-(core.campaigns.find_campaigns). Used by compare and by the event log's campaign filter."""
+(core.campaigns.manage.find_campaigns). Used by compare and by the event log's campaign filter."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from core import campaigns as campaigns_core
+from core import campaigns
 from core.campaigns import CampaignSummary
 from tui import format as fmt
 from tui.widgets.dialogs import Dialog
@@ -94,9 +94,9 @@ class CampaignPicker(Dialog):
     def find(self, search: str) -> None:
         with self.app.database.reading() as session:
             if search:
-                found = campaigns_core.find_campaigns(session, search, limit=PICK_LIMIT)
+                found = campaigns.find_campaigns(session, search, limit=PICK_LIMIT)
             else:
-                found = campaigns_core.list_campaigns(session, limit=PICK_LIMIT)
+                found = campaigns.list_campaigns(session, limit=PICK_LIMIT)
         self.post_message(self.CampaignsFound(search, found))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -17,7 +17,7 @@ from datetime import tzinfo
 from rich.text import Text
 from textual.widget import Widget
 
-from core.campaign_report import Volume
+from core.figures import Volume
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 OPEN_ROWS, CLICK_ROWS = 4, 2

@@ -23,9 +23,9 @@ from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from core import config
-from core.db import explain
 from core.errors import CampaignConsoleError
 from core.local_time import FORMAT, example_time, parse_time, zone_label
+from core.store import explain
 from tui import format as fmt
 from tui.screens.base import error_text
 
@@ -160,7 +160,7 @@ class CampaignForm(FormDialog):
             yield Label(self.title_text, classes="title")
             yield Label("Name")
             # No max_length: the Input would drop keys past it silently; core refuses a name
-            # that is too long with its length (core.campaigns.clean_name).
+            # that is too long with its length (core.campaigns.manage.clean_name).
             yield Input(self.initial[0], id="name")
             yield Label("Template id (optional, a whole number)")
             yield Input(self.initial[1], id="template", type="integer")

@@ -22,15 +22,15 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioSet, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from core import config, exports
+from core import config, figures
 from core.errors import Conflict
 from tui import format as fmt
 from tui.screens.base import error_text
 from tui.widgets.choices import ChoiceSet
 from tui.widgets.dialogs import ConfirmDialog, Dialog
 
-WHATS = exports.WHATS  # recipients, events, links, stats
-FORMATS = exports.FORMATS  # csv, json, jsonl: whatever core writes
+WHATS = figures.WHATS  # recipients, events, links, stats
+FORMATS = figures.FORMATS  # csv, json, jsonl: whatever core writes
 FORMAT_LABELS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON lines"}
 
 
@@ -236,7 +236,7 @@ class ExportDialog(Dialog):
                 open(partial, "w", newline="", encoding="utf-8") as out,
                 self.app.database.reading() as session,
             ):
-                rows = exports.export(
+                rows = figures.export(
                     session, self.campaign_pk, job.what, job.fmt, out, on_progress=progress
                 )
             publish(partial, job.path, job.overwrite)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
-from core.models import Campaign, EmailTracking, Suppression
+from core.store import Campaign, EmailTracking, Suppression
 from tests.factories import make_campaign, make_recipients
 from tests.tui.data import T0, seed
 from tests.tui.terminal.terminal import Terminal, spawn_app

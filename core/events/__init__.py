@@ -1,0 +1,65 @@
+"""core.events."""
+
+from core.events.input import (
+    MAX_EVENT_DATA_BYTES,
+    MAX_EVENT_DATA_DEPTH,
+    MAX_USER_AGENT_CHARS,
+    EventInput,
+)
+from core.events.machine import (
+    DEFAULT_TOO_FAST_SECONDS,
+    RULE_NAMES,
+    RULES,
+    TOO_FAST_ENV,
+    Settings,
+    Signals,
+    append_verdict,
+    classify,
+    current_settings,
+    reclassify,
+    rule_sql_matches,
+)
+from core.events.read import (
+    SMALL_CAMPAIGN,
+    EventRow,
+    Timeline,
+    campaign_clicks,
+    count_events,
+    events_since,
+    latest_events,
+    recipient_events,
+    recipient_timeline,
+)
+from core.events.record import BatchResult, InvalidEvents, LineError, record_event, record_events
+
+__all__ = [
+    "DEFAULT_TOO_FAST_SECONDS",
+    "MAX_EVENT_DATA_BYTES",
+    "MAX_EVENT_DATA_DEPTH",
+    "MAX_USER_AGENT_CHARS",
+    "RULES",
+    "RULE_NAMES",
+    "SMALL_CAMPAIGN",
+    "TOO_FAST_ENV",
+    "BatchResult",
+    "EventInput",
+    "EventRow",
+    "InvalidEvents",
+    "LineError",
+    "Settings",
+    "Signals",
+    "Timeline",
+    "append_verdict",
+    "campaign_clicks",
+    "classify",
+    "count_events",
+    "current_settings",
+    "events_since",
+    "latest_events",
+    "recipient_events",
+    "recipient_timeline",
+    "reclassify",
+    "record_event",
+    "record_events",
+    "rule_sql_matches",
+]

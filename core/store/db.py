@@ -1,0 +1,275 @@
+"""Engine and session factory over psycopg 3; the one place that turns a target into connections."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import config
+from core.errors import (
+    CampaignConsoleError,
+    DatabaseFailed,
+    DatabaseUnavailable,
+    InvalidInput,
+    ReadOnly,
+)
+from core.store import embedded, jsonb
+
+T = TypeVar("T")
+RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A libpq URL (postgresql://...) as SQLAlchemy's psycopg 3 URL; a password with an
+    unencoded `@`, `/`, `?` or `#` is encoded, so SQLAlchemy reads the one libpq would."""
+    url = config.encode_password(url)
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise DatabaseUnavailable(
+        f"Not a PostgreSQL URL: {config.mask_dsn(url)} (expected postgresql://user@host/db)"
+    )
+
+
+def _parsed(url: str) -> URL:
+    try:
+        return make_url(sqlalchemy_url(url))
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseUnavailable(
+            config.mask_secrets(f"Not a usable PostgreSQL URL: {config.mask_dsn(url)} ({exc})", url)
+        ) from None
+
+
+def libpq_url(url: str) -> str:
+    """The URL psycopg.connect takes (no +psycopg driver suffix)."""
+    return _parsed(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+_read_only_everywhere = False
+
+
+def read_only_everywhere(on: bool) -> None:
+    """Make every engine opened from now on read-only (`campaigns --read-only`): the app's,
+    and those of Alembic, the drift check and the revision lookups in core.store.schema."""
+    global _read_only_everywhere
+    _read_only_everywhere = on
+
+
+def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    read_only = read_only or _read_only_everywhere
+    parsed = _parsed(url)
+    # connect_args' options replace the URL's: keep the user's (a statement_timeout, say)
+    # and put ours last, so they win where both set the same thing.
+    given = parsed.query.get("options") or ()
+    options = [given] if isinstance(given, str) else list(given)
+    options.append("-c timezone=UTC")
+    if read_only:
+        # The server refuses writes itself, so nothing in the app can slip one through.
+        options.append("-c default_transaction_read_only=on")
+    connect_args = {"options": " ".join(options), "application_name": "campaign-console"}
+    connect_args.update(kwargs.pop("connect_args", {}))
+    kwargs.setdefault("json_deserializer", jsonb.loads)  # JSON nested too deep to parse
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+    _ping_after_idle(engine)
+    if read_only:
+        event.listen(engine, "connect", _assert_read_only)
+    return engine
+
+
+PING_AFTER_IDLE = 1.0  # seconds
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle: after a server restart
+    the pool hands out a live connection instead of a dead one, while back-to-back
+    transactions (an ingest loop) pay no extra round trip as pool_pre_ping would make them."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool throws this connection away and checks out another.
+            raise DisconnectionError("connection lost while idle") from exc
+
+
+def _assert_read_only(dbapi_conn, _record) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SHOW default_transaction_read_only")
+        if cur.fetchone()[0] != "on":
+            raise DatabaseUnavailable("The server ignored the read-only setting; not going on.")
+
+
+@dataclass
+class Database:
+    """A connected database: its URL, engine and sessions. Close it when done."""
+
+    url: str
+    read_only: bool = False
+    # For the embedded server this process started: start it again if it died.
+    revive: Callable[[], bool] | None = None
+    engine: Engine = field(init=False)
+    sessions: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.read_only = self.read_only or _read_only_everywhere
+        self.engine = make_engine(self.url, read_only=self.read_only)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def display_url(self) -> str:
+        return config.mask_dsn(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back (and re-raises) on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """work(session) in one transaction, run again (with backoff) if the server aborted it
+        for a deadlock or a serialization failure: such a transaction wrote nothing."""
+        for attempt in range(1, attempts + 1):
+            committing = False
+            try:
+                with self.sessions.begin() as session:
+                    result = work(session)
+                    committing = True
+                return result
+            except DBAPIError as exc:
+                if committing and _connection_lost(exc.orig):
+                    # The server may have made the commit durable before the line dropped.
+                    raise DatabaseFailed(
+                        config.mask_secrets(
+                            f"Lost the connection to the database while committing "
+                            f"({_first_line(exc.orig)}): the change may or may not have been "
+                            "saved. Check before running it again.",
+                            self.url,
+                        )
+                    ) from exc
+                if attempt == attempts or not isinstance(exc.orig, RETRYABLE):
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except OperationalError as exc:
+            raise DatabaseUnavailable(
+                config.mask_secrets(f"Cannot reach {self.display_url}: {exc.orig}", self.url)
+            ) from exc
+        except (ProgrammingError, InterfaceError) as exc:  # libpq refused the URL's options
+            raise DatabaseUnavailable(
+                config.mask_secrets(
+                    f"Can't connect with {self.display_url}: {_first_line(exc.orig)}", self.url
+                )
+            ) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def connect(target: config.DatabaseTarget, *, read_only: bool = False) -> Database:
+    """Open the target database, starting the embedded server when no URL was given."""
+    url = embedded.start() if target.embedded else target.url
+    assert url is not None
+    db = Database(url, read_only=read_only, revive=embedded.revive if target.embedded else None)
+    db.ping()
+    return db
+
+
+# --- database failures, in words -----------------------------------------------------------
+
+_NOTHING = "Nothing of it was written."
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _connection_lost(exc: BaseException | None) -> bool:
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    # No SQLSTATE: the client lost the line. 08: connection exception. 57P0x: shut down.
+    return not state or state.startswith("08") or state.startswith("57P")
+
+
+def explain(
+    exc: BaseException, url: str | None = None, *, reading: bool = False
+) -> CampaignConsoleError | None:
+    """A database failure (SQLAlchemy's DBAPIError or a psycopg error) as a message a person
+    can act on, or None when `exc` is something else (a bug, which should surface as such).
+
+    For the app's and the CLI's outer edge: every write there is one transaction, so an error
+    before its commit means the database rolled all of it back. A failed read (`reading`)
+    wrote nothing to begin with, so its message doesn't say so.
+    """
+    nothing = "" if reading else f" {_NOTHING}"
+    if isinstance(exc, CampaignConsoleError):
+        return exc
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, psycopg.Error):
+        return None
+    first = _first_line(orig)
+    error: CampaignConsoleError
+    if isinstance(orig, pg_errors.ReadOnlySqlTransaction):
+        error = ReadOnly(
+            f"The database refused the write: this session is read-only ({first}). "
+            "Nothing was changed."
+        )
+    elif isinstance(orig, pg_errors.QueryCanceled):
+        error = DatabaseFailed(
+            f"The database cancelled the operation: {first} (a statement_timeout on the "
+            f"connection, or an administrator).{nothing}"
+        )
+    elif (orig.sqlstate or "").startswith("53"):
+        error = DatabaseFailed(
+            f"The database server ran out of resources: {first}.{nothing} Free disk space "
+            "(or memory, or connections) on the server and try again."
+        )
+    elif _connection_lost(orig):
+        error = DatabaseUnavailable(
+            f"Lost the connection to the database ({first}).{nothing} Try again once the "
+            "server is back."
+        )
+    elif isinstance(orig, psycopg.OperationalError):
+        error = DatabaseFailed(f"The database could not finish the operation: {first}.{nothing}")
+    elif isinstance(orig, psycopg.DataError | psycopg.IntegrityError):
+        error = InvalidInput(f"The database refused the change: {first}.{nothing}")
+    else:
+        return None
+    return type(error)(config.mask_secrets(str(error), url))
