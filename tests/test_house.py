@@ -9,6 +9,7 @@ import a module could ever run, at the top or inside a function.
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,3 +130,16 @@ def test_no_module_past_the_limit():
         if lines > MAX_LINES:
             long[module] = lines
     assert long == {}, f"modules over {MAX_LINES} lines: split them by what they do"
+
+
+def test_every_screen_is_independent_of_the_others():
+    """A new screen joins the contract that keeps screens from importing each other."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    listed = next(c["modules"] for c in contracts["contracts"] if c["type"] == "independence")
+    screens = set()
+    for path in (ROOT / "tui" / "screens").iterdir():
+        if path.suffix == ".py" and path.stem != "__init__":
+            screens.add(f"tui.screens.{path.stem}")
+        elif (path / "__init__.py").exists() and path.name != "shared":  # shared: not a screen
+            screens.add(f"tui.screens.{path.name}")
+    assert set(listed) == screens

@@ -10,20 +10,35 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import Monochrome
+from textual.reactive import reactive
 from textual.screen import Screen
 
 from core import config
-from core.errors import DatabaseUnavailable
+from core.errors import CampaignConsoleError, DatabaseUnavailable
 from core.store import ChangeFeed, ChangeSet, Database, FeedStatus, explain
+from tui.format import error_text
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
+from tui.messages import OpenAnalytics, OpenCompare, OpenRecipients, OpenScreen, OpenTimeline
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
-from tui.screens.base import DataScreen, error_text
-from tui.screens.sorting import SortableScreen
+from tui.screens.analytics import AnalyticsScreen
+from tui.screens.campaigns import CampaignsScreen
+from tui.screens.compare import CompareScreen
+from tui.screens.event_log import EventLogScreen
+from tui.screens.find import FindScreen
+from tui.screens.help import HelpScreen
+from tui.screens.recipients import RecipientsScreen
+from tui.screens.shared.base import DataScreen
+from tui.screens.shared.sorting import SortableScreen
+from tui.screens.suppressions import SuppressionsScreen
+from tui.screens.timeline import TimelineScreen
 from tui.signals import quit_when_terminal_hangs_up
 
 
 class CampaignConsoleApp(App):
+    # What the title says of live refresh (tui.live.describe) follows these two.
+    live_paused: reactive[bool] = reactive(False, init=False)
+    feed_status: reactive[FeedStatus | None] = reactive(None, init=False)
     TITLE = "Campaign Console"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
@@ -87,16 +102,13 @@ class CampaignConsoleApp(App):
         self._clock = clock
         self.label = label or database.display_url
         self.live = live
-        self.live_paused = False
+        self.missed = False  # changes came while live refresh was paused
         self.feed: ChangeFeed | None = None
-        self.feed_status: FeedStatus | None = None
 
     def now(self) -> datetime:
         return self._clock() if self._clock else datetime.now(UTC)
 
     def on_mount(self) -> None:
-        from tui.screens.campaigns import CampaignsScreen
-
         self.sub_title = self.label + ("  (read-only)" if self.read_only else "")
         self.push_screen(CampaignsScreen())
         if not self.is_headless:
@@ -106,7 +118,7 @@ class CampaignConsoleApp(App):
                 self.database.url,
                 retry_max=2.0,  # back within 2 s of the server's return
                 revive=self.database.revive,  # the embedded server: started again if it died
-                on_status=lambda status: self.post_message(FeedStatusChanged(status)),
+                on_status=self._feed_status_from_thread,
             )
             self.run_worker(
                 partial(consume, self, self.feed),
@@ -117,6 +129,9 @@ class CampaignConsoleApp(App):
             )
         self._show_live_state()
 
+    def _feed_status_from_thread(self, status: FeedStatus) -> None:
+        self.post_message(FeedStatusChanged(status))  # the feed's thread: post, don't touch
+
     def on_unmount(self) -> None:
         if self.feed is not None:
             self.feed.stop()
@@ -125,7 +140,7 @@ class CampaignConsoleApp(App):
     @on(DataChanged)
     def _data_changed(self, message: DataChanged) -> None:
         if self.live_paused:
-            self._missed = True
+            self.missed = True
             return
         screen = self.screen
         if isinstance(screen, DataScreen):
@@ -134,7 +149,17 @@ class CampaignConsoleApp(App):
     @on(FeedStatusChanged)
     def _feed_status(self, message: FeedStatusChanged) -> None:
         self.feed_status = message.status
+
+    def watch_feed_status(self) -> None:
         self._show_live_state()
+
+    def watch_live_paused(self, paused: bool) -> None:
+        self._show_live_state()
+        if not paused and self.missed:
+            # Changes came while paused: the screen shown reads everything again.
+            self.missed = False
+            if isinstance(self.screen, DataScreen):
+                self.screen.pacer.add(ChangeSet(frozenset(), resync=True))
 
     def _show_live_state(self) -> None:
         state = describe(self.feed_status, self.live_paused, self.tz) if self.live else ""
@@ -145,11 +170,6 @@ class CampaignConsoleApp(App):
             self.notify("Live refresh is off for this session.", severity="warning")
             return
         self.live_paused = not self.live_paused
-        self._show_live_state()
-        if not self.live_paused and getattr(self, "_missed", False):
-            self._missed = False
-            if isinstance(self.screen, DataScreen):
-                self.screen.pacer.add(ChangeSet(frozenset(), resync=True))
         self.notify("Live refresh paused" if self.live_paused else "Live refresh resumed")
 
     def action_refresh(self) -> None:
@@ -182,34 +202,46 @@ class CampaignConsoleApp(App):
 
     # -- global actions --------------------------------------------------------------------
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def action_go_home(self) -> None:
-        from tui.screens.campaigns import CampaignsScreen
-
         while len(self.screen_stack) > 2 and not isinstance(self.screen, CampaignsScreen):
             self.pop_screen()
 
     def action_find(self) -> None:
-        from tui.screens.find import FindScreen
-
         if not isinstance(self.screen, FindScreen):
             self.push_screen(FindScreen())
 
     def action_event_log(self) -> None:
-        from tui.screens.event_log import EventLogScreen
-
         if not isinstance(self.screen, EventLogScreen):
             self.push_screen(EventLogScreen())
 
     def action_suppressions(self) -> None:
-        from tui.screens.suppressions import SuppressionsScreen
-
         if not isinstance(self.screen, SuppressionsScreen):
             self.push_screen(SuppressionsScreen())
+
+    # -- opening screens: screens ask with an Open... message (tui.messages) ----------------
+    def _open(self, message: OpenScreen, screen: Callable[[], Screen]) -> None:
+        # Only for the screen shown: a late Enter of a screen since covered opens nothing.
+        if message.origin is None or message.origin is self.screen:
+            self.push_screen(screen())
+
+    @on(OpenRecipients)
+    def _open_recipients(self, m: OpenRecipients) -> None:
+        self._open(m, lambda: RecipientsScreen(m.campaign_pk, m.campaign_name))
+
+    @on(OpenAnalytics)
+    def _open_analytics(self, m: OpenAnalytics) -> None:
+        self._open(m, lambda: AnalyticsScreen(m.campaign_pk, m.campaign_name))
+
+    @on(OpenCompare)
+    def _open_compare(self, m: OpenCompare) -> None:
+        self._open(m, lambda: CompareScreen(m.first, m.second))
+
+    @on(OpenTimeline)
+    def _open_timeline(self, m: OpenTimeline) -> None:
+        self._open(m, lambda: TimelineScreen(m.recipient_id))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -233,6 +265,4 @@ class CampaignConsoleApp(App):
 
 
 def _is_domain(error: BaseException) -> bool:
-    from core.errors import CampaignConsoleError
-
     return isinstance(error, CampaignConsoleError)

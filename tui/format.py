@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
+from core.errors import CampaignConsoleError
 from tui import json_view
 
 # C0 controls, DEL and C1 controls would reach the terminal as commands; show them as \xNN.
@@ -98,3 +99,10 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """`1 event`, `2,000 events`, `0 matches` (give the plural when it isn't singular + s)."""
     word = singular if n == 1 else (plural_form or singular + "s")
     return f"{n:,} {word}"
+
+
+def error_text(error: BaseException) -> str:
+    """An error as a person reads it: core's own message, or the exception's type and text."""
+    if isinstance(error, CampaignConsoleError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

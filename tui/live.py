@@ -6,35 +6,42 @@ and at most every REFRESH_INTERVAL after that, re-arming only when a refresh has
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from time import monotonic
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from core.store import ChangeFeed, ChangeSet, FeedState, FeedStatus
 
-if TYPE_CHECKING:
-    from tui.app import CampaignConsoleApp
+
+class LiveScreen(Protocol):
+    """A screen the pacer refreshes (tui.screens.shared.base.DataScreen)."""
+
+    def set_timer(self, delay: float, callback: Callable[[], None]) -> Timer: ...
+
+    def live_refresh(self, campaign_ids: frozenset[int], resync: bool) -> None: ...
+
 
 REFRESH_INTERVAL = 0.2
 
 
+@dataclass
 class DataChanged(Message):
-    def __init__(self, change: ChangeSet) -> None:
-        super().__init__()
-        self.change = change
+    change: ChangeSet
 
 
+@dataclass
 class FeedStatusChanged(Message):
-    def __init__(self, status: FeedStatus) -> None:
-        super().__init__()
-        self.status = status
+    status: FeedStatus
 
 
-def consume(app: CampaignConsoleApp, feed: ChangeFeed) -> None:
+def consume(app: MessagePump, feed: ChangeFeed) -> None:
     """The body of the app's feed worker (a thread): post every change set to the app."""
     worker = get_current_worker()
     for change in feed.changes(timeout=0.5):
@@ -45,7 +52,7 @@ def consume(app: CampaignConsoleApp, feed: ChangeFeed) -> None:
             app.post_message(DataChanged(change))
 
 
-def describe(status: FeedStatus | None, paused: bool, tz) -> str:
+def describe(status: FeedStatus | None, paused: bool, tz: tzinfo | None) -> str:
     if paused:
         return "live paused"
     if status is None:
@@ -63,7 +70,7 @@ def describe(status: FeedStatus | None, paused: bool, tz) -> str:
 class RefreshPacer:
     """First change at once, then at most one refresh per interval; never two at a time."""
 
-    def __init__(self, screen, interval: float = REFRESH_INTERVAL) -> None:
+    def __init__(self, screen: LiveScreen, interval: float = REFRESH_INTERVAL) -> None:
         self.screen = screen
         self.interval = interval
         self.ids: set[int] = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from typing import cast
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -11,6 +12,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from core import campaigns
 from core.campaigns import CampaignSummary
 from tui import format as fmt
+from tui.context import Console
+from tui.messages import OpenRecipients
 
 LIMIT = 30
 
@@ -20,16 +23,14 @@ class CampaignJump(Provider):
     starts with it."""
 
     def _fetch(self, query: str) -> list[CampaignSummary]:
-        with self.app.database.reading() as session:
+        with cast(Console, self.app).database.reading() as session:
             if not query:
                 return campaigns.list_campaigns(session, limit=LIMIT)
             # The palette's query is often a campaign id rather than a name.
             return campaigns.find_campaigns(session, query, limit=LIMIT)
 
     def _open(self, campaign: CampaignSummary) -> None:
-        from tui.screens.recipients import RecipientsScreen
-
-        self.app.push_screen(RecipientsScreen(campaign.id, campaign.name))
+        self.app.post_message(OpenRecipients(None, campaign.id, campaign.name))
 
     def _help(self, c: CampaignSummary) -> str:
         return fmt.clean(

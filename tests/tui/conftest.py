@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC
 
 import pytest
+from textual.pilot import Pilot
 
 from core.store import Database
 from tests.tui.data import NOW, seed
@@ -38,6 +41,23 @@ def make_app(db, ids):
     yield factory
     for database in made:
         database.close()
+
+
+@pytest.fixture
+def started(make_app) -> Callable[..., contextlib.AbstractAsyncContextManager]:
+    """`async with started(size=(100, 30)) as (app, pilot):` the app on the fixed data,
+    opened on the campaigns screen with its first reads done; `read_only`, `live` as make_app."""
+
+    @contextlib.asynccontextmanager
+    async def start(
+        *, read_only: bool = False, live: bool = False, size: tuple[int, int] = (80, 24)
+    ) -> AsyncIterator[tuple[CampaignConsoleApp, Pilot]]:
+        app = make_app(read_only=read_only, live=live)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            yield app, pilot
+
+    return start
 
 
 async def settle(pilot) -> None:

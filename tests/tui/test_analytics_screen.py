@@ -138,10 +138,8 @@ async def test_october_human_machine_links_bounces_and_both_charts(make_app, oct
         assert "Opens per day" in text_of(app, "#chart-daily")
 
 
-async def test_analytics_from_the_recipients_screen_and_refresh(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+async def test_analytics_from_the_recipients_screen_and_refresh(started, db):
+    async with started(size=(80, 24)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "enter")
         assert isinstance(app.screen, RecipientsScreen)
@@ -289,20 +287,16 @@ async def test_suppression_list_search_and_lift_with_confirmation(make_app, db, 
         assert app.screen.id == "campaigns-screen"
 
 
-async def test_lifting_is_refused_read_only(make_app, db):
-    app = make_app(read_only=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+async def test_lifting_is_refused_read_only(started, db):
+    async with started(read_only=True, size=(80, 24)) as (app, pilot):
         await press(pilot, "S", "d")
         assert isinstance(app.screen, SuppressionsScreen)  # no dialog
         assert suppressed_addresses(db) == ["olga@example.com"]
         assert "read-only" in text_of(app, "#status-line")
 
 
-async def test_recipients_screen_marks_suppressed_addresses(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+async def test_recipients_screen_marks_suppressed_addresses(started):
+    async with started(size=(80, 24)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "enter")
         emails = column_values(app, "#recipients", "email_address")
@@ -367,10 +361,8 @@ async def test_export_writes_the_file_and_refuses_to_overwrite_unasked(make_app,
         assert list(tmp_path.iterdir()) == [target]
 
 
-async def test_export_says_why_nothing_was_written(make_app, tmp_path):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+async def test_export_says_why_nothing_was_written(started, tmp_path):
+    async with started(size=(80, 24)) as (app, pilot):
         await select_campaign(pilot, "camp_done")
         await open_export(pilot, tmp_path / "no such dir" / "x.csv")
         await press(pilot, "enter")
@@ -389,10 +381,8 @@ async def open_export_value(pilot, path) -> None:
     await settle(pilot)
 
 
-async def test_export_choice_changes_the_default_name_until_edited(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_export_choice_changes_the_default_name_until_edited(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "x")
         box = app.screen.query_one("#path")

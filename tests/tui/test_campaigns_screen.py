@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.store import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
-from tests.tui.conftest import settle
 from tests.tui.data import HOSTILE_NAME
 from tests.tui.helpers import (
     campaign_row,
@@ -28,10 +27,8 @@ ALL_IDS = {
 }
 
 
-async def test_lists_every_campaign_with_rates(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_lists_every_campaign_with_rates(started):
+    async with started(size=(120, 40)) as (app, _pilot):
         assert set(column_values(app, "#campaigns", "campaign_id")) == ALL_IDS
         spring = dict(
             zip(
@@ -44,10 +41,8 @@ async def test_lists_every_campaign_with_rates(make_app):
         assert spring == f"{9 * 100 / 17:.1f}"
 
 
-async def test_status_filter_search_and_escape(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_status_filter_search_and_escape(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "3")  # running
         assert column_values(app, "#campaigns", "campaign_id") == ["camp_spring"]
         await press(pilot, "0")
@@ -62,10 +57,8 @@ async def test_status_filter_search_and_escape(make_app):
         assert app.screen.id == "campaigns-screen"
 
 
-async def test_sort_picker_and_direction(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_sort_picker_and_direction(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "o", "down", "enter")  # the picker: created, then name ▲
         names = column_values(app, "#campaigns", "name")
         assert names == sorted(names)
@@ -76,10 +69,8 @@ async def test_sort_picker_and_direction(make_app):
         assert table(app, "#campaigns").columns["name"].label.plain.endswith("▼")
 
 
-async def test_new_campaign_by_form(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_new_campaign_by_form(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         await press(pilot, "n")
         await pilot.press(*"Holiday promo")
         await press(pilot, "tab", "4", "2", "enter")
@@ -90,10 +81,8 @@ async def test_new_campaign_by_form(make_app, db):
         assert "Holiday promo" in column_values(app, "#campaigns", "name")
 
 
-async def test_edit_renames(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_edit_renames(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_draft")
         await press(pilot, "e")
         assert app.screen.query_one("#name").value == "Welcome series"
@@ -102,10 +91,8 @@ async def test_edit_renames(make_app, db):
         assert campaign_row(db, "camp_draft").name == "Welcome v2"
 
 
-async def test_lifecycle_keys_move_status(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_lifecycle_keys_move_status(started, db):
+    async with started(size=(100, 30)) as (_app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "p")
         assert campaign_row(db, "camp_spring").status == "paused"
@@ -125,10 +112,8 @@ async def test_lifecycle_keys_move_status(make_app, db):
         assert row.status == "running" and row.started_at is not None
 
 
-async def test_refused_move_shows_why_and_changes_nothing(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_refused_move_shows_why_and_changes_nothing(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         before = campaign_row(db, "camp_done")
         await select_campaign(pilot, "camp_done")
         await press(pilot, "s")
@@ -142,10 +127,8 @@ async def test_refused_move_shows_why_and_changes_nothing(make_app, db):
         assert any("recipient" in n.lower() for n in notifications(app))
 
 
-async def test_schedule_validates_then_schedules(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_schedule_validates_then_schedules(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_evil")
         await press(pilot, "t")
         when = app.screen.query_one("#when")
@@ -160,10 +143,8 @@ async def test_schedule_validates_then_schedules(make_app, db):
         assert fmt.when(row.scheduled_at, app.tz) == "2027-01-05 10:30"
 
 
-async def test_duplicate_and_delete_with_confirmation(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_duplicate_and_delete_with_confirmation(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "y")
         with db.reading() as s:
@@ -183,10 +164,8 @@ async def test_duplicate_and_delete_with_confirmation(make_app, db):
             assert s.scalar(select(func.count()).select_from(CampaignRecipient)) == 20 + 2
 
 
-async def test_add_all_leads_retry_failed_and_recount(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_add_all_leads_retry_failed_and_recount(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_draft")
         await press(pilot, "a", "enter")  # empty path: every lead ...
         # ... but olga, whose hard bounce put her on the suppression list
@@ -208,12 +187,10 @@ async def test_add_all_leads_retry_failed_and_recount(make_app, db):
         assert any("emails_sent 999→17" in n for n in notifications(app))
 
 
-async def test_add_recipients_from_csv(make_app, db, tmp_path):
+async def test_add_recipients_from_csv(started, db, tmp_path):
     csv = tmp_path / "people.csv"
     csv.write_text("email,name\nnew.one@example.com,New One\nnot-an-email\nana@example.com,Ana\n")
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with started(size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_draft")
         await press(pilot, "a")
         app.screen.query_one("#path").value = str(csv)
@@ -223,10 +200,8 @@ async def test_add_recipients_from_csv(make_app, db, tmp_path):
         assert str(app.screen.query_one("#lines").render()).startswith("line 3: ")
 
 
-async def test_hostile_names_are_shown_literally(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_hostile_names_are_shown_literally(started):
+    async with started(size=(120, 40)) as (app, _pilot):
         names = column_values(app, "#campaigns", "name")
         assert fmt.clean(HOSTILE_NAME) in names
         assert "[bold red]Black Friday[/] \\x1b[31mred\\x1b[0m" in names

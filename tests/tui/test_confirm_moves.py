@@ -15,10 +15,8 @@ def _question(app) -> str:
     return app.screen.question.plain
 
 
-async def test_start_asks_with_the_count_escape_cancels_enter_starts(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_start_asks_with_the_count_escape_cancels_enter_starts(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         before = campaign_row(db, "camp_evil")  # a draft with one recipient
         await select_campaign(pilot, "camp_evil")
         await press(pilot, "s")
@@ -34,10 +32,8 @@ async def test_start_asks_with_the_count_escape_cancels_enter_starts(make_app, d
         assert campaign_row(db, "camp_evil").status == "running"
 
 
-async def test_complete_and_fail_say_what_is_left_unsent(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_complete_and_fail_say_what_is_left_unsent(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         spring = campaign_row(db, "camp_spring")
         unsent = spring.total_recipients - spring.emails_sent
         await select_campaign(pilot, "camp_spring")
@@ -58,10 +54,8 @@ async def test_complete_and_fail_say_what_is_left_unsent(make_app, db):
         assert campaign_row(db, "camp_paused").status == "failed"
 
 
-async def test_the_footer_offers_resume_on_a_paused_campaign(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_the_footer_offers_resume_on_a_paused_campaign(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         assert app.screen.active_bindings["s"].binding.description == "Start"
         await select_campaign(pilot, "camp_paused")
@@ -73,10 +67,8 @@ async def test_the_footer_offers_resume_on_a_paused_campaign(make_app, db):
         assert app.screen.active_bindings["s"].binding.description == "Start"
 
 
-async def test_a_running_campaign_nothing_sends_says_so_in_its_header(make_app, db):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_a_running_campaign_nothing_sends_says_so_in_its_header(started, db):
+    async with started(size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_evil")
         await press(pilot, "s", "y", "enter")  # start it, then open its recipients
         header = str(app.screen.query_one("#stats").render())

@@ -10,13 +10,13 @@ from tests.tui.conftest import settle
 from tests.tui.data import HOSTILE_EMAIL, HOSTILE_UA
 from tests.tui.helpers import column_values, press, select_campaign, table
 from tui import format as fmt
-from tui.screens.campaigns import WRITE_ACTIONS
+from tui.screens.campaigns.keys import WRITE_ACTIONS
 from tui.screens.event_log import EventLogScreen
-from tui.screens.events_table import UA_WIDTH, tail
 from tui.screens.find import FindScreen
 from tui.screens.help import SECTIONS, HelpScreen
 from tui.screens.recipients import RecipientsScreen
 from tui.screens.timeline import TimelineScreen
+from tui.widgets.events_table import UA_WIDTH, tail
 
 
 def status_line(app) -> str:
@@ -79,10 +79,8 @@ async def test_timeline_lists_events_in_order_with_json(make_app):
         assert isinstance(app.screen, RecipientsScreen)
 
 
-async def test_find_by_email_across_campaigns_then_timeline(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_find_by_email_across_campaigns_then_timeline(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "f")
         assert isinstance(app.screen, FindScreen)
         await press(pilot, *"ana@example.com")
@@ -95,10 +93,8 @@ async def test_find_by_email_across_campaigns_then_timeline(make_app):
         assert isinstance(app.screen, TimelineScreen)
 
 
-async def test_event_log_newest_first_and_filtered(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_event_log_newest_first_and_filtered(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "l")
         assert isinstance(app.screen, EventLogScreen)
         keys = [int(k) for k in table(app, "#log").row_keys]
@@ -115,10 +111,8 @@ async def test_event_log_newest_first_and_filtered(make_app):
         assert column_values(app, "#log", "event_type") == []
 
 
-async def test_help_lists_the_screens_bindings(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_help_lists_the_screens_bindings(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         entries = app.screen.entries
@@ -156,10 +150,8 @@ async def test_hostile_values_show_literally_everywhere(make_app, ids):
         assert "\x1b" not in str(json_text)
 
 
-async def test_read_only_offers_no_write_and_the_session_refuses_writes(make_app):
-    app = make_app(read_only=True)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_read_only_offers_no_write_and_the_session_refuses_writes(started):
+    async with started(read_only=True, size=(120, 40)) as (app, pilot):
         active = {b.binding.action for b in app.screen.active_bindings.values()}
         assert not active & {f"{a}" for a in WRITE_ACTIONS}
         assert not any(a.startswith("lifecycle") for a in active)
@@ -185,10 +177,8 @@ async def wait_for_palette(pilot, text: str):
     raise AssertionError(f"no palette hit for {text!r}")
 
 
-async def test_palette_jumps_to_a_campaign_by_name(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_palette_jumps_to_a_campaign_by_name(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await pilot.press("ctrl+p", *"webinar")
         await wait_for_palette(pilot, "Webinar invite")
         await press(pilot, "enter")
@@ -196,12 +186,10 @@ async def test_palette_jumps_to_a_campaign_by_name(make_app):
         assert app.screen.campaign_name == "Webinar invite"
 
 
-async def test_palette_runs_screen_actions(make_app, db):
+async def test_palette_runs_screen_actions(started, db):
     from tests.tui.helpers import campaign_row
 
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with started(size=(120, 40)) as (_app, pilot):
         await select_campaign(pilot, "camp_spring")
         await pilot.press("ctrl+p", *"pause")
         await wait_for_palette(pilot, "Pause")

@@ -78,10 +78,8 @@ async def test_a_campaign_filter_starts_at_its_newest_row(make_app, db, ids):
         assert log.scroll_y == 0
 
 
-async def test_a_filtered_count_is_read_again_with_the_page(make_app, db, ids):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_a_filtered_count_is_read_again_with_the_page(started, db, ids):
+    async with started(size=(120, 40)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "enter", "5")  # bounced
         line = status_line(app)

@@ -12,18 +12,14 @@ from tui.screens.event_log import EventLogScreen
 from tui.widgets.campaign_picker import CampaignPicker
 
 
-async def test_home_search_takes_the_start_of_an_id(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_home_search_takes_the_start_of_an_id(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "slash", *"camp_sp")
         assert column_values(app, "#campaigns", "campaign_id") == ["camp_spring"]
 
 
-async def test_the_event_log_filter_takes_an_id_start_or_asks_which(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_the_event_log_filter_takes_an_id_start_or_asks_which(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "l", "c", *"camp_sp", "enter")
         screen = app.screen
         assert isinstance(screen, EventLogScreen)
@@ -39,10 +35,8 @@ async def test_the_event_log_filter_takes_an_id_start_or_asks_which(make_app):
         assert "No campaign's name or id matches 'nothing like it'." in notifications(app)
 
 
-async def test_a_pasted_id_then_enter_picks_that_campaign_not_the_top_row(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_a_pasted_id_then_enter_picks_that_campaign_not_the_top_row(started):
+    async with started(size=(120, 40)) as (app, pilot):
         await select_campaign(pilot, "camp_done")
         await press(pilot, "A", "c")
         assert isinstance(app.screen, CampaignPicker)

@@ -128,7 +128,7 @@ def test_the_cli_reads_a_time_without_a_zone_as_the_app_does(cli, db, berlin_mac
 
 
 async def test_import_lists_every_refused_line_and_expands_home(
-    make_app, db, tmp_path, monkeypatch
+    started, db, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "people.csv").write_text(
@@ -140,9 +140,7 @@ async def test_import_lists_every_refused_line_and_expands_home(
         "\x1b[31mred@example.com\n"
         "new.two@example.com\n"
     )
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(size=(80, 24)) as (app, pilot):
         await select_campaign(pilot, "camp_draft")
         await press(pilot, "a", *"~/people.csv", "enter")
         report = app.screen

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.tui.conftest import settle
 from tests.tui.helpers import notifications, press, select_campaign, table
 from tui import format as fmt
 from tui.screens.recipients import RecipientsScreen
@@ -21,20 +20,16 @@ def selected_name(app) -> str:
     return app.screen.summaries[table(app, "#campaigns").current_key()].name
 
 
-async def test_a_new_campaign_is_selected(make_app):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_a_new_campaign_is_selected(started):
+    async with started(size=(100, 30)) as (app, pilot):
         await press(pilot, "n")
         await pilot.press(*"Holiday promo")
         await press(pilot, "enter")
         assert selected_name(app) == "Holiday promo"
 
 
-async def test_after_a_delete_the_cursor_stays_in_place(make_app):
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_after_a_delete_the_cursor_stays_in_place(started):
+    async with started(size=(100, 30)) as (app, pilot):
         t = table(app, "#campaigns")
         t.move_cursor(row=3)
         await pilot.pause()
@@ -44,10 +39,8 @@ async def test_after_a_delete_the_cursor_stays_in_place(make_app):
         assert t.cursor_row == 3 and t.current_key() == after
 
 
-async def test_write_keys_in_read_only_say_why(make_app):
-    app = make_app(read_only=True)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+async def test_write_keys_in_read_only_say_why(started):
+    async with started(read_only=True, size=(100, 30)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "d")
         assert app.screen.id == "campaigns-screen"
@@ -58,10 +51,8 @@ async def test_write_keys_in_read_only_say_why(make_app):
         assert shown[-1].startswith("read-only: Unschedule")
 
 
-async def test_the_counters_header_fits_80_columns(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+async def test_the_counters_header_fits_80_columns(started):
+    async with started(size=(80, 24)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "enter")
         screen = app.screen

@@ -20,10 +20,8 @@ def open_rates(app) -> list[float]:
     return [float(v) for v in column_values(app, "#campaigns", "open_rate")]
 
 
-async def test_o_opens_a_picker_and_the_rate_column_shows_the_arrow_at_80(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+async def test_o_opens_a_picker_and_the_rate_column_shows_the_arrow_at_80(started):
+    async with started(size=(80, 24)) as (app, pilot):
         await press(pilot, "o")
         assert isinstance(app.screen, SortPicker)
         await press(pilot, *["down"] * 6, "enter")  # created, name, id, ..., open rate
@@ -35,10 +33,8 @@ async def test_o_opens_a_picker_and_the_rate_column_shows_the_arrow_at_80(make_a
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-async def test_no_stale_arrow_after_sorting_by_another_column(make_app, size):
-    app = make_app()
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+async def test_no_stale_arrow_after_sorting_by_another_column(started, size):
+    async with started(size=size) as (app, pilot):
         await press(pilot, "o", "down", "enter")  # name
         assert "Name ▲" in header_line(app)
         await press(pilot, "o", "down", "enter")  # campaign id: not shown at 80 columns
@@ -47,10 +43,8 @@ async def test_no_stale_arrow_after_sorting_by_another_column(make_app, size):
         assert ("Campaign id ▲" in line) == (size[0] == 120)
 
 
-async def test_clicking_a_header_sorts_and_a_second_click_reverses(make_app):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_clicking_a_header_sorts_and_a_second_click_reverses(started):
+    async with started(size=(120, 40)) as (app, pilot):
         t = table(app, "#campaigns")
         x = 0
         for column in t.ordered_columns:
@@ -65,10 +59,10 @@ async def test_clicking_a_header_sorts_and_a_second_click_reverses(make_app):
         assert open_rates(app) == sorted(open_rates(app))
 
 
-async def test_the_palette_sorts_by_open_rate_and_the_sort_is_remembered(make_app, state_home):
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_the_palette_sorts_by_open_rate_and_the_sort_is_remembered(
+    make_app, started, state_home
+):
+    async with started(size=(120, 40)) as (app, pilot):
         await pilot.press("ctrl+p", *"sort by open rate")
         await wait_for_palette(pilot, "Sort by open rate")
         await press(pilot, "enter")

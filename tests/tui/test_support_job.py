@@ -31,11 +31,9 @@ def add_event(db, recipient_id: int, kind: str, data: dict, ua: str | None = Non
 
 
 async def test_recipients_at_80_give_the_email_room_and_mark_suppression_on_the_status(
-    make_app,
+    started,
 ):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(size=(80, 24)) as (app, pilot):
         await select_campaign(pilot, "camp_spring")
         await press(pilot, "enter")
         t = table(app, "#recipients")
@@ -45,10 +43,8 @@ async def test_recipients_at_80_give_the_email_room_and_mark_suppression_on_the_
         assert "bounced ⊘" in column_values(app, "#recipients", "status")
 
 
-async def test_find_shows_the_campaign_name_beside_its_id_at_80(make_app):
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+async def test_find_shows_the_campaign_name_beside_its_id_at_80(started):
+    async with started(size=(80, 24)) as (app, pilot):
         await press(pilot, "f", *"ana@example.com")
         assert sorted(column_values(app, "#matches", "campaign_name")) == [
             "Spring launch",
@@ -56,7 +52,7 @@ async def test_find_shows_the_campaign_name_beside_its_id_at_80(make_app):
         ]
 
 
-async def test_timeline_has_a_sent_row_who_did_it_and_a_bounce_read_once(make_app, db, ids):
+async def test_timeline_has_a_sent_row_who_did_it_and_a_bounce_read_once(started, db, ids):
     add_event(db, ids["ana"], "open", {"machine": True, "machine_reason": "apple-mpp"})
     add_event(
         db,
@@ -64,9 +60,7 @@ async def test_timeline_has_a_sent_row_who_did_it_and_a_bounce_read_once(make_ap
         "bounce",
         {"bounce_type": "permanent", "error_code": 550, "error_message": "550 5.1.10 Not found"},
     )
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(size=(80, 24)) as (app, pilot):
         app.push_screen(TimelineScreen(ids["ana"]))
         await settle(pilot)
         assert column_values(app, "#events", "event_type")[0] == "sent"
@@ -89,17 +83,13 @@ async def test_timeline_has_a_sent_row_who_did_it_and_a_bounce_read_once(make_ap
         assert "Text: 550 5.1.10 Not found" in panel
 
 
-async def test_the_event_log_panel_shows_the_whole_user_agent_at_80(make_app, db, ids):
+async def test_the_event_log_panel_shows_the_whole_user_agent_at_80(started, db, ids):
     add_event(db, ids["ana"], "open", {}, ua=GMAIL_PROXY)
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with started(size=(80, 24)) as (app, pilot):
         await press(pilot, "l")
         panel = str(app.screen.query_one("#event-detail").render())
         assert "by a person" in panel
         assert GMAIL_PROXY in panel
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with started(size=(120, 40)) as (app, pilot):
         await press(pilot, "l")
         assert column_values(app, "#log", "user_agent")[0].endswith("GoogleImageProxy)")

@@ -3,6 +3,8 @@ tui.widgets.campaign_picker."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,7 +16,7 @@ from core import figures
 from core.campaigns import CampaignSummary
 from core.figures import CampaignStats, Difference, compare
 from tui import format as fmt
-from tui.screens.base import DataScreen
+from tui.screens.shared.base import DataScreen
 from tui.widgets.campaign_picker import CampaignPicker
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
@@ -80,10 +82,12 @@ class CompareScreen(DataScreen):
         ),
     ]
 
+    @dataclass
     class StatsCompared(Message):
-        def __init__(self, pair: tuple[int, int], a: CampaignStats, b: CampaignStats, live):
-            super().__init__()
-            self.pair, self.a, self.b, self.live = pair, a, b, live
+        pair: tuple[int, int]
+        a: CampaignStats
+        b: CampaignStats
+        live: bool
 
     def __init__(self, a_pk: int, b_pk: int) -> None:
         super().__init__()

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import campaigns, events
 from core.campaigns import CampaignSummary
+from core.events import EventRow
 from core.store import EventType
 from tui import format as fmt
-from tui.screens.base import DataScreen
-from tui.screens.events_table import LOG_COLUMNS, event_cells, event_panel
-from tui.screens.navigation import PagedScreen
+from tui.messages import OpenTimeline
+from tui.screens.shared.base import DataScreen
+from tui.screens.shared.navigation import PagedScreen
+from tui.widgets.events_table import LOG_COLUMNS, event_cells, event_panel
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -45,7 +48,7 @@ class EventLogScreen(PagedScreen, DataScreen):
         border-top: solid $panel;
     }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape", "back", "Back", id="events.back", tooltip="Clear the filter, else go back"
         ),
@@ -109,25 +112,25 @@ class EventLogScreen(PagedScreen, DataScreen):
         ),
     ]
 
+    @dataclass
     class CampaignResolved(Message):
-        def __init__(self, text: str, found: list[CampaignSummary]) -> None:
-            super().__init__()
-            self.text, self.found = text, found
+        text: str
+        found: list[CampaignSummary]
 
+    @dataclass
     class Counted(Message):
-        def __init__(self, query: LogQuery, total: int) -> None:
-            super().__init__()
-            self.query, self.total = query, total
+        query: LogQuery
+        total: int
 
+    @dataclass
     class EventsFetched(Message):
-        def __init__(self, query: LogQuery, rows) -> None:
-            super().__init__()
-            self.query, self.rows = query, rows
+        query: LogQuery
+        rows: tuple[EventRow, ...]
 
     def __init__(self, campaign: str = "") -> None:
         super().__init__()
         self.log_query = LogQuery(campaign=campaign)
-        self.rows: dict[str, object] = {}
+        self.rows: dict[str, EventRow] = {}
         self.page_starts: list[int | None] = []
         self.last_id: int | None = None
         self.shown = 0
@@ -213,7 +216,7 @@ class EventLogScreen(PagedScreen, DataScreen):
 
     def _show_rows(self, message: EventsFetched, *, follow: bool) -> None:
         """Show the fetched page; `follow`: the cursor on the newest row, at the top (tail -f)."""
-        tz = self.app.tz
+        tz = self.console.tz
         self.pending, self.newer = None, 0
         self.shown_query = message.query
         self.rows = {str(e.id): e for e in message.rows}
@@ -241,7 +244,7 @@ class EventLogScreen(PagedScreen, DataScreen):
     def _show_detail(self, key: str | None) -> None:
         """The selected event uncut: full user agent, bounce type, code and text, link, IP."""
         row = self.rows.get(key) if key else None
-        detail = event_panel(row, self.app.tz) if row is not None else Text("")
+        detail = event_panel(row, self.console.tz) if row is not None else Text("")
         self.query_one("#event-detail", Static).update(detail)
 
     def _update_status_line(self) -> None:
@@ -380,6 +383,4 @@ class EventLogScreen(PagedScreen, DataScreen):
         key = self.query_one("#log", ResponsiveTable).current_key()
         event = self.rows.get(key) if key else None
         if event is not None:
-            from tui.screens.timeline import TimelineScreen
-
-            self.drill_down(TimelineScreen(event.recipient_id))
+            self.drill_down(OpenTimeline(self, event.recipient_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.actions import SkipAction
@@ -11,8 +13,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import recipients
+from core.recipients import RecipientMatch
 from tui import format as fmt
-from tui.screens.base import DataScreen
+from tui.messages import OpenTimeline
+from tui.screens.shared.base import DataScreen
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
@@ -44,10 +48,10 @@ class FindScreen(DataScreen):
         ),
     ]
 
+    @dataclass
     class MatchesFetched(Message):
-        def __init__(self, text: str, matches) -> None:
-            super().__init__()
-            self.text, self.matches = text, matches
+        text: str
+        matches: tuple[RecipientMatch, ...]
 
     def __init__(self, email: str = "") -> None:
         super().__init__()
@@ -115,7 +119,7 @@ class FindScreen(DataScreen):
         self.pacer.done()
         if message.text != self.text and self.text:
             return
-        tz = self.app.tz
+        tz = self.console.tz
         self.query_one("#matches", ResponsiveTable).show_rows(
             [
                 (
@@ -145,6 +149,5 @@ class FindScreen(DataScreen):
 
     @on(DataTable.RowSelected, "#matches")
     def _open(self, event: DataTable.RowSelected) -> None:
-        from tui.screens.timeline import TimelineScreen
-
-        self.drill_down(TimelineScreen(int(event.row_key.value)))
+        if event.row_key.value is not None:
+            self.drill_down(OpenTimeline(self, int(event.row_key.value)))

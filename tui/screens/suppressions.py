@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Header, Input, Static
 
 from core import recipients
 from core.recipients import SuppressionRow
 from tui import format as fmt
-from tui.screens.base import SearchableScreen
-from tui.screens.navigation import PagedScreen
+from tui.screens.shared.base import SearchableScreen
+from tui.screens.shared.navigation import PagedScreen
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
@@ -43,7 +44,7 @@ class SuppressionsScreen(PagedScreen, SearchableScreen):
     QUERY_ATTR = "list_query"
     READS = "suppressions"
     WRITE_ACTIONS = frozenset({"lift"})
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape", "back", "Back", id="suppressions.back", tooltip="Clear the search, else back"
         ),
@@ -81,10 +82,11 @@ class SuppressionsScreen(PagedScreen, SearchableScreen):
         ),
     ]
 
+    @dataclass
     class SuppressionsFetched(Message):
-        def __init__(self, query: ListQuery, rows: tuple[SuppressionRow, ...], total: int):
-            super().__init__()
-            self.query, self.rows, self.total = query, rows, total
+        query: ListQuery
+        rows: tuple[SuppressionRow, ...]
+        total: int
 
     def __init__(self) -> None:
         super().__init__()
@@ -141,7 +143,7 @@ class SuppressionsScreen(PagedScreen, SearchableScreen):
             self.pacer.done()
         if message.query != self.list_query:
             return
-        tz = self.app.tz
+        tz = self.console.tz
         self.total = message.total
         self.shown = len(message.rows)
         self.rows = {str(r.id): r for r in message.rows}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,9 +13,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from core import events
+from core.events import EventRow, Timeline
 from tui import format as fmt
-from tui.screens.base import DataScreen
-from tui.screens.events_table import TIMELINE_COLUMNS, delivery_rows, event_cells, event_panel
+from tui.screens.shared.base import DataScreen
+from tui.widgets.events_table import TIMELINE_COLUMNS, delivery_rows, event_cells, event_panel
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -25,16 +28,15 @@ class TimelineScreen(DataScreen):
         Binding("ctrl+r", "refresh", "Refresh", id="timeline.refresh", tooltip="Fetch again"),
     ]
 
+    @dataclass
     class TimelineFetched(Message):
-        def __init__(self, timeline) -> None:
-            super().__init__()
-            self.timeline = timeline
+        timeline: Timeline
 
     def __init__(self, recipient_id: int) -> None:
         super().__init__()
         self.recipient_id = recipient_id
         self.campaign_pk: int | None = None
-        self.events: dict[str, object] = {}
+        self.events: dict[str, EventRow] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -72,7 +74,7 @@ class TimelineScreen(DataScreen):
         t = message.timeline
         r = t.recipient
         self.campaign_pk = r.campaign_id
-        tz = self.app.tz
+        tz = self.console.tz
         self.sub_title = r.email_address
         stamps = "  ".join(
             f"{label} {fmt.when(value, tz)}"
@@ -124,5 +126,5 @@ class TimelineScreen(DataScreen):
             "event_data": event.event_data,
         }
         # Bounded: a 7 KB event nested 980 deep is 1.9 MB as indented JSON (issue 19.8).
-        panel = event_panel(event, self.app.tz)
+        panel = event_panel(event, self.console.tz)
         target.update(Text("\n").join([panel, fmt.literal_block(fmt.pretty_json(body))]))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from core import campaigns
 from core.campaigns import CampaignSummary
 from tui import format as fmt
+from tui.context import console_of
 from tui.widgets.dialogs import Dialog
 from tui.widgets.table import Column, ResponsiveTable
 
@@ -46,10 +49,10 @@ class CampaignPicker(Dialog):
         Binding("up", "move(-1)", "Up", show=False, id="picker.up", tooltip="Previous"),
     ]
 
+    @dataclass
     class CampaignsFound(Message):
-        def __init__(self, search: str, found: list[CampaignSummary]) -> None:
-            super().__init__()
-            self.search, self.found = search, found
+        search: str
+        found: list[CampaignSummary]
 
     def __init__(
         self,
@@ -92,7 +95,7 @@ class CampaignPicker(Dialog):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def find(self, search: str) -> None:
-        with self.app.database.reading() as session:
+        with console_of(self).database.reading() as session:
             if search:
                 found = campaigns.find_campaigns(session, search, limit=PICK_LIMIT)
             else:
@@ -101,7 +104,7 @@ class CampaignPicker(Dialog):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.app.report_error(event.worker.error, reading="campaigns")
+            console_of(self).report_error(event.worker.error, reading="campaigns")
 
     @on(CampaignsFound)
     def show(self, message: CampaignsFound) -> None:

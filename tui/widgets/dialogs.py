@@ -27,7 +27,8 @@ from core.errors import CampaignConsoleError
 from core.local_time import FORMAT, example_time, parse_time, zone_label
 from core.store import explain
 from tui import format as fmt
-from tui.screens.base import error_text
+from tui.context import console_of
+from tui.format import error_text
 
 CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changes")
 
@@ -44,7 +45,7 @@ class Dialog(ModalScreen):
 
     def failure_text(self, error: BaseException) -> str:
         """What a failed worker's error says, in the words the app uses, secrets masked."""
-        url = self.app.database.url
+        url = console_of(self).database.url
         return config.mask_secrets(error_text(explain(error, url) or error), url)
 
 
@@ -93,10 +94,9 @@ class FormDialog(Dialog):
     before or by the save, shows in the dialog (#problem) and every field keeps its text.
     """
 
+    @dataclass
     class Saved(Message):
-        def __init__(self, result: Any) -> None:
-            super().__init__()
-            self.result = result
+        result: Any
 
     def __init__(self, save: Callable[[Any, Any], Any]) -> None:
         super().__init__()
@@ -119,7 +119,7 @@ class FormDialog(Dialog):
 
     @work(thread=True, exit_on_error=False, group="form")
     def _save(self, values: Any) -> None:
-        self.post_message(self.Saved(self.app.database.run(lambda s: self.save(s, values))))
+        self.post_message(self.Saved(console_of(self).database.run(lambda s: self.save(s, values))))
 
     @on(Saved)
     def _saved(self, message: Saved) -> None:

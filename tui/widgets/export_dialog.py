@@ -25,7 +25,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from core import config, figures
 from core.errors import Conflict
 from tui import format as fmt
-from tui.screens.base import error_text
+from tui.context import console_of
+from tui.format import error_text
 from tui.widgets.choices import ChoiceSet
 from tui.widgets.dialogs import ConfirmDialog, Dialog
 
@@ -113,15 +114,14 @@ class ExportDialog(Dialog):
     }
     """
 
+    @dataclass
     class ExportProgressed(Message):
-        def __init__(self, done: int, total: int | None) -> None:
-            super().__init__()
-            self.done, self.total = done, total
+        done: int
+        total: int | None
 
+    @dataclass
     class ExportFinished(Message):
-        def __init__(self, result: ExportDone) -> None:
-            super().__init__()
-            self.result = result
+        result: ExportDone
 
     def __init__(self, campaign_pk: int, campaign_id: str, campaign_name: str = "") -> None:
         super().__init__()
@@ -234,7 +234,7 @@ class ExportDialog(Dialog):
         try:
             with (
                 open(partial, "w", newline="", encoding="utf-8") as out,
-                self.app.database.reading() as session,
+                console_of(self).database.reading() as session,
             ):
                 rows = figures.export(
                     session, self.campaign_pk, job.what, job.fmt, out, on_progress=progress
@@ -268,7 +268,9 @@ class ExportDialog(Dialog):
         for widget in self.query("RadioSet, Input, #export"):
             widget.disabled = False
         self.query_one("#progress").display = False
-        text = config.mask_secrets(error_text(error), self.app.database.url) if error else ""
+        text = (
+            config.mask_secrets(error_text(error), console_of(self).database.url) if error else ""
+        )
         self.show_problem(f"Nothing written. {text}".strip())
 
 

@@ -7,44 +7,25 @@ from dataclasses import dataclass, replace
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import campaigns, recipients
+from core.campaigns import CampaignSummary
+from core.recipients import PageCursor, RecipientPage, RecipientRow
 from core.store import RecipientStatus
 from tui import format as fmt
-from tui.screens.campaign_header import campaign_header
-from tui.screens.navigation import PagedScreen
-from tui.screens.sorting import Sort, SortableScreen
+from tui.messages import OpenAnalytics, OpenTimeline
+from tui.screens.recipients.keys import BINDINGS
+from tui.screens.recipients.table import COLUMNS, SORTS, SUPPRESSED_MARK, row_cells
+from tui.screens.shared.navigation import PagedScreen
+from tui.screens.shared.sorting import SortableScreen
+from tui.widgets.campaign_header import campaign_header
 from tui.widgets.footer import Footer
-from tui.widgets.table import Column, ResponsiveTable
+from tui.widgets.table import ResponsiveTable
 
 PAGE = 100
-STATUS_KEYS = {str(i + 1): status for i, status in enumerate(RecipientStatus)}
-SORTS = (
-    Sort("id", "added", None, False),
-    Sort("sent_at", "sent", "sent_at", True),
-    Sort("opened_at", "opened", "opened_at", True),
-    Sort("clicked_at", "clicked", "clicked_at", True),
-    Sort("replied_at", "replied", "replied_at", True),
-    Sort("bounced_at", "bounced", "bounced_at", True),
-    Sort("email_address", "email", "email_address", False),
-)
-# At 80 columns: email (35 wide: most addresses whole), status, sent, opened (clicks are on
-# the timeline); at 120 clicked, bounced and the error too. The suppression mark rides on
-# the status ("bounced ⊘") instead of a column of its own that is mostly empty.
-COLUMNS = (
-    Column("email_address", "Email", 30, priority=0, flex=True),
-    Column("status", "Status", 13, priority=0),
-    Column("sent_at", "Sent", 11, priority=1),
-    Column("opened_at", "Opened", 11, priority=1),
-    Column("clicked_at", "Clicked", 11, priority=1),
-    Column("bounced_at", "Bounced", 11, priority=2),
-    Column("error_message", "Error", 16, priority=2),
-    Column("replied_at", "Replied", 11, priority=3),
-)
-SUPPRESSED_MARK = "⊘"
 
 
 @dataclass(frozen=True)
@@ -54,8 +35,8 @@ class PageQuery:
     unopened: bool = False
     sort: str = "id"
     descending: bool = False
-    after: object | None = None
-    before: object | None = None
+    after: PageCursor | None = None
+    before: PageCursor | None = None
     skip: int = 0  # from the first row: "go to row"
     from_end: bool = False  # the last page
     offset: int = 0  # 0-based row of the page's first row, for "rows 2,001-2,100"
@@ -64,129 +45,46 @@ class PageQuery:
         return bool(self.status or self.search or self.unopened)
 
 
-def _status(value: str, suppressed: bool) -> Text:
-    """The status, with ⊘ when the address is on the suppression list (never mailed again)."""
-    text = fmt.status(value)
-    if suppressed:
-        text.append(("" if len(text) >= 12 else " ") + SUPPRESSED_MARK, style="bold red")
-    return text
-
-
 class RecipientsScreen(PagedScreen, SortableScreen):
     READS = "recipients"
     CLEARED = {"search": "", "status": None, "unopened": False}
     SORTS = SORTS
     STATE_NAME = "recipients"
-    BINDINGS = [
-        Binding(
-            "enter",
-            "open",
-            "Timeline",
-            id="recipients.open",
-            tooltip="Every event of this recipient",
-        ),
-        Binding(
-            "escape",
-            "back",
-            "Back",
-            id="recipients.back",
-            tooltip="Clear the filter, else back to campaigns",
-        ),
-        Binding("slash", "search", "Search", id="recipients.search", tooltip="Search by email"),
-        Binding(
-            "right_square_bracket",
-            "next_page",
-            "Next",
-            id="recipients.next",
-            tooltip="Next page",
-            key_display="]",
-        ),
-        Binding(
-            "left_square_bracket",
-            "prev_page",
-            "Prev",
-            id="recipients.prev",
-            tooltip="Previous page",
-            key_display="[",
-        ),
-        Binding(
-            "H", "first_page", "First", show=False, id="recipients.first", tooltip="First page"
-        ),
-        Binding(
-            "u",
-            "toggle_unopened",
-            "Unopened",
-            id="recipients.unopened",
-            tooltip="Only sent and not opened",
-        ),
-        Binding("o", "pick_sort", "Sort", id="recipients.sort", tooltip="Pick the sort"),
-        Binding("O", "flip_sort", "Flip", show=False, id="recipients.flip", tooltip="Reverse sort"),
-        Binding(
-            "0",
-            "status_filter('all')",
-            "All",
-            show=False,
-            id="recipients.all",
-            tooltip="Every status",
-        ),
-        *(
-            Binding(
-                key,
-                f"status_filter('{status}')",
-                status.value.title(),
-                show=False,
-                id=f"recipients.only_{status}",
-                tooltip=f"Only {status} recipients",
-            )
-            for key, status in STATUS_KEYS.items()
-        ),
-        Binding(
-            "ctrl+r",
-            "refresh",
-            "Refresh",
-            show=False,
-            id="recipients.refresh",
-            tooltip="Fetch stats and page again",
-        ),
-        Binding(
-            "A",
-            "analytics",
-            "Analytics",
-            id="recipients.analytics",
-            tooltip="Rates, human opens, links, bounces, activity",
-        ),
-        Binding(
-            "x", "export", "Export", show=False, id="recipients.export", tooltip="Export to a file"
-        ),
-    ]
+    BINDINGS = BINDINGS
 
+    @dataclass
     class PageFetched(Message):
-        def __init__(self, query: PageQuery, page, suppressed: frozenset[int], first_row: int):
-            super().__init__()
-            self.query, self.page, self.suppressed = query, page, suppressed
-            self.first_row = first_row  # 0-based row of the page's first row
+        query: PageQuery
+        page: RecipientPage
+        suppressed: frozenset[int]
+        first_row: int  # 0-based row of the page's first row
 
+    @dataclass
     class StatsFetched(Message):
-        def __init__(self, stats, idle: bool = False) -> None:
-            super().__init__()
-            self.stats = stats
-            self.idle = idle  # running, yet nothing is sending it (core.campaigns.sending)
+        stats: CampaignSummary
+        idle: bool = False  # running, yet nothing is sending it (core.campaigns.sending)
 
+    @dataclass
     class CountFetched(Message):
-        def __init__(self, query: PageQuery, total: int) -> None:
-            super().__init__()
-            self.query, self.total = query, total
+        query: PageQuery
+        total: int
+
+    # What the status line says follows these (watch_ methods below).
+    page_query: reactive[PageQuery] = reactive(PageQuery(), init=False)
+    stats: reactive[CampaignSummary | None] = reactive(None, init=False)
+    # Set for every page read, equal or not: the suppressed marks may have changed.
+    current_page: reactive[RecipientPage | None] = reactive(None, init=False, always_update=True)
+    filtered_total: reactive[int | None] = reactive(None, init=False)  # None: not counted yet
 
     def __init__(self, campaign_pk: int, campaign_name: str = "") -> None:
         super().__init__()
         self.campaign_pk = campaign_pk
         self.campaign_name = campaign_name
         sort, descending = self.remembered_sort(("id", False))
-        self.page_query = PageQuery(sort=sort, descending=descending)
-        self.current_page = None
-        self.stats = None
-        self.filtered_total: int | None = None
-        self.rows_by_key: dict[str, object] = {}
+        self.set_reactive(RecipientsScreen.page_query, PageQuery(sort=sort, descending=descending))
+        self._live = False  # the page being read was asked for by a live refresh
+        self._shown_first_row: int | None = None
+        self.rows_by_key: dict[str, RecipientRow] = {}
         self.suppressed: frozenset[int] = frozenset()  # recipient ids of the page shown
         self.first_row = 0  # of the page shown
 
@@ -288,7 +186,7 @@ class RecipientsScreen(PagedScreen, SortableScreen):
     def show_stats(self, message: StatsFetched) -> None:
         self.stats = message.stats
         self.sub_title = message.stats.name
-        header = campaign_header(message.stats, self.app.tz)
+        header = campaign_header(message.stats, self.console.tz)
         if message.idle:  # running, recipients waiting, and nothing has claimed any
             header = Text("\n").join(
                 [
@@ -300,42 +198,26 @@ class RecipientsScreen(PagedScreen, SortableScreen):
                 ]
             )
         self.query_one("#stats", Static).update(header)
-        self._update_status_line()
 
     @on(PageFetched)
     def show_page(self, message: PageFetched) -> None:
-        live, self._live = getattr(self, "_live", False), False
+        live, self._live = self._live, False
         if live:
             self.pacer.done()
         if message.query != self.page_query:
             return
-        page = self.current_page = message.page
+        page = message.page
         self.suppressed = message.suppressed
         self.first_row = message.first_row
-        tz = self.app.tz
+        tz = self.console.tz
         self.rows_by_key = {str(r.id): r for r in page.rows}
         self.table.show_rows(
-            [
-                (
-                    str(r.id),
-                    {
-                        "email_address": fmt.literal(r.email_address),
-                        "status": _status(r.status, r.id in message.suppressed),
-                        "sent_at": fmt.short_when(r.sent_at, tz),
-                        "opened_at": fmt.short_when(r.opened_at, tz),
-                        "clicked_at": fmt.short_when(r.clicked_at, tz),
-                        "replied_at": fmt.short_when(r.replied_at, tz),
-                        "bounced_at": fmt.short_when(r.bounced_at, tz),
-                        "error_message": fmt.literal(r.error_message or "", "red"),
-                    },
-                )
-                for r in page.rows
-            ],
-            keep_cursor=message.first_row == getattr(self, "_shown_first_row", None),
+            [(str(r.id), row_cells(r, r.id in message.suppressed, tz)) for r in page.rows],
+            keep_cursor=message.first_row == self._shown_first_row,
             flash=live,
         )
         self._shown_first_row = message.first_row
-        self._update_status_line()
+        self.current_page = page
 
     @on(CountFetched)
     def show_count(self, message: CountFetched) -> None:
@@ -345,14 +227,27 @@ class RecipientsScreen(PagedScreen, SortableScreen):
             message.query.unopened,
         ) == (self.page_query.status, self.page_query.search, self.page_query.unopened):
             self.filtered_total = message.total
-            self._update_status_line()
 
     def total(self) -> int | None:
         if self.page_query.filtered():
             return self.filtered_total
         return self.stats.total_recipients if self.stats else None
 
+    def watch_page_query(self) -> None:
+        self._update_status_line()
+
+    def watch_stats(self) -> None:
+        self._update_status_line()
+
+    def watch_current_page(self) -> None:
+        self._update_status_line()
+
+    def watch_filtered_total(self) -> None:
+        self._update_status_line()
+
     def _update_status_line(self) -> None:
+        if not self.is_mounted:
+            return
         q = self.page_query
         parts = []
         shown = len(self.current_page.rows) if self.current_page else 0
@@ -372,7 +267,8 @@ class RecipientsScreen(PagedScreen, SortableScreen):
             filters.append(Text.assemble("email contains ", fmt.literal(q.search, "italic")))
         if filters:
             parts.append(Text(", ").join(filters))
-        on_page = len(self.suppressed & {r.id for r in self.current_page.rows}) if shown else 0
+        page_ids = {r.id for r in self.current_page.rows} if self.current_page else set()
+        on_page = len(self.suppressed & page_ids)
         if on_page:
             parts.append(
                 Text(f"{SUPPRESSED_MARK} {on_page:,} suppressed on this page", style="red")
@@ -382,9 +278,7 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         self.query_one("#status-line", Static).update(Text(" · ").join(parts))
 
     def action_analytics(self) -> None:
-        from tui.screens.analytics import AnalyticsScreen
-
-        self.drill_down(AnalyticsScreen(self.campaign_pk, self.campaign_name))
+        self.drill_down(OpenAnalytics(self, self.campaign_pk, self.campaign_name))
 
     def action_export(self) -> None:
         from tui.widgets.export_dialog import open_export
@@ -407,7 +301,6 @@ class RecipientsScreen(PagedScreen, SortableScreen):
             self.filtered_total = None
             if self.page_query.filtered():
                 self.fetch_count(self.page_query)
-        self._update_status_line()
 
     def action_next_page(self) -> None:
         page = self.current_page
@@ -464,6 +357,4 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         key = self.table.current_key()
         if key is None:
             return
-        from tui.screens.timeline import TimelineScreen
-
-        self.drill_down(TimelineScreen(int(key)))
+        self.drill_down(OpenTimeline(self, int(key)))

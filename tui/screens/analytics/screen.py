@@ -3,6 +3,7 @@ time, the link table and the bounce breakdown. `c` compares it with another camp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -18,6 +19,7 @@ from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from core import figures
+from core.campaigns import CampaignSummary
 from core.figures import (
     Activity,
     BounceCode,
@@ -28,7 +30,8 @@ from core.figures import (
     activity,
 )
 from tui import format as fmt
-from tui.screens.analytics_figures import (
+from tui.messages import OpenCompare
+from tui.screens.analytics.figures import (
     BOUNCE_COLUMNS,
     LINK_COLUMNS,
     bounce_rows,
@@ -37,7 +40,8 @@ from tui.screens.analytics_figures import (
     figures_table,
     link_rows,
 )
-from tui.screens.base import DataScreen
+from tui.screens.shared.base import DataScreen
+from tui.widgets.campaign_picker import CampaignPicker
 from tui.widgets.chart import ActivityChart
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
@@ -111,12 +115,13 @@ class AnalyticsScreen(DataScreen):
         ),
     ]
 
+    @dataclass
     class PartFetched(Message):
         """One part of the screen read from the database (see PARTS)."""
 
-        def __init__(self, generation: int, part: str, value: Any) -> None:
-            super().__init__()
-            self.generation, self.part, self.value = generation, part, value
+        generation: int
+        part: str
+        value: Any
 
     def __init__(self, campaign_pk: int, campaign_name: str = "") -> None:
         super().__init__()
@@ -219,7 +224,7 @@ class AnalyticsScreen(DataScreen):
             elif part == "bounces":
                 value = figures.bounce_codes(session, pk)
             else:
-                value = activity(session, pk, start=started, now=self.app.now())
+                value = activity(session, pk, start=started, now=self.console.now())
         self.post_message(self.PartFetched(generation, part, value))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -233,7 +238,7 @@ class AnalyticsScreen(DataScreen):
         # Every part fails alike when the campaign went away: say it once per reading.
         if worker.error is not None and self.reported != self.generation:
             self.reported = self.generation
-            self.app.report_error(worker.error, reading=self.READS)
+            self.console.report_error(worker.error, reading=self.READS)
 
     @on(PartFetched)
     def _part_fetched(self, message: PartFetched) -> None:
@@ -252,7 +257,7 @@ class AnalyticsScreen(DataScreen):
             self.pacer.done()
 
     def _show_overview(self, o: CampaignOverview) -> None:
-        tz = self.app.tz
+        tz = self.console.tz
         self.campaign_name = o.name
         self.sub_title = o.name
         top = Text.assemble(
@@ -292,7 +297,7 @@ class AnalyticsScreen(DataScreen):
             self._show_bounces(self.parts["bounces"])
 
     def _show_activity(self, a: Activity) -> None:
-        tz = self.app.tz
+        tz = self.console.tz
         title = self.query_one("#activity-title", Static)
         hourly = self.query_one("#chart-hourly", ActivityChart)
         daily = self.query_one("#chart-daily", ActivityChart)
@@ -328,12 +333,9 @@ class AnalyticsScreen(DataScreen):
 
     # -- actions ---------------------------------------------------------------------------
     def action_compare(self) -> None:
-        from tui.screens.compare import CompareScreen
-        from tui.widgets.campaign_picker import CampaignPicker
-
-        def chosen(other) -> None:
+        def chosen(other: CampaignSummary | None) -> None:
             if other is not None:
-                self.app.push_screen(CompareScreen(self.campaign_pk, other.id))
+                self.drill_down(OpenCompare(self, self.campaign_pk, other.id))
 
         self.app.push_screen(CampaignPicker(exclude=self.campaign_pk), chosen)
 

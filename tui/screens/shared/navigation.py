@@ -5,14 +5,16 @@ the local clipboard over SSH too). Row keys (g/G, Home/End, PgUp/PgDn) are the t
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any, ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
-from tui.screens.base import DataScreen
+from tui.screens.shared.base import DataScreen
 from tui.widgets.table import ResponsiveTable
 
-NAV_BINDINGS = [
+NAV_BINDINGS: list[BindingType] = [
     Binding(
         "less_than_sign",
         "first_page",
@@ -48,6 +50,37 @@ NAV_BINDINGS = [
 ]
 
 
+def page_bindings(
+    screen: str, what: str, *, show: bool, labels: tuple[str, str]
+) -> list[BindingType]:
+    """`]` and `[`: the next and the previous page of a table read a page at a time."""
+    (next_label, prev_label), ids = labels, (f"{screen}.next", f"{screen}.prev")
+    return [
+        Binding("right_square_bracket", "next_page", next_label, show=show, id=ids[0],
+                tooltip=f"Next page of {what}", key_display="]"),
+        Binding("left_square_bracket", "prev_page", prev_label, show=show, id=ids[1],
+                tooltip=f"Previous page of {what}", key_display="["),
+    ]  # fmt: skip
+
+
+def status_keys(statuses: Iterable[StrEnum]) -> dict[str, StrEnum]:
+    """`1`, `2`, ...: one key a status, in the order the statuses are declared."""
+    return {str(i + 1): status for i, status in enumerate(statuses)}
+
+
+def status_bindings(screen: str, statuses: Iterable[StrEnum], what: str) -> list[BindingType]:
+    """`0` for every status, then a digit a status: the status filter (action_status_filter)."""
+    return [
+        Binding("0", "status_filter('all')", "All", show=False, id=f"{screen}.all",
+                tooltip="Every status"),
+        *(
+            Binding(key, f"status_filter('{status}')", status.value.title(), show=False,
+                    id=f"{screen}.only_{status}", tooltip=f"Only {status} {what}")
+            for key, status in status_keys(statuses).items()
+        ),
+    ]  # fmt: skip
+
+
 class PagedScreen(DataScreen):
     """A DataScreen whose `table` shows one page of PAGE_SIZE rows of a longer list.
 
@@ -56,10 +89,13 @@ class PagedScreen(DataScreen):
     turn is seen); `show_row(index)` (show the page holding 0-based row `index` and select
     it); `action_last_page`; `copy_value()` (the selected row's email or id, or None)."""
 
-    BINDINGS = NAV_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = NAV_BINDINGS
     PAGE_SIZE = 100
     QUERY_ATTR = "page_query"
-    table: ResponsiveTable
+
+    @property
+    def table(self) -> ResponsiveTable:
+        raise NotImplementedError
 
     def _position(self) -> Any:
         return getattr(self, self.QUERY_ATTR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import RenderableType
 from rich.text import Text
 
 from tui import format as fmt
@@ -60,8 +61,8 @@ def tail(value: str, width: int) -> str:
     return value if len(value) <= width else "…" + value[-(width - 1) :]
 
 
-def event_cells(event, tz, *, with_recipient: bool = False) -> dict[str, object]:
-    cells: dict[str, object] = {
+def event_cells(event, tz, *, with_recipient: bool = False) -> dict[str, RenderableType]:
+    cells: dict[str, RenderableType] = {
         "created_at": fmt.when(event.created_at, tz, seconds=True),
         "event_type": fmt.literal(event.event_type, EVENT_STYLES.get(str(event.event_type), "")),
         "who": Text(who(event), style="dim" if who(event) == "machine" else ""),
@@ -129,10 +130,10 @@ def event_panel(event, tz) -> Text:
     return Text("\n").join(lines)
 
 
-def delivery_rows(recipient, tz) -> list[tuple[str, dict[str, object]]]:
+def delivery_rows(recipient, tz) -> list[tuple[str, dict[str, RenderableType]]]:
     """Timeline rows the recipient row itself tells (no event is stored for them): when it
     was sent, or that it waits in the queue, or that sending failed and why."""
-    rows: list[tuple[str, dict[str, object]]] = []
+    rows: list[tuple[str, dict[str, RenderableType]]] = []
     status = str(recipient.status)
     if recipient.sent_at is not None:
         rows.append(

@@ -10,7 +10,7 @@ from textual import on
 from textual.widgets import DataTable
 
 from tui import state
-from tui.screens.base import SearchableScreen
+from tui.screens.shared.base import SearchableScreen
 
 
 class Sort(NamedTuple):
@@ -39,7 +39,11 @@ class SortableScreen(SearchableScreen):
     def remembered_sort(self, default: tuple[str, bool]) -> tuple[str, bool]:
         saved = state.load(self.STATE_NAME)
         key, descending = saved.get("sort"), saved.get("descending")
-        if any(s.key == key for s in self.SORTS) and isinstance(descending, bool):
+        if (
+            isinstance(key, str)
+            and any(s.key == key for s in self.SORTS)
+            and isinstance(descending, bool)
+        ):
             return key, descending
         return default
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from textual import events, on, work
 from textual.events import Key
@@ -12,28 +13,25 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from core.errors import CampaignConsoleError
+from core.store import Database
+from tui.context import Console
 from tui.live import RefreshPacer
-
-if TYPE_CHECKING:
-    from core.store import Database
-    from tui.app import CampaignConsoleApp
+from tui.messages import OpenScreen
+from tui.widgets.table import ResponsiveTable
 
 
+@dataclass
 class WriteFinished(Message):
     """A write worker committed; `text` says what happened, `select` is the row key to put
     the cursor on once the screen has read its rows again (a campaign just created)."""
 
-    def __init__(self, text: str, select: str | None = None) -> None:
-        super().__init__()
-        self.text = text
-        self.select = select
+    text: str
+    select: str | None = None
 
 
 class DataScreen(Screen):
     """A screen that reads and writes through core in thread workers."""
 
-    app: CampaignConsoleApp
     READS = "this screen"  # what its reads fetch, for "Could not read campaigns: ..."
     # Actions that write: hidden in a read-only session, and their keys say why they do nothing.
     WRITE_ACTIONS: frozenset[str] = frozenset()
@@ -57,7 +55,7 @@ class DataScreen(Screen):
 
     def on_screen_resume(self) -> None:
         # Changes that arrived while another screen was on top were not shown here.
-        if self._shown_once and self.app.live:
+        if self._shown_once and self.console.live:
             self.reload()
         self._shown_once = True
 
@@ -66,12 +64,17 @@ class DataScreen(Screen):
         self.reload()
 
     @property
+    def console(self) -> Console:
+        """The app, as what a screen needs of it (tui.context)."""
+        return cast(Console, self.app)
+
+    @property
     def db(self) -> Database:
-        return self.app.database
+        return self.console.database
 
     @property
     def read_only(self) -> bool:
-        return self.app.read_only
+        return self.console.read_only
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.read_only and action in self.WRITE_ACTIONS)
@@ -96,7 +99,7 @@ class DataScreen(Screen):
             if event.worker.group == "live" or self.pacer.running:
                 self.pacer.done()
             reading = None if event.worker.group == "write" else self.READS
-            self.app.report_error(event.worker.error, reading=reading)
+            self.console.report_error(event.worker.error, reading=reading)
 
     @work(thread=True, exit_on_error=False, group="write")
     def write(self, change: Callable[[Any], str | tuple[str, str]]) -> None:
@@ -123,9 +126,10 @@ class DataScreen(Screen):
         """Is this the screen shown? (A key's late message can reach a screen since closed.)"""
         return self.is_mounted and not self._close_when_ready and self.app.screen is self
 
-    def drill_down(self, screen: Screen) -> None:
+    def drill_down(self, message: OpenScreen) -> None:
+        """Ask the app to open another screen (tui.messages): only from the screen shown."""
         if self.on_top():
-            self.app.push_screen(screen)
+            self.post_message(message)
 
     def go_back(self) -> None:
         # An Escape that comes while the screen is still opening closes it once it is open:
@@ -147,6 +151,13 @@ class SearchableScreen(DataScreen):
     set?) and CLEARED: the query changes that drop every filter."""
 
     CLEARED: dict[str, Any] = {"search": ""}
+
+    @property
+    def table(self) -> ResponsiveTable:
+        raise NotImplementedError
+
+    def _set_query(self, **changes: Any) -> None:
+        raise NotImplementedError
 
     def filtered(self) -> bool:
         raise NotImplementedError
@@ -178,9 +189,3 @@ class SearchableScreen(DataScreen):
         self.table.focus()
         self._set_query(**self.CLEARED)
         return True
-
-
-def error_text(error: BaseException) -> str:
-    if isinstance(error, CampaignConsoleError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"

@@ -3,6 +3,8 @@ lines that fit 80 columns."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 
 from core.store import percent
@@ -19,6 +21,7 @@ def campaign_header(s, tz) -> Text:
         fmt.literal(s.name),
     )
     # Once it ran, when it was scheduled is history: the line stays within 80 columns.
+    stamps: tuple[tuple[str, datetime | None], ...]
     stamps = (("started", s.started_at), ("completed", s.completed_at))
     if not s.started_at:
         stamps = (("scheduled", s.scheduled_at),)
