@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from core.events import MAX_EVENT_DATA_DEPTH
@@ -15,7 +16,6 @@ from core.store import DeepJson, nesting_depth
 
 MAX_DEPTH = MAX_EVENT_DATA_DEPTH + 1  # the timeline wraps event_data in one object
 MAX_CHARS = 16 * 1024
-_END = object()
 
 
 def _scalar(value: Any) -> str:
@@ -28,10 +28,20 @@ def _items(value: dict | list | tuple) -> Iterator[tuple[str | None, Any]]:
     return ((None, v) for v in value)
 
 
+@dataclass(slots=True)
+class _Frame:
+    """An open object or list: what is left of it, its closer, its depth, items written."""
+
+    items: Iterator[tuple[str | None, Any]]
+    closer: str
+    depth: int
+    written: int = 0
+
+
 def _chunks(data: Any, max_depth: int) -> Iterator[str]:
     """The text of json.dumps(data, indent=2, sort_keys=True) in pieces, levels past
     max_depth replaced by a note of how many there were."""
-    stack: list[list] = []  # [items, closer, depth, items written]
+    stack: list[_Frame] = []
     value, level = data, 0
     while True:
         if isinstance(value, DeepJson):
@@ -42,20 +52,20 @@ def _chunks(data: Any, max_depth: int) -> Iterator[str]:
                 yield f"{opener}… {nesting_depth(value):,} more levels{closer}"
             else:
                 yield opener
-                stack.append([_items(value), closer, level + 1, 0])
+                stack.append(_Frame(_items(value), closer, level + 1))
         else:
             yield _scalar(value)
         while stack:
             frame = stack[-1]
-            item = next(frame[0], _END)
-            if item is _END:
+            item = next(frame.items, None)
+            if item is None:
                 stack.pop()
-                yield "\n" + "  " * (frame[2] - 1) + frame[1]
+                yield "\n" + "  " * (frame.depth - 1) + frame.closer
                 continue
-            yield ("," if frame[3] else "") + "\n" + "  " * frame[2]
-            frame[3] += 1
+            yield ("," if frame.written else "") + "\n" + "  " * frame.depth
+            frame.written += 1
             key, value = item
-            level = frame[2]
+            level = frame.depth
             if key is not None:
                 yield _scalar(key) + ": "
             break

@@ -17,7 +17,7 @@ the single statement, or on the sent_at the batch's recipient lookup reads anywa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,7 +44,7 @@ _MAX_LISTED = 10  # problems spelled out in one error message
 
 @dataclass(frozen=True, slots=True)
 class LineError:
-    """An event that was not recorded: its 1-based position in the batch and why."""
+    """An event that was not recorded: its line (as given, else its position from 1) and why."""
 
     line: int
     reason: str
@@ -248,18 +248,23 @@ def record_events(
     session: Session,
     events: Iterable[EventInput],
     *,
+    lines: Sequence[int] | None = None,
     skip_invalid: bool = False,
     settings: machine.Settings | None = None,
 ) -> BatchResult:
     """Store a batch of events and apply their effects, as one unit.
 
-    Lines are 1-based positions in `events`. By default any bad event raises InvalidEvents
+    Lines are each event's number in `lines` (a file's line numbers, one per event, rising),
+    else its 1-based position in `events`. By default any bad event raises InvalidEvents
     (an InvalidInput naming every bad line) and nothing is written; with skip_invalid the good
     events are written and the bad ones returned in BatchResult.rejected. Opens and clicks
     are classified as in record_event."""
     rejected: list[LineError] = []
     checked: list[tuple[int, Prepared]] = []
-    for line, event in enumerate(events, 1):
+    numbered: Iterable[tuple[int, EventInput]] = (
+        enumerate(events, 1) if lines is None else zip(lines, events, strict=True)
+    )
+    for line, event in numbered:
         try:
             checked.append((line, prepare(event)))
         except Rejected as exc:

@@ -350,7 +350,7 @@ def test_large_demo_loads_with_its_indexes_while_the_tables_are_busy(db, db_url)
 
 
 def test_demo_command_if_empty_seeds_only_an_empty_database(db, db_url, capsys):
-    from tui.demo_commands import main
+    from tui.cli import main
 
     with db.transaction() as s:
         make_campaign(s, "mine")

@@ -214,23 +214,23 @@ def test_run_stops_when_asked_and_rides_out_an_unreachable_database(db, caplog):
 
 
 def test_background_simulator_starts_once_and_stops(db_url, tmp_path, monkeypatch):
-    from tui import demo_commands
+    from tui.cli import background
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    pid = demo_commands.start_background(db_url)
+    pid = background.start_background(db_url)
     try:
-        assert demo_commands.pid_file().read_text().split() == [str(pid)]
-        log = demo_commands.log_file()
+        assert background.pid_file().read_text().split() == [str(pid)]
+        log = background.log_file()
         # Not a second one while the first is alive (also in the moment right after its start,
         # when its command line still reads empty).
-        assert demo_commands.start_background(db_url) == pid, log.read_text()
+        assert background.start_background(db_url) == pid, log.read_text()
         deadline = time.monotonic() + 20
-        while "simulating" not in demo_commands.log_file().read_text():
-            assert time.monotonic() < deadline, demo_commands.log_file().read_text()
+        while "simulating" not in background.log_file().read_text():
+            assert time.monotonic() < deadline, background.log_file().read_text()
             time.sleep(0.2)
     finally:
-        assert demo_commands.stop_background() == 0
+        assert background.stop_background() == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    assert not demo_commands.pid_file().exists()
-    assert "stopped" in demo_commands.log_file().read_text()
+    assert not background.pid_file().exists()
+    assert "stopped" in background.log_file().read_text()

@@ -420,6 +420,23 @@ def test_skip_invalid_writes_the_good_and_reports_the_bad(session, rids):
     assert _row(session, rids[1]).opened_at is None
 
 
+def test_lines_number_the_events_as_given(session, rids):
+    """A file's line numbers (blank lines counted) are the lines every message names."""
+    batch = [
+        EventInput("open", recipient_id=rids[0]),
+        EventInput("nope", recipient_id=rids[0]),
+        EventInput("open", recipient_id=-1),
+    ]
+    with pytest.raises(InvalidEvents) as info:
+        record_events(session, batch, lines=[2, 5, 9])
+    assert [e.line for e in info.value.rejected] == [5, 9]
+    assert "(line 5: unknown event type 'nope'" in str(info.value)
+    result = record_events(session, batch, lines=[2, 5, 9], skip_invalid=True)
+    assert result.recorded == 1 and [e.line for e in result.rejected] == [5, 9]
+    with pytest.raises(ValueError):
+        record_events(session, batch, lines=[1, 2])
+
+
 def test_skip_invalid_with_nothing_valid_records_nothing(session, rids):
     result = record_events(session, [EventInput("x", recipient_id=rids[0])], skip_invalid=True)
     assert result.recorded == 0 and [e.line for e in result.rejected] == [1]

@@ -1,7 +1,8 @@
 """`campaigns --read-only COMMAND`: every command that can write is refused before it opens the
 database, with a message and a non-zero exit; the few that only read run. The commands come
 from the argparse parser itself, so a command added later is covered (and refused) without
-editing this file; a new reading command must be named in READING here and in tui.cli.READERS.
+editing this file; a new reading command must be named in READING here and registered as one
+(with_db(..., reads_only=True) in tui.cli.common; a db action in tui.cli.db.READERS).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import pytest
 
 from tests.reliability.conftest import unchanged
 from tests.reliability.hostile import World, make_world
-from tui import demo_commands
-from tui.cli import build_parser, main
+from tui.cli import background, main
+from tui.cli.main import build_parser
 
 # (command path, choice) that only read the database.
 READING = {
@@ -73,7 +74,7 @@ def data_home(tmp_path, monkeypatch):
     """Its own data directory, so a simulator a command might start is ours to stop."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     yield
-    demo_commands.stop_background(timeout=5)
+    background.stop_background(timeout=5)
 
 
 @pytest.mark.parametrize(("path", "argv"), CASES, ids=[" ".join(p) for p, _ in CASES])
@@ -96,7 +97,7 @@ def test_read_only_refuses_every_writing_command(
             assert code == 1, (out, err)
             assert "--read-only was given: refused before anything was opened" in err
             assert out == ""
-            assert not demo_commands.pid_file().exists(), "a simulator was started"
+            assert not background.pid_file().exists(), "a simulator was started"
 
 
 def test_alembic_engines_are_read_only_too(world: World):

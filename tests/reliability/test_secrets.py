@@ -15,9 +15,8 @@ import pytest
 
 from core import config
 from core.store import Database
-from tui import demo_commands
 from tui.app import CampaignConsoleApp
-from tui.cli import main
+from tui.cli import background, main
 
 SECRETS = ["Pa/ssW0rd9", "Pa?ssW0rd9", "Pa#ssW0rd9", "Pa@ssW0rd9", "P@/s?s#:w0rd9", "Pa%2Fss9x"]
 FORMS = [
@@ -73,14 +72,14 @@ def test_the_simulator_log_is_0600_and_masks_the_password(tmp_path, monkeypatch)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
     url = "postgresql://ops:Pa/ssW0rd9@127.0.0.1:1/db?connect_timeout=2"
-    pid = demo_commands.start_background(url)
+    pid = background.start_background(url)
     try:
         deadline = time.monotonic() + 20
-        while demo_commands._running_pid() is not None and time.monotonic() < deadline:
+        while background._running_pid() is not None and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        demo_commands.stop_background(timeout=5)
-    log = demo_commands.log_file()
+        background.stop_background(timeout=5)
+    log = background.log_file()
     text = log.read_text()
     assert "error:" in text, text  # it failed to connect, and said why
     assert not _leaks(text, "Pa/ssW0rd9"), text

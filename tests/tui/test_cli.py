@@ -91,6 +91,22 @@ def test_track_is_all_or_nothing_unless_skip_invalid(cli, db, tmp_path, ids):
     assert events(db) == before + 2
 
 
+def test_track_names_the_lines_of_the_file_blank_lines_counted(cli, db, tmp_path, ids):
+    good = {"event_type": "open", "recipient_id": ids["ana"]}
+    bad = {"event_type": "explode", "recipient_id": ids["ana"]}
+    path = tmp_path / "e.jsonl"
+    path.write_text(f"\n{json.dumps(good)}\n\n{json.dumps(bad)}\n")  # lines 2 and 4
+    before = events(db)
+    code, out, err = cli("track", str(path))
+    assert code == 1 and events(db) == before
+    # core's message, as core words it, with the file's line numbers
+    assert "Nothing was recorded: 1 of 2 events can't be stored (line 4: unknown event" in err
+    code, out, err = cli("track", str(path), "--skip-invalid")
+    assert code == 0 and out.strip() == "recorded 1 event, skipped 1"
+    assert err.startswith("Line 4: unknown event type 'explode'")
+    assert events(db) == before + 1
+
+
 def test_track_reads_stdin_and_names_a_line_that_is_not_json(cli, db, monkeypatch):
     monkeypatch.setattr(
         "sys.stdin", io.StringIO('{"event_type": "open", "recipient_id": 1}\n{oops\n')
