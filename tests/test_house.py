@@ -108,7 +108,7 @@ def test_the_graph_sees_function_level_imports():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert circles(graph) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
-    # tui.cli.main imports the demo commands inside a function: still an edge.
+    # An import inside a function is an edge like any other.
     source = "def f():\n    from core import demo\n"
     node = ast.parse(source).body[0].body[0]
     assert _imported("x", ROOT / "x.py", node, {"core", "core.demo"}) == {"core.demo"}

@@ -19,7 +19,7 @@ def test_every_write_action_is_a_key_of_its_screen():
             b.action.partition("(")[0] for b in screen.BINDINGS if isinstance(b, Binding)
         }
         assert screen.WRITE_ACTIONS, screen
-        assert screen.WRITE_ACTIONS <= actions, (screen, screen.WRITE_ACTIONS - actions)
+        assert actions >= screen.WRITE_ACTIONS, (screen, screen.WRITE_ACTIONS - actions)
         assert not any("(" in a for a in screen.WRITE_ACTIONS), screen
 
 
