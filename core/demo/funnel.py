@@ -25,8 +25,9 @@ from core.events import append_verdict
 # (time, event_type, event_data as JSON text or None, user_agent, ip_address)
 Event = tuple[float, str, str | None, str | None, str | None]
 
+T = TypeVar("T")  # an entry of a draw table
+
 _TABLE = 1024
-T = TypeVar("T")
 _TIME = itemgetter(0)
 _MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
 

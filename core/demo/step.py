@@ -87,8 +87,9 @@ class StepResult:
 
 @dataclass(frozen=True, slots=True)
 class StepInput:
-    """What a step is given of the simulator; it changes none of it but the random state
-    (`rng`, the funnels' draws) and `seq`."""
+    """What a step is given of the simulator. The step changes none of it: it only draws
+    from `rng` and `seq` and asks `funnel` for a campaign's funnel (the simulator keeps
+    those it hands out)."""
 
     now: datetime
     due: list[Due]  # taken off the heap: recorded, held or dropped by this step
