@@ -12,8 +12,11 @@ import queue
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any, LiteralString
 
 import psycopg
+
+from core.demo.funnel import Event, Funnel, Rereads
 
 NULL = "\\N"
 
@@ -40,22 +43,22 @@ class TimeText:
     """Epoch seconds as COPY text for timestamptz ('2026-11-26 10:05:07.123+00'), fast:
     the date and minute are formatted once per minute, seconds come from a table."""
 
-    __slots__ = ("_minutes",)
+    __slots__ = ("minutes",)
 
     def __init__(self) -> None:
-        self._minutes: dict[int, str] = {}
+        self.minutes: dict[int, str] = {}  # minute since the epoch -> its prefix, as made
 
     def __call__(self, t: float | None) -> str:
         if t is None:
             return NULL
         ms = int(t * 1000)
         minute = ms // 60_000
-        prefix = self._minutes.get(minute) or self.prefix(minute)
+        prefix = self.minutes.get(minute) or self.prefix(minute)
         return prefix + _SECONDS[ms - minute * 60_000]
 
     def prefix(self, minute: int) -> str:
         text = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%d %H:%M:")
-        self._minutes[minute] = text
+        self.minutes[minute] = text
         return text
 
 
@@ -75,9 +78,10 @@ class EventText:
         self.ts = ts
         self._data: dict[str, str] = {}
 
-    def rows(self, rid: int, events: Iterable, out: list[str]) -> None:
+    def rows(self, rid: int, events: Iterable[Event], out: list[str]) -> None:
         ts, data_cache = self.ts, self._data
         prefix = f"{rid}\t"
+        data_text: str | None
         for t, kind, data, ua, ip in events:
             if data is None:
                 data_text = NULL
@@ -90,10 +94,12 @@ class EventText:
                 f"{NULL if ip is None else ip}\t{ts(t)}\n"
             )
 
-    def rereads(self, rid: int, rereads, horizon: float, funnel, out: list[str]) -> float:
+    def rereads(
+        self, rid: int, rereads: Rereads, horizon: float, funnel: Funnel, out: list[str]
+    ) -> float:
         """A reader's later opens (core.demo.funnel.Rereads); returns the last one's time."""
         ts = self.ts
-        minutes, seconds = ts._minutes, _SECONDS
+        minutes, seconds = ts.minutes, _SECONDS
         data = NULL if rereads.data is None else escape(rereads.data)
         prefix = f"{rid}\topen\t{data}\t{rereads.ua}\t"
         last = rereads.after
@@ -111,15 +117,26 @@ def reserve_ids(conn: psycopg.Connection, table: str, n: int) -> list[int]:
     """n ids from the table's own sequence, so concurrent writers never collide with them."""
     if n <= 0:
         return []
-    row = conn.execute(
+    ids = _value(
+        conn,
         "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
         (table, n),
-    ).fetchone()
-    return sorted(row[0])
+    )
+    return sorted(ids)
 
 
 def is_superuser(conn: psycopg.Connection) -> bool:
-    return conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
+    return bool(_value(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+
+
+def _value(
+    conn: psycopg.Connection, query: LiteralString, params: tuple[Any, ...] | None = None
+) -> Any:
+    """The first column of the one row a query returns."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise LookupError(f"no row from {query!r}")
+    return row[0]
 
 
 def copy_all(conn: psycopg.Connection, statement: str, chunks: Iterable[str]) -> None:

@@ -13,17 +13,19 @@ from __future__ import annotations
 import json
 import random
 from bisect import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from operator import itemgetter
 from statistics import NormalDist
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from core.demo import data as d
 from core.events import append_verdict
 
 # (time, event_type, event_data as JSON text or None, user_agent, ip_address)
 Event = tuple[float, str, str | None, str | None, str | None]
+
+T = TypeVar("T")  # an entry of a draw table
 
 _TABLE = 1024
 _TIME = itemgetter(0)
@@ -32,11 +34,11 @@ _MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
 
 class Rereads(NamedTuple):
     """A reader's later opens (after their first, so they never change the recipient row):
-    up to `count` of them after `after`, with this user agent, from `ips` (an address, or a
+    up to `opens` of them after `after`, with this user agent, from `ips` (an address, or a
     proxy's pool to draw each from)."""
 
     after: float
-    count: int
+    opens: int
     ua: str
     ips: str | list[str]
     data: str | None = None  # event_data (the machine verdict of proxy opens)
@@ -64,14 +66,14 @@ def _delays(median: float, sigma: float, lo: float, hi: float) -> list[float]:
     ]
 
 
-def _weighted(items, weights) -> list:
+def _weighted(items: Sequence[T], weights: Sequence[float]) -> list[T]:
     """A table of `_TABLE` entries in proportion to weights: draw with table[random * n]."""
     cumulative = list(accumulate(weights))
     total = cumulative[-1]
     return [items[bisect(cumulative, (i + 0.5) * total / _TABLE)] for i in range(_TABLE)]
 
 
-def _json(obj: dict) -> str:
+def _json(obj: dict[str, object]) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -125,7 +127,7 @@ class Funnel:
         bounce_rate: float | None = None,
         repeat_opens: float = 0.7,
         clicks_per_clicker: float = 1.5,
-    ):
+    ) -> None:
         self.rng = rng
         self.rnd = rng.random
         self.bounce_rate = rng.uniform(0.012, 0.03) if bounce_rate is None else bounce_rate
@@ -179,7 +181,7 @@ class Funnel:
 
     # --- draws ---------------------------------------------------------------------------
 
-    def _pick(self, table: list | tuple):
+    def _pick(self, table: Sequence[T]) -> T:
         return table[int(self.rnd() * len(table))]
 
     def _delay(self, table: list[float]) -> float:
@@ -205,6 +207,7 @@ class Funnel:
         events: list[Event] = []
         client = CLIENT_TABLE[int(rnd() * _TABLE)]
         device_ip = rereads = None
+        data: str | None
         proxied = client.open_net != "device"
         if client.mpp:
             pool = self.pools["apple"]
@@ -223,16 +226,20 @@ class Funnel:
             device_ip = self.device_ip()
             click_ua = client.click_ua
             t = sent + self._delay(FIRST_READ)
-            pool = self.pools.get(client.open_net)
             ua = client.open_ua
-            ip = pool[int(rnd() * len(pool))] if proxied else device_ip
+            ips: str | list[str]
+            if proxied:
+                ips = pool = self.pools[client.open_net]
+                ip = pool[int(rnd() * len(pool))]
+            else:
+                ips = ip = device_ip
             data = self.mpp_data if client.mpp else None
             events.append((t, "open", data, ua, ip))
             repeats = int(rnd() * 2 * self.repeat_opens + 0.5)
             self.readers += 1
             self.repeats += repeats
             if repeats:
-                rereads = Rereads(t, repeats, ua, pool if proxied else device_ip, data)
+                rereads = Rereads(t, repeats, ua, ips, data)
             if rnd() < self.click_given_read:
                 ct = t + self._delay(TO_CLICK)
                 events.append((ct, "click", self._pick(self.link_table), click_ua, device_ip))
@@ -300,13 +307,13 @@ class Funnel:
     def reread_times(self, rereads: Rereads, horizon: float) -> Iterator[tuple[float, str]]:
         """(time, ip) of each later open, up to the horizon."""
         rnd, ips = self.rnd, rereads.ips
-        pool = None if isinstance(ips, str) else ips
+        pool, fixed = (None, ips) if isinstance(ips, str) else (ips, "")
         t = rereads.after
-        for _ in range(rereads.count):
+        for _ in range(rereads.opens):
             t += REREAD[int(rnd() * _TABLE)] * (0.95 + 0.1 * rnd())
             if t > horizon:
                 return
-            yield t, (ips if pool is None else pool[int(rnd() * len(pool))])
+            yield t, (fixed if pool is None else pool[int(rnd() * len(pool))])
 
     def all_events(self, outcome: Outcome, horizon: float) -> list[Event]:
         """The outcome's events with its later opens, in time order (for the simulator)."""

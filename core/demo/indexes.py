@@ -18,19 +18,28 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Index
+from sqlalchemy import Index, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
-from core.store import CampaignRecipient, EmailTracking
+from core.store import Base, CampaignRecipient, EmailTracking
 
-TABLES = (CampaignRecipient.__table__, EmailTracking.__table__)
+TABLES: tuple[Table, ...] = tuple(
+    Base.metadata.tables[model.__tablename__] for model in (CampaignRecipient, EmailTracking)
+)
 BUILDERS = 2  # connections building indexes at once: the machine's cores
 LOCK_WAIT = "5s"  # an app reading these tables can hold the drop up; then load with them
 
 
 def secondary() -> list[Index]:
-    return sorted((ix for table in TABLES for ix in table.indexes), key=lambda ix: ix.name)
+    return sorted((ix for table in TABLES for ix in table.indexes), key=_name)
+
+
+def _name(ix: Index) -> str:
+    """An index's name (the models name every one)."""
+    if ix.name is None:
+        raise ValueError(f"an index without a name: {ix!r}")
+    return ix.name
 
 
 def _present(conn: psycopg.Connection) -> set[str]:
@@ -50,8 +59,8 @@ def drop(url: str) -> bool:
         present = _present(conn)
         try:
             for ix in secondary():
-                if ix.name in present:
-                    conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(ix.name)))
+                if _name(ix) in present:
+                    conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(_name(ix))))
         except psycopg.errors.LockNotAvailable:
             conn.rollback()
             return False
@@ -63,7 +72,7 @@ def restore(url: str) -> list[str]:
     """Build the missing secondary indexes, BUILDERS at a time; their names."""
     with psycopg.connect(url) as conn:
         present = _present(conn)
-    missing = [ix for ix in secondary() if ix.name not in present]
+    missing = [ix for ix in secondary() if _name(ix) not in present]
     if not missing:
         return []
     statements = [str(CreateIndex(ix).compile(dialect=postgresql.dialect())) for ix in missing]
@@ -80,4 +89,4 @@ def restore(url: str) -> list[str]:
     batches = [statements[i::BUILDERS] for i in range(BUILDERS)]
     with ThreadPoolExecutor(BUILDERS) as pool:
         list(pool.map(build, batches))
-    return [ix.name for ix in missing]
+    return [_name(ix) for ix in missing]

@@ -19,14 +19,24 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from datetime import datetime
+from typing import NamedTuple
 
 import psycopg
 from sqlalchemy import text
 
 from core import figures
-from core import recipients as suppression
 from core.demo import data as d
-from core.demo import indexes as demo_indexes
+from core.demo import indexes
+from core.demo.common import (
+    DemoResult,
+    Progress,
+    epoch,
+    insert_campaigns,
+    lock,
+    no_progress,
+    raw_connection,
+)
 from core.demo.copy import (
     COPY_EVENTS,
     COPY_LEADS,
@@ -39,7 +49,7 @@ from core.demo.copy import (
 )
 from core.demo.reset import delete_campaign_rows
 from core.demo.rows import CampaignRows
-from core.demo.seed import DemoResult, epoch, insert_campaigns, lock, no_progress
+from core.recipients import suppress_from_events
 from core.store import CHANNEL, Database, libpq_url
 
 CHUNK = 20_000
@@ -49,13 +59,19 @@ LARGE_EMAIL = r"^[a-z-]+\.[a-z-]+[0-9]{6,}@[a-z0-9-]+\.example$"
 _SUFFIX_BASE = 100_000
 
 
+class LeadChunk(NamedTuple):
+    copy_text: str  # COPY rows of the leads not there yet
+    new: int  # how many of them
+    leads: list[tuple[int, str]]  # (id, email) of every lead of the range, in order
+
+
 class LargeLeads:
     """The large demo's leads, generated a chunk at a time in address order.
 
     Leads left by an earlier run (same address pattern) are reused first; new ones get
     numbers above theirs, so addresses never collide."""
 
-    def __init__(self, conn: psycopg.Connection, n: int, now: float):
+    def __init__(self, conn: psycopg.Connection, n: int, now: float) -> None:
         existing = conn.execute(
             "SELECT id, email FROM leads WHERE email ~ %s ORDER BY id LIMIT %s", (LARGE_EMAIL, n)
         ).fetchall()
@@ -79,7 +95,7 @@ class LargeLeads:
             for last in d.LAST_NAMES
         )
 
-    def chunk(self, lo: int, hi: int) -> tuple[str, int, list[tuple[int, str]]]:
+    def chunk(self, lo: int, hi: int) -> LeadChunk:
         """Leads lo .. hi-1: COPY text of the new ones, how many, and (id, email) of all.
         A pure function of the range (a second pass gets the same leads back)."""
         old = len(self.existing)
@@ -96,19 +112,19 @@ class LargeLeads:
             created = self.created[mixed >> 20]
             rows.append(f"{lead_id}\t{email}\t{name}\t{company.name}\t{created}\n")
             out.append((lead_id, email))
-        return "".join(rows), len(rows), out
+        return LeadChunk("".join(rows), len(rows), out)
 
 
 def seed_large(
     db: Database,
     *,
     seed: int,
-    now=None,
+    now: datetime | None = None,
     recipients: int = d.LARGE_CAMPAIGN.recipients,
     events: int = d.LARGE_EVENTS,
     parallel: bool | None = None,
     chunk: int = CHUNK,
-    progress=no_progress,
+    progress: Progress = no_progress,
 ) -> DemoResult:
     """Add the large campaign unless it is there; parallel=None: when the role allows it.
     `chunk` recipients are generated (and sent to one stream) at a time."""
@@ -124,16 +140,16 @@ def seed_large(
     try:
         with db.transaction() as session:
             lock(session)
-            demo_indexes.restore(url)  # left dropped by a load that was killed
+            indexes.restore(url)  # left dropped by a load that was killed
             found = session.scalar(
                 text("SELECT 1 FROM campaigns WHERE campaign_id = :c"), {"c": campaign_id}
             )
             if found:
                 progress(f"large demo: {campaign_id} is already there")
                 return DemoResult(0, 0, 0, 0, (campaign_id,), time.monotonic() - started)
-            raw = session.connection().connection.driver_connection
+            raw = raw_connection(session)
             fast = is_superuser(raw) if parallel is None else parallel
-            dropped = fast and demo_indexes.drop(url)
+            dropped = fast and indexes.drop(url)
             leads = LargeLeads(raw, recipients, t_now)
             pk = insert_campaigns(session, [plan], t_now)[campaign_id]
             rids = reserve_ids(raw, "campaign_recipients", recipients)
@@ -158,18 +174,18 @@ def seed_large(
             load.commit_after()
             if dropped:
                 progress("large demo: committed; building the indexes")
-                demo_indexes.restore(url)
+                indexes.restore(url)
             progress("large demo: counting the events for analytics, listing suppressions")
             with db.transaction() as session:
-                suppression.suppress_from_events(session, pk)
+                suppress_from_events(session, pk)
                 figures.rebuild(session, pk)  # the event streams skipped the rollup triggers
                 session.execute(text("SELECT pg_notify(:ch, :pk)"), {"ch": CHANNEL, "pk": str(pk)})
     except BaseException:
         if load is not None:
             load.abort()
         if dropped:
-            demo_indexes.restore(url)
-        if load is not None and load.committed:
+            indexes.restore(url)
+        if load is not None and load.committed and pk is not None:
             _cleanup(db, pk)  # part of it is committed: don't leave half a campaign
         raise
     finally:
@@ -185,7 +201,11 @@ def seed_large(
 
 
 # The fast path's COPY streams: (table, committed before the seeding transaction?).
-STREAMS = (("leads", True), ("recipients", None), ("recipients", True))
+STREAMS: tuple[tuple[str, bool | None], ...] = (
+    ("leads", True),
+    ("recipients", None),
+    ("recipients", True),
+)
 STREAMS += tuple(("events", False) for _ in range(EVENT_STREAMS))
 _COPY = {"leads": COPY_LEADS, "recipients": COPY_RECIPIENTS, "events": COPY_EVENTS}
 
@@ -195,7 +215,7 @@ class _Parallel:
     leads and part of the recipients just before the seeding transaction (which holds the
     campaign row, the other recipients and the counters), the events just after it."""
 
-    def __init__(self, db: Database, raw: psycopg.Connection):
+    def __init__(self, db: Database, raw: psycopg.Connection) -> None:
         raw.execute("SET LOCAL session_replication_role = replica")
         self.before: list[psycopg.Connection] = []
         self.after: list[psycopg.Connection] = []
@@ -244,16 +264,24 @@ def _connect(db: Database) -> psycopg.Connection:
     return conn
 
 
-def _produce(load: _Parallel, leads, rows, rids, size: int, started, progress) -> None:
+def _produce(
+    load: _Parallel,
+    leads: LargeLeads,
+    rows: CampaignRows,
+    rids: list[int],
+    size: int,
+    started: float,
+    progress: Progress,
+) -> None:
     lead_streams, recipient_streams, event_streams = load.streams.values()
     n = len(rids)
     reported = 0
     for k, lo in enumerate(range(0, n, size)):
         hi = min(n, lo + size)
-        lead_text, new, chunk_leads = leads.chunk(lo, hi)
-        if new:
-            lead_streams[k % len(lead_streams)].put(lead_text, new)
-        chunk = rows.chunk(rids[lo:hi], chunk_leads, lo, n)
+        part = leads.chunk(lo, hi)
+        if part.new:
+            lead_streams[k % len(lead_streams)].put(part.copy_text, part.new)
+        chunk = rows.chunk(rids[lo:hi], part.leads, lo, n)
         recipient_streams[k % len(recipient_streams)].put(chunk.recipients, chunk.n_recipients)
         event_streams[k % len(event_streams)].put(chunk.events, chunk.n_events)
         if hi - reported >= n // 10 or hi == n:
@@ -264,14 +292,23 @@ def _produce(load: _Parallel, leads, rows, rids, size: int, started, progress) -
         event_streams[0].put(tail.events, tail.n_events)
 
 
-def _serial(raw, leads, rows, rids, size: int, started, progress) -> None:
+def _serial(
+    raw: psycopg.Connection,
+    leads: LargeLeads,
+    rows: CampaignRows,
+    rids: list[int],
+    size: int,
+    started: float,
+    progress: Progress,
+) -> None:
     n = len(rids)
-    copy_all(raw, COPY_LEADS, (leads.chunk(lo, min(n, lo + size))[0] for lo in range(0, n, size)))
+    texts = (leads.chunk(lo, min(n, lo + size)).copy_text for lo in range(0, n, size))
+    copy_all(raw, COPY_LEADS, texts)
     progress(f"large demo: {leads.missing:,} leads ({time.monotonic() - started:.0f} s)")
     reported = 0
     for lo in range(0, n, size):
         hi = min(n, lo + size)
-        chunk = rows.chunk(rids[lo:hi], leads.chunk(lo, hi)[2], lo, n)
+        chunk = rows.chunk(rids[lo:hi], leads.chunk(lo, hi).leads, lo, n)
         copy_all(raw, COPY_RECIPIENTS, [chunk.recipients])
         copy_all(raw, COPY_EVENTS, [chunk.events])
         if hi - reported >= n // 10 or hi == n:
@@ -282,7 +319,7 @@ def _serial(raw, leads, rows, rids, size: int, started, progress) -> None:
         copy_all(raw, COPY_EVENTS, [tail.events])
 
 
-def _report(progress, done: int, n: int, events: int, started: float) -> None:
+def _report(progress: Progress, done: int, n: int, events: int, started: float) -> None:
     progress(
         f"large demo: {done:,}/{n:,} recipients, {events:,} events generated"
         f" ({time.monotonic() - started:.0f} s)"

@@ -9,8 +9,16 @@ from sqlalchemy.orm import Session
 
 from core import figures
 from core.demo import data as d
+from core.demo.common import (
+    Progress,
+    ResetResult,
+    demo_campaign_ids,
+    lock,
+    no_progress,
+    raw_connection,
+    row_count,
+)
 from core.demo.copy import is_superuser
-from core.demo.seed import ResetResult, demo_campaign_ids, lock, no_progress
 from core.store import CHANNEL, Database
 
 _EVENTS = """
@@ -48,12 +56,12 @@ def delete_campaign_rows(session: Session, pks: list[int]) -> None:
             session.execute(text(statement), {"pks": pks})
 
 
-def reset_demo(db: Database, *, progress=no_progress) -> ResetResult:
+def reset_demo(db: Database, *, progress: Progress = no_progress) -> ResetResult:
     """Delete every demo campaign and the demo leads nothing else uses, in one transaction."""
     with db.transaction() as session:
         lock(session)
         ids = sorted(demo_campaign_ids(session))
-        raw = session.connection().connection.driver_connection
+        raw = raw_connection(session)
         fast = is_superuser(raw)
         if fast:
             # Skips the per-row cascade checks and triggers: children are deleted first and
@@ -63,7 +71,7 @@ def reset_demo(db: Database, *, progress=no_progress) -> ResetResult:
             progress(f"reset: deleting {len(ids):,} demo campaigns with their recipients")
         pks = delete_campaigns(session, ids)
         suffix = d.LEAD_DOMAIN_SUFFIX
-        leads = session.execute(text(_LEADS), {"n": len(suffix), "suffix": suffix}).rowcount
+        leads = row_count(session.execute(text(_LEADS), {"n": len(suffix), "suffix": suffix}))
         if fast:
             raw.execute("SET LOCAL session_replication_role = origin")
             figures.discard(session, pks)  # the skipped triggers would have deleted it

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from core.demo import data as d
 from core.demo.copy import NULL, EventText, TimeText, escape
-from core.demo.funnel import Funnel
+from core.demo.funnel import Funnel, Rereads
 
 SEND_FAILURE_RATE = 0.008
 QUEUED_BATCH = 40  # recipients a running campaign's sender holds at any moment
@@ -71,7 +71,7 @@ class CampaignRows:
         repeat_opens: float = 0.7,
         events_target: int | None = None,
         funnel: Funnel | None = None,
-    ):
+    ) -> None:
         self.plan = plan
         self.pk = campaign_pk
         self.now = now
@@ -90,7 +90,7 @@ class CampaignRows:
         self.event_text = EventText(self.ts)
         self.events_written = 0
         # Recent readers, whom the large demo gives the last few opens it needs.
-        self._ring: deque = deque(maxlen=200_000)
+        self._ring: deque[tuple[int, Rereads, float]] = deque(maxlen=200_000)
 
     def chunks(
         self, rids: Sequence[int], leads: Sequence[tuple[int, str]], size: int = 20_000
@@ -108,7 +108,7 @@ class CampaignRows:
     ) -> Chunk:
         """Rows for recipients lo .. lo + len(rids) - 1 of the campaign's n."""
         if self.events_target is not None:
-            self._aim(lo, n)
+            self._aim(lo, n, self.events_target)
         return self._chunk(rids, leads, lo, n)
 
     def finish(self) -> Chunk | None:
@@ -119,11 +119,13 @@ class CampaignRows:
 
     # --- rows ---------------------------------------------------------------------------
 
-    def _chunk(self, rids, leads, lo: int, n: int) -> Chunk:
+    def _chunk(
+        self, rids: Sequence[int], leads: Sequence[tuple[int, str]], lo: int, n: int
+    ) -> Chunk:
         plan, times, funnel, ts = self.plan, self.times, self.funnel, self.ts
         rnd = self.rng.random
-        started = times.started
-        handed = 0 if started is None else round(n * plan.sent_share)
+        started = 0.0 if times.started is None else times.started
+        handed = 0 if times.started is None else round(n * plan.sent_share)
         queued_until = handed + (QUEUED_BATCH if plan.status == "running" else 0)
         duration = times.send_duration
         horizon = self.now
@@ -156,7 +158,9 @@ class CampaignRows:
                             if ring is not None:
                                 ring.append((rid, rereads, last))
             elif plan.status == "failed":
-                status, error, updated = "failed", d.CAMPAIGN_FAILURE, times.completed
+                status, error = "failed", d.CAMPAIGN_FAILURE
+                if times.completed is not None:  # it is: a failed campaign has ended
+                    updated = times.completed
             elif i < queued_until:
                 status, updated = "queued", horizon - 20 * rnd()
             else:
@@ -175,21 +179,21 @@ class CampaignRows:
 
     # --- hitting an exact number of events (the large demo) -----------------------------
 
-    def _aim(self, done: int, total: int) -> None:
+    def _aim(self, done: int, total: int, target: int) -> None:
         """Set the funnel's repeat opens so the events so far plus those expected for the
-        recipients left come to events_target."""
+        recipients left come to `target` (events_target)."""
         f = self.funnel
         left = total - done
         if done == 0 or left <= 0:
             # First chunk: a guess from the funnel's own rates (corrected from chunk two on).
             readers = (1 - f.bounce_rate) * (f.read_rate + 0.16)
             base = 1.0 + readers * 0.4
-            f.repeat_opens = max(0.0, (self.events_target / total - base) / readers)
+            f.repeat_opens = max(0.0, (target / total - base) / readers)
             return
         base = (self.events_written - f.repeats) / done
         readers = max(f.readers / done, 1e-6)
         # 3% short of the mark: the last opens are topped up exactly by finish().
-        wanted = self.events_target - self.events_written - 1.03 * base * left
+        wanted = target - self.events_written - 1.03 * base * left
         f.repeat_opens = min(60.0, max(0.0, wanted / (readers * left)))
 
     def _top_up(self, missing: int) -> Chunk | None:
@@ -200,7 +204,7 @@ class CampaignRows:
         while ring and len(events) < missing and tries < 3 * missing:
             rid, rereads, last = ring[tries % len(ring)]
             tries += 1
-            for t, ip in funnel.reread_times(rereads._replace(after=last, count=1), self.now):
+            for t, ip in funnel.reread_times(rereads._replace(after=last, opens=1), self.now):
                 data = NULL if rereads.data is None else escape(rereads.data)
                 events.append(f"{rid}\topen\t{data}\t{rereads.ua}\t{ip}\t{ts(t)}\n")
         self.events_written += len(events)

@@ -12,7 +12,9 @@ each event recorded: due events go first, sends get what is left. A paused campa
 nothing (its due events wait) until it runs again; a campaign is completed when no
 recipient is pending or queued and none of its events are left to record. `step(now)`
 takes the time from the caller, so tests need no sleeping.
-The step's transaction is core.demo.step.
+
+The step's transaction is core.demo.step: given the simulator's state as values, it returns
+an Outcome, which the Simulator applies to its own state once the transaction committed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from core.campaigns import resolve_campaign
 from core.demo import data as d
 from core.demo.funnel import Funnel
-from core.demo.step import CampaignState, Step, StepResult
+from core.demo.step import CampaignState, Due, Outcome, Step, StepInput, StepResult
 from core.errors import DatabaseFailed, DatabaseUnavailable, InvalidInput, ReadOnly
 from core.store import Database
 
@@ -64,24 +66,24 @@ class Simulator:
         seed: int | None = None,
         demo_only: bool = False,
         time_scale: float = TIME_SCALE,
-    ):
+    ) -> None:
         self.db = db
         self.rate = check_rate(rate)
         self.demo_only = demo_only
         self.time_scale = time_scale
         self.rng = random.Random(seed)
         self.campaigns: dict[int, CampaignState] = {}
-        self.heap: list[tuple] = []  # (due, seq, campaign pk, recipient, type, data, ua, ip)
-        self.seq = itertools.count()
-        self.tokens = 0.0
-        self.last: float | None = None
-        self.unstartable: set[int] = set()
-        self.adopt = True  # look for queued recipients nobody sends (first step, after errors)
-        self.only: int | None = None
-        self.funnels: dict[int, Funnel] = {}
+        self.heap: list[Due] = []  # the events drawn for messages sent, by due time
+        self._seq = itertools.count()
+        self._tokens = 0.0
+        self._last: float | None = None
+        self._unstartable: set[int] = set()
+        self._adopt = True  # look for queued recipients nobody sends (first step, after errors)
+        self._only: int | None = None
+        self._funnels: dict[int, Funnel] = {}
         if campaign is not None:
             with db.reading() as session:
-                self.only = resolve_campaign(session, campaign).id
+                self._only = resolve_campaign(session, campaign).id
 
     # --- one step ----------------------------------------------------------------------
 
@@ -89,36 +91,97 @@ class Simulator:
         """Do what is due at `now` (default: the clock) in one transaction."""
         now = now or datetime.now(UTC)
         t = now.timestamp()
-        if self.last is None:
+        if self._last is None:
             budget = self.rate / 5
         else:
-            budget = self.tokens + self.rate * max(0.0, t - self.last)
+            budget = self._tokens + self.rate * max(0.0, t - self._last)
             budget = min(budget, self.rate * BURST_SECONDS)
-        due = self._pop_due(t, int(budget))
+        given = StepInput(
+            now=now,
+            due=self._pop_due(t, int(budget)),
+            budget=budget,
+            campaigns=self.campaigns,
+            only=self._only,
+            demo_only=self.demo_only,
+            adopt=self._adopt,
+            unstartable=frozenset(self._unstartable),
+            rng=self.rng,
+            funnel=self.funnel,
+            delay=self.delay,
+            seq=self._seq,
+        )
         try:
-            outcome = self.db.run(lambda session: Step(self, session, now, due, budget).run())
+            outcome = self.db.run(lambda session: Step(given, session).run())
         except BaseException:
-            for item in due:
+            for item in given.due:
                 heapq.heappush(self.heap, item)
-            self.adopt = True  # a commit may have been lost: find queued ones again
+            self._adopt = True  # a commit may have been lost: find queued ones again
             raise
-        self.last = t
-        self.tokens = outcome.budget_left
-        self.adopt = False
-        outcome.apply(self)
+        self._last = t
+        self._tokens = outcome.budget_left
+        self._adopt = False
+        self._apply(outcome)
         return outcome.result
 
-    def _pop_due(self, t: float, limit: int) -> list[tuple]:
-        due = []
-        while self.heap and self.heap[0][0] <= t and len(due) < limit:
+    def _pop_due(self, t: float, limit: int) -> list[Due]:
+        due: list[Due] = []
+        while self.heap and self.heap[0].at <= t and len(due) < limit:
             due.append(heapq.heappop(self.heap))
         return due
 
+    def _apply(self, out: Outcome) -> None:
+        """The committed step's outcome, into the simulator's memory."""
+        self._unstartable |= out.unstartable
+        for pk, seen in out.statuses.items():
+            c = self.campaigns.get(pk)
+            if c is None:
+                c = CampaignState(
+                    pk, seen.campaign_id, seen.status, self.funnel(pk, seen.campaign_id)
+                )
+                self.campaigns[pk] = c
+            c.status = seen.status
+        for pk in out.gone:
+            self._forget(pk)
+        for pk, done in out.handed.items():  # sent or failed: no longer held
+            c = self.campaigns.get(pk)
+            if c is not None:
+                c.inflight = [i for i in c.inflight if i.rid not in done]
+        for pk, items in out.claimed.items():
+            if pk in self.campaigns:
+                self.campaigns[pk].inflight.extend(items)
+        for pk, exhausted in out.exhausted.items():
+            if pk in self.campaigns:
+                self.campaigns[pk].exhausted = exhausted
+        for pk, n in out.consumed.items():
+            if pk in self.campaigns:
+                self.campaigns[pk].outstanding -= n
+        for item in out.parked:
+            c = self.campaigns.get(item.pk)
+            if c is not None:
+                c.parked.append(item)
+        for item in out.scheduled:
+            c = self.campaigns.get(item.pk)
+            if c is not None:
+                c.outstanding += 1
+                heapq.heappush(self.heap, item)
+        for c in self.campaigns.values():
+            if c.status == "running" and c.parked:
+                # Resumed: the held events come due again, a little apart.
+                for item in c.parked:
+                    heapq.heappush(self.heap, item._replace(at=out.now + self.rng.random() * 2))
+                c.parked = []
+        for pk in [pk for pk, c in self.campaigns.items() if c.status not in ("running", "paused")]:
+            self._forget(pk)
+
+    def _forget(self, pk: int) -> None:
+        self.campaigns.pop(pk, None)
+        self._funnels.pop(pk, None)
+
     def funnel(self, pk: int, campaign_id: str) -> Funnel:
         """The campaign's funnel: a demo campaign's own rates and links, or drawn ones."""
-        if pk not in self.funnels:
-            self.funnels[pk] = self._new_funnel(campaign_id)
-        return self.funnels[pk]
+        if pk not in self._funnels:
+            self._funnels[pk] = self._new_funnel(campaign_id)
+        return self._funnels[pk]
 
     def _new_funnel(self, campaign_id: str) -> Funnel:
         plan = next((p for p in d.SMALL_CAMPAIGNS if d.DEMO_PREFIX + p.slug == campaign_id), None)
@@ -155,7 +218,7 @@ class Simulator:
         stop = stop_event or threading.Event()
         end = None if duration is None else time.monotonic() + duration
         backoff, failing_since = 0.5, None
-        totals = defaultdict(int)
+        totals: defaultdict[str, int] = defaultdict(int)
         reported = time.monotonic()
         while not stop.is_set() and (end is None or time.monotonic() < end):
             # Nothing running and nothing due: look again every couple of seconds only.
@@ -173,14 +236,15 @@ class Simulator:
                 for campaign_id in r.completed:
                     log.info("completed %s (every recipient processed)", campaign_id)
             except (DBAPIError, DatabaseUnavailable, DatabaseFailed) as exc:
-                if isinstance(getattr(exc, "orig", None), ReadOnlySqlTransaction):
+                orig = getattr(exc, "orig", None)
+                if isinstance(orig, ReadOnlySqlTransaction):
                     # Retrying can't help: the session (or the server, a standby) is read-only.
                     raise ReadOnly(
                         "The simulator can't write: the database session is read-only "
-                        f"({str(exc.orig).strip().splitlines()[0]}). Nothing was changed."
+                        f"({str(orig).strip().splitlines()[0]}). Nothing was changed."
                     ) from exc
                 failing_since = failing_since or time.monotonic()
-                first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                first = str(orig or exc).strip().splitlines()[0]
                 log.warning("database unavailable (%s); retrying in %.1f s", first, backoff)
                 wait, backoff = backoff, min(backoff * 2, 30.0)
             if time.monotonic() - reported >= report_every:

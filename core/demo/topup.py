@@ -13,15 +13,9 @@ from datetime import datetime
 from sqlalchemy import text
 
 from core.demo import data as d
+from core.demo.common import DEFAULT_SEED, Progress, epoch, lock, no_progress
 from core.demo.funnel import Funnel
-from core.demo.seed import (
-    DEFAULT_SEED,
-    ensure_small_leads,
-    epoch,
-    load_campaigns,
-    lock,
-    no_progress,
-)
+from core.demo.small import ensure_small_leads, load_campaigns
 from core.store import Database
 
 BULK = "bulk_"
@@ -71,7 +65,7 @@ def seed_campaign_count(
     *,
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
-    progress=no_progress,
+    progress: Progress = no_progress,
 ) -> int:
     """Add small demo campaigns until the database has n campaigns in all (any campaigns
     count, not only the demo's); returns how many were added. One transaction."""
