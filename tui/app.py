@@ -15,6 +15,7 @@ from textual.screen import Screen
 from core import config
 from core.errors import DatabaseUnavailable
 from core.store import ChangeFeed, ChangeSet, Database, FeedStatus, explain
+from tui import keymap
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
@@ -77,6 +78,7 @@ class CampaignConsoleApp(App):
         live: bool = True,
     ) -> None:
         super().__init__()
+        keymap.install(self)  # the user's keys.toml, checked: KeysFileError stops the start
         if self.no_color:  # Textual's NO_COLOR filter leaves red text dark grey on dark grey
             self._filters = [
                 ReadableMonochrome() if isinstance(f, Monochrome) else f for f in self._filters

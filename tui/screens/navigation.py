@@ -18,7 +18,7 @@ NAV_BINDINGS = [
         "first_page",
         "First page",
         show=False,
-        id="nav.first_page",
+        id="navigation.first_page",
         tooltip="Back to the first page",
     ),
     Binding(
@@ -26,7 +26,7 @@ NAV_BINDINGS = [
         "last_page",
         "Last page",
         show=False,
-        id="nav.last_page",
+        id="navigation.last_page",
         tooltip="The last page",
     ),
     Binding(
@@ -34,7 +34,7 @@ NAV_BINDINGS = [
         "goto",
         "Go to",
         show=False,
-        id="nav.goto",
+        id="navigation.goto",
         tooltip="Go to a row (2001) or a page (p21)",
     ),
     Binding(
@@ -42,7 +42,7 @@ NAV_BINDINGS = [
         "copy",
         "Copy",
         show=False,
-        id="nav.copy",
+        id="navigation.copy",
         tooltip="Copy the selected row's email or id to the clipboard",
     ),
 ]
