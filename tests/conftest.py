@@ -36,7 +36,7 @@ def no_keys_file(monkeypatch) -> None:
     """The app reads the user's keys.toml at start: never the user's in a test. A fixed path
     where there is none (help shows it, so its picture is the same on every machine); a test
     gives its own through $CAMPAIGN_CONSOLE_KEYS."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent/config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
     monkeypatch.delenv("CAMPAIGN_CONSOLE_KEYS", raising=False)
 
 

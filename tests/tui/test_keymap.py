@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from tests.tui.conftest import settle
 from tests.tui.helpers import press, select_campaign
-from tui import keymap
+from tui import keymap, keys_file
 from tui.app import CampaignConsoleApp
 from tui.cli import main
 from tui.keys_file import KeysFileError, normalize
@@ -135,7 +135,8 @@ async def test_help_shows_the_rebound_key_and_where_keys_toml_is(make_app, keys_
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         hint = str(app.screen.query(".hint").last().render())
-        assert str(path) in hint and "keys" in hint
+        assert f"Rebind keys in {keys_file.shown_path()} (README: Keys)" in hint
+        assert keys_file.path() == path
 
 
 @pytest.mark.parametrize(

@@ -96,10 +96,10 @@ class HelpScreen(ModalScreen):
             with VerticalScroll(id="keys"):
                 yield Static(self._table(), id="keys-table")
             yield Label(
-                "ctrl+p: command palette (every action, jump to a campaign)   "
-                f"ctrl+q: quit   {self._key_of('help.close')}: close\n"
-                f'Rebind a key in {keys_file.shown_path()}: "binding id" = "key" '
-                "(README, Keys)",
+                # Each line fits 80 columns (a longer one is cut at the edge).
+                "ctrl+p: palette (every action, jump to a campaign)  ctrl+q: quit  "
+                f"{self._key_of('help.close')}: close\n"
+                f"Rebind keys in {keys_file.shown_path()} (README: Keys)",
                 classes="hint",
                 markup=False,
             )
