@@ -5,7 +5,7 @@ no screen, so any screen (help) can say where the file is.
 The file is $CAMPAIGN_CONSOLE_KEYS when set, else $XDG_CONFIG_HOME/campaign-console/keys.toml
 (~/.config when XDG_CONFIG_HOME is unset). It maps a binding id to one key or several:
 
-    "campaigns.open" = "enter,o"
+    "campaigns.open" = "enter,ctrl+o"
     "app.find" = ["f", "ctrl+f"]
     [recipients]
     search = "s"

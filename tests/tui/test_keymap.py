@@ -190,3 +190,16 @@ def test_a_keys_file_named_but_missing_is_refused(make_app, monkeypatch, tmp_pat
     monkeypatch.setenv("CAMPAIGN_CONSOLE_KEYS", str(tmp_path / "nope.toml"))
     with pytest.raises(KeysFileError, match=r"nope\.toml: no such keys file"):
         make_app()
+
+
+async def test_the_readme_example_is_a_keys_file_the_app_takes(make_app, keys_toml):
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("## Keys", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    keys_toml(example)
+    app = make_app()
+    assert app._keymap["campaigns.open"] == "enter,ctrl+o"
+    assert app._keymap["recipients.search"] == "s"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        footer_and_palette = {key for key, active in app.screen.active_bindings.items()}
+        assert {"ctrl+o", "ctrl+f", "E"} <= footer_and_palette
