@@ -76,6 +76,8 @@ class Scope:
 
 
 def scopes(app: App, classes: list[type[DOMNode]]) -> list[Scope]:
+    """Each screen of `classes` (not the base classes others are built from) with the maps of
+    the widgets its modules use, its own, and the app's that reach it."""
     widgets = [c for c in classes if not issubclass(c, Screen) and c._merge_bindings()]
     app_map = app._bindings.copy()
     priority = BindingsMap([b for _key, b in app_map if b.priority])

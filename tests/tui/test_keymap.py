@@ -103,6 +103,19 @@ async def test_a_rebound_key_opens_what_the_old_one_did(make_app, keys_toml):
         assert type(app.screen).__name__ == "FindScreen"
 
 
+async def test_a_widget_key_rebound_moves_the_table_cursor(make_app, keys_toml):
+    keys_toml('"table.down" = "J"\n')
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        rows = app.screen.query_one("#campaigns")
+        assert rows.cursor_row == 0
+        await press(pilot, "j")
+        assert rows.cursor_row == 0
+        await press(pilot, "J")
+        assert rows.cursor_row == 1
+
+
 async def test_moving_start_keeps_resume_on_s(make_app, keys_toml, db):
     """Textual's keymap takes a whole key off a screen when one binding on it moves: Start
     moved to z leaves Resume (on `s` too, for a paused campaign) where it was."""
