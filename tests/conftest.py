@@ -31,6 +31,15 @@ def state_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_keys_file(monkeypatch) -> None:
+    """The app reads the user's keys.toml at start: never the user's in a test. A fixed path
+    where there is none (help shows it, so its picture is the same on every machine); a test
+    gives its own through $CAMPAIGN_CONSOLE_KEYS."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    monkeypatch.delenv("CAMPAIGN_CONSOLE_KEYS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from core import config
 from core.errors import CampaignConsoleError, DatabaseUnavailable
 from core.store import ChangeFeed, ChangeSet, Database, FeedStatus, explain
+from tui import keymap
 from tui.format import error_text
 from tui.live import DataChanged, FeedStatusChanged, consume, describe
 from tui.messages import OpenAnalytics, OpenCompare, OpenRecipients, OpenScreen, OpenTimeline
@@ -92,6 +93,7 @@ class CampaignConsoleApp(App):
         live: bool = True,
     ) -> None:
         super().__init__()
+        keymap.install(self)  # the user's keys.toml, checked: KeysFileError stops the start
         if self.no_color:  # Textual's NO_COLOR filter leaves red text dark grey on dark grey
             self._filters = [
                 ReadableMonochrome() if isinstance(f, Monochrome) else f for f in self._filters

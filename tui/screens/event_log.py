@@ -50,27 +50,27 @@ class EventLogScreen(PagedScreen, DataScreen):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "escape", "back", "Back", id="events.back", tooltip="Clear the filter, else go back"
+            "escape", "back", "Back", id="event_log.back", tooltip="Clear the filter, else go back"
         ),
         Binding(
             "enter",
             "open",
             "Timeline",
-            id="events.open",
+            id="event_log.open",
             tooltip="Timeline of this event's recipient",
         ),
         Binding(
             "c",
             "campaign_filter",
             "Campaign",
-            id="events.campaign",
+            id="event_log.campaign",
             tooltip="Only one campaign's events",
         ),
         Binding(
             "right_square_bracket",
             "next_page",
             "Older",
-            id="events.older",
+            id="event_log.older",
             tooltip="Older events",
             key_display="]",
         ),
@@ -78,7 +78,7 @@ class EventLogScreen(PagedScreen, DataScreen):
             "left_square_bracket",
             "prev_page",
             "Newer",
-            id="events.newer",
+            id="event_log.newer",
             tooltip="Newer events",
             key_display="[",
         ),
@@ -87,16 +87,16 @@ class EventLogScreen(PagedScreen, DataScreen):
             "first_page",
             "Newest",
             show=False,
-            id="events.newest",
+            id="event_log.newest",
             tooltip="Back to the newest events",
         ),
-        Binding("ctrl+r", "refresh", "Refresh", id="events.refresh", tooltip="Fetch again"),
+        Binding("ctrl+r", "refresh", "Refresh", id="event_log.refresh", tooltip="Fetch again"),
         Binding(
             "0",
             "type_filter('all')",
             "All types",
             show=False,
-            id="events.all",
+            id="event_log.all",
             tooltip="Every event type",
         ),
         *(
@@ -105,7 +105,7 @@ class EventLogScreen(PagedScreen, DataScreen):
                 f"type_filter('{t}')",
                 t.value.title(),
                 show=False,
-                id=f"events.only_{t}",
+                id=f"event_log.only_{t}",
                 tooltip=f"Only {t} events",
             )
             for key, t in TYPE_KEYS.items()

@@ -1,6 +1,9 @@
 """Every key of the screen underneath, with what it does: the screen's own keys first, then the
 keys that move through rows and pages, then the keys that work everywhere; each with its
-binding id."""
+binding id, whose first part names the module that binds it (campaigns.open: the package
+tui/screens/campaigns/; navigation.goto: tui/screens/shared/navigation.py; table.down:
+tui/widgets/table.py; app.help: tui/app.py). The keys
+shown are the ones in force, rebound ones included, and the foot says where keys.toml is."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
+
+from tui import keys_file
 
 SECTIONS = ("this screen", "moving around", "everywhere")
 
@@ -62,7 +67,7 @@ def help_entries(screen: Screen) -> list[HelpEntry]:
 def _section(node: DOMNode, screen: Screen, app: App, binding_id: str) -> str:
     if node is app:
         return "everywhere"
-    if node is screen and not binding_id.startswith("nav."):
+    if node is screen and not binding_id.startswith("navigation."):
         return "this screen"
     return "moving around"  # the table's row keys and the paged screens' shared keys
 
@@ -92,10 +97,21 @@ class HelpScreen(ModalScreen):
             with VerticalScroll(id="keys"):
                 yield Static(self._table(), id="keys-table")
             yield Label(
-                "ctrl+p: command palette (every action, jump to a campaign)   "
-                "ctrl+q: quit   Escape: close",
+                # Each line fits 80 columns (a longer one is cut at the edge).
+                "ctrl+p: palette (every action, jump to a campaign)  ctrl+q: quit  "
+                f"{self._key_of('help.close')}: close\n"
+                f"Rebind keys in {keys_file.shown_path()} (README: Keys)",
                 classes="hint",
+                markup=False,
             )
+
+    def _key_of(self, binding_id: str) -> str:
+        """The key that `binding_id` has here, as shown: rebound in keys.toml or not."""
+        for _node, bindings in self._modal_binding_chain:
+            for _key, b in bindings:
+                if b.id == binding_id:
+                    return self.app.get_key_display(b)
+        return "?"
 
     def _table(self) -> Table:
         # A Rich table in a vertical scroll: descriptions wrap to the width, and Home/End
@@ -103,7 +119,7 @@ class HelpScreen(ModalScreen):
         table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
         table.add_column("Key", no_wrap=True, style="bold")
         table.add_column("Action", no_wrap=True)
-        table.add_column("What it does (binding id)", ratio=1)
+        table.add_column("What it does (binding id: module.action)", ratio=1)
         section = None
         for e in self.entries:
             if e.section != section:

@@ -45,8 +45,8 @@ class CampaignPicker(Dialog):
     """
     BINDINGS = [
         *Dialog.BINDINGS,
-        Binding("down", "move(1)", "Down", show=False, id="picker.down", tooltip="Next"),
-        Binding("up", "move(-1)", "Up", show=False, id="picker.up", tooltip="Previous"),
+        Binding("down", "move(1)", "Down", show=False, id="campaign_picker.down", tooltip="Next"),
+        Binding("up", "move(-1)", "Up", show=False, id="campaign_picker.up", tooltip="Previous"),
     ]
 
     @dataclass

@@ -30,7 +30,7 @@ from tui import format as fmt
 from tui.context import console_of
 from tui.format import error_text
 
-CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changes")
+CANCEL = Binding("escape", "cancel", "Cancel", id="dialogs.cancel", tooltip="Close without changes")
 
 
 class Dialog(ModalScreen):
@@ -53,8 +53,8 @@ class ConfirmDialog(Dialog):
     """Yes/no with the question spelled out; `y` confirms, `n` or Escape cancels."""
 
     BINDINGS = [
-        Binding("y", "confirm", "Yes", id="dialog.yes", tooltip="Confirm"),
-        Binding("n", "cancel", "No", id="dialog.no", tooltip="Cancel"),
+        Binding("y", "confirm", "Yes", id="dialogs.yes", tooltip="Confirm"),
+        Binding("n", "cancel", "No", id="dialogs.no", tooltip="Cancel"),
         CANCEL,
     ]
 
@@ -261,7 +261,7 @@ class ReportDialog(Dialog):
     wrapped to the width: nothing is left out or cut). Enter or Escape closes."""
 
     BINDINGS = [
-        Binding("enter", "cancel", "Close", id="report.close", tooltip="Close the report"),
+        Binding("enter", "cancel", "Close", id="dialogs.close_report", tooltip="Close the report"),
         CANCEL,
     ]
     DEFAULT_CSS = """

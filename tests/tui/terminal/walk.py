@@ -164,7 +164,7 @@ def help_ids(t: Terminal) -> list[str]:
     for _ in range(30):
         text = t.wait_quiet(0.3)
         for line in text.splitlines():
-            match = _ID.search(line.rstrip(" █▎▌"))
+            match = _ID.search(line.rstrip(" █▎▌▁▂▃▄▅▆▇"))  # the scrollbar thumb too
             if match and match.group(1) not in ids:
                 ids.append(match.group(1))
         if text == last:

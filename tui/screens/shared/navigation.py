@@ -20,7 +20,7 @@ NAV_BINDINGS: list[BindingType] = [
         "first_page",
         "First page",
         show=False,
-        id="nav.first_page",
+        id="navigation.first_page",
         tooltip="Back to the first page",
     ),
     Binding(
@@ -28,7 +28,7 @@ NAV_BINDINGS: list[BindingType] = [
         "last_page",
         "Last page",
         show=False,
-        id="nav.last_page",
+        id="navigation.last_page",
         tooltip="The last page",
     ),
     Binding(
@@ -36,7 +36,7 @@ NAV_BINDINGS: list[BindingType] = [
         "goto",
         "Go to",
         show=False,
-        id="nav.goto",
+        id="navigation.goto",
         tooltip="Go to a row (2001) or a page (p21)",
     ),
     Binding(
@@ -44,7 +44,7 @@ NAV_BINDINGS: list[BindingType] = [
         "copy",
         "Copy",
         show=False,
-        id="nav.copy",
+        id="navigation.copy",
         tooltip="Copy the selected row's email or id to the clipboard",
     ),
 ]
