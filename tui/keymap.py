@@ -2,9 +2,9 @@
 really has, then handed to Textual's keymap (App.set_keymap), which moves the key of every
 binding with that id: the app's, every screen's and every widget's.
 
-A binding id is `<module>.<action>`: the module (or package) in tui/screens/, tui/screens/shared/
-or tui/widgets/ (or tui/app.py for `app.`) whose BINDINGS hold it. The app does not start (KeysFileError, printed by the
-`campaigns` command) when the file names an id no binding has, a key Textual does not know,
+A binding id is `<module>.<action>`: the module (or package) in tui/screens/,
+tui/screens/shared/ or tui/widgets/ (or tui/app.py for `app.`) whose BINDINGS hold it. The app
+does not start (KeysFileError, printed by the `campaigns` command) when the file names an id no binding has, a key Textual does not know,
 or makes a clash: two bindings on one key of one screen that did not share it before. What a
 screen's keys are: its own (with its base classes'), those of our widgets its module (or a
 base class's module) uses, a table's row keys, say, and the app's (on a modal screen only the
