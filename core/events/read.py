@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, any_, func, select
+from sqlalchemy import Row, Select, any_, func, select
 from sqlalchemy.orm import Session
 
 from core.campaigns import R, campaign_key, check_limit, check_offset
@@ -70,7 +70,7 @@ def _event_select() -> Select:
     )
 
 
-def _event_row(row) -> EventRow:
+def _event_row(row: Row[Any]) -> EventRow:
     values = list(row)
     if values[7] is not None:
         values[7] = str(values[7])  # INET comes back as an ipaddress object
@@ -108,7 +108,7 @@ def recipient_events(
     return rows
 
 
-def _recipient_or_not_found(session: Session, recipient_id: int):
+def _recipient_or_not_found(session: Session, recipient_id: int) -> Row[Any]:
     stmt = (
         select(*ROW_COLUMNS, Campaign.campaign_id, Campaign.name, Campaign.status)
         .join(Campaign, Campaign.id == R.campaign_id)

@@ -117,7 +117,7 @@ import sys
 from core.campaigns import manage as C
 from core.store.db import Database
 from core.errors import DatabaseFailed
-from core.events.record import EventInput, record_events
+from core.events import EventInput, record_events
 
 db = Database(sys.argv[1])
 ids = [int(i) for i in sys.argv[2].split(",")]
