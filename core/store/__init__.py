@@ -1,4 +1,6 @@
-"""core.store."""
+"""core.store: the database itself. Engine and sessions (db), the embedded server (embedded,
+server), the models and the rollup's tables, the Alembic wrapper (schema), the change feed
+(changes), JSON for JSONB (jsonb) and backups (backup). Every layer above imports from here."""
 
 from core.store.backup import contents, find_tool, psql_command, restore, server_major, write_backup
 from core.store.changes import (
@@ -18,22 +20,21 @@ from core.store.db import (
     sqlalchemy_url,
 )
 from core.store.embedded import ensure_database, start_server
+from core.store.enums import CampaignStatus, EventType, RecipientStatus, SuppressionReason
 from core.store.jsonb import DeepJson, dumps, escape_controls, nesting_depth
 from core.store.models import (
-    ROLLUP_EVENT_COUNTS,
-    ROLLUP_RECIPIENT_FIGURES,
     Base,
     Campaign,
     CampaignRecipient,
-    CampaignStatus,
     EmailTracking,
-    EventType,
     Lead,
-    RecipientStatus,
     Suppression,
-    SuppressionReason,
     User,
     percent,
+)
+from core.store.rollup_tables import (
+    ROLLUP_EVENT_COUNTS,
+    ROLLUP_RECIPIENT_FIGURES,
     rollup_bounce_codes,
     rollup_campaigns,
     rollup_hours,
