@@ -20,15 +20,11 @@ from core.campaigns.lifecycle import (
     check_future,
     current_time,
 )
-from core.campaigns.lookup import campaign_text_where
-from core.campaigns.summary import (
-    CampaignSummary,
-    check_aware,
-    load_summary,
-    resolve_campaign,
-)
+from core.campaigns.lookup import campaign_text_where, resolve_campaign
+from core.campaigns.summary import CampaignSummary, load_summary
 from core.errors import Conflict, InvalidInput
 from core.store import Campaign, CampaignRecipient, CampaignStatus, User
+from core.times import check_aware
 
 NAME_MAX = 255
 CAMPAIGN_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -309,5 +305,3 @@ def status_counts(session: Session) -> dict[CampaignStatus, int]:
     for status, n in session.execute(select(column, func.count()).group_by(column)):
         counts[CampaignStatus(status)] = n
     return counts
-
-

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.campaigns.summary import CampaignSummary, get_campaign, resolve_campaign
+from core.campaigns.lookup import resolve_campaign
+from core.campaigns.summary import CampaignSummary, get_campaign
 from core.store import CampaignStatus
 
 IDLE_AFTER = timedelta(minutes=1)  # no send for this long, nothing queued: nothing sends it

@@ -2,7 +2,6 @@
 
 from core.figures.analytics import (
     Bucket,
-    CampaignOverview,
     CampaignStats,
     activity_over_time,
     bounce_codes,
@@ -54,7 +53,6 @@ __all__ = [
     "Activity",
     "BounceCode",
     "Bucket",
-    "CampaignOverview",
     "CampaignReport",
     "CampaignStats",
     "Difference",

@@ -228,5 +228,3 @@ def hourly_from_events(
     for at, t, n in rows:
         hours.setdefault(at.astimezone(UTC), [0, 0])[0 if t == OPEN else 1] += n
     return hours
-
-

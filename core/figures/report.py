@@ -38,7 +38,6 @@ from core.store import percent
 ACTIVITY_HOURS = 72
 
 
-
 class Volume(NamedTuple):
     start: datetime  # UTC, the start of the hour or day
     opens: int  # open events in it

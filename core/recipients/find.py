@@ -77,7 +77,6 @@ def check_status(status: Any) -> RecipientStatus:
         raise InvalidInput(f"Unknown recipient status {status!r}; use one of: {allowed}.") from None
 
 
-
 # --- across campaigns ---------------------------------------------------------------------------
 
 _FULL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

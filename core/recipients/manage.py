@@ -18,11 +18,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from core.campaigns import check_aware, resolve_campaign
+from core.campaigns import resolve_campaign
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.recipients import suppression
 from core.recipients.csv import LineError, read_recipients_csv
 from core.store import Campaign, CampaignRecipient, CampaignStatus, Lead, RecipientStatus
+from core.times import check_aware
 
 R = CampaignRecipient.__table__.c
 RS = RecipientStatus

@@ -18,10 +18,10 @@ from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from core import figures
+from core.campaigns import CampaignSummary
 from core.figures import (
     Activity,
     BounceCode,
-    CampaignOverview,
     CampaignReport,
     CampaignStats,
     LinkClicks,
@@ -251,7 +251,7 @@ class AnalyticsScreen(DataScreen):
             self.live_pending = False
             self.pacer.done()
 
-    def _show_overview(self, o: CampaignOverview) -> None:
+    def _show_overview(self, o: CampaignSummary) -> None:
         tz = self.app.tz
         self.campaign_name = o.name
         self.sub_title = o.name
