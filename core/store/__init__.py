@@ -17,6 +17,7 @@ from core.store.db import (
     explain,
     libpq_url,
     read_only_everywhere,
+    rows_written,
     sqlalchemy_url,
 )
 from core.store.embedded import ensure_database, start_server
@@ -105,6 +106,7 @@ __all__ = [
     "rollup_links",
     "rollup_recipient_keys",
     "rollup_recipients",
+    "rows_written",
     "server_major",
     "sqlalchemy_url",
     "start_server",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy import URL, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import (
@@ -281,3 +281,14 @@ def explain(
     else:
         return None
     return type(error)(config.mask_secrets(str(error), url))
+
+
+def rows_written(
+    session: Session, statement: Executable, params: Mapping[str, Any] | None = None
+) -> int:
+    """How many rows an INSERT, UPDATE or DELETE run in the session wrote (an INSERT's count
+    is only kept when its execution options ask for preserve_rowcount)."""
+    result = session.execute(statement, params)
+    if not isinstance(result, CursorResult):  # every DML statement's result is one
+        raise TypeError(f"{type(statement).__name__} returned no row count")
+    return result.rowcount
