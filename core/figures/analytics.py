@@ -70,7 +70,7 @@ class CampaignStats(CampaignSummary):
 
 class StatusCount(NamedTuple):
     status: RecipientStatus
-    count: int
+    recipients: int  # not `count`: that is tuple.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +224,11 @@ def _fill(
 ) -> tuple[Bucket, ...]:
     step = timedelta(days=1) if bucket == "day" else timedelta(hours=1)
     first = _truncate(start, bucket) if start else (found[0].start if found else None)
+    last: datetime | None = None
     if end is not None:
         last = _truncate(end - timedelta(microseconds=1), bucket)
-    else:
-        last = found[-1].start if found else None
+    elif found:
+        last = found[-1].start
     if first is None or last is None:
         return tuple(found)
     if (last - first) / step >= MAX_BUCKETS:

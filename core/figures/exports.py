@@ -119,8 +119,8 @@ def iter_links(session: Session, campaign: int | str) -> Iterator[dict]:
 
 
 def _stats_row(stats: CampaignStats) -> dict[str, Any]:
-    values = (getattr(stats, k) for k in STAT_FIELDS)
-    return {k: round(v, 2) if isinstance(v, float) else v for k, v in zip(STAT_FIELDS, values)}
+    row = {k: getattr(stats, k) for k in STAT_FIELDS}
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}
 
 
 def campaign_refs(session: Session, campaigns: Sequence[int | str] | None) -> list[int]:

@@ -163,7 +163,7 @@ def rebuild(session: Session, campaign_pk: int | None = None) -> tuple[RollupDri
     )
     if not off:
         return ()
-    names = dict(
+    names: dict[int, str] = dict(
         session.execute(
             text("SELECT id, campaign_id FROM campaigns WHERE id = ANY(CAST(:ids AS int[]))"),
             {"ids": sorted({pk for pk, _ in off})},

@@ -12,6 +12,7 @@ from core.store.changes import (
     FeedStatus,
 )
 from core.store.db import (
+    AnyRow,
     Database,
     connect,
     explain,
@@ -61,6 +62,7 @@ __all__ = [
     "CHANNEL",
     "ROLLUP_EVENT_COUNTS",
     "ROLLUP_RECIPIENT_FIGURES",
+    "AnyRow",
     "Base",
     "Campaign",
     "CampaignRecipient",

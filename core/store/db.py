@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import URL, CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import URL, CursorResult, Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import (
@@ -281,6 +281,10 @@ def explain(
     else:
         return None
     return type(error)(config.mask_secrets(str(error), url))
+
+
+# A result row of any columns: what a select of more columns than its overloads type returns.
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
 def rows_written(
