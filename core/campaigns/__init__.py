@@ -1,4 +1,5 @@
-"""core.campaigns."""
+"""core.campaigns: naming a campaign (lookup), the value reads return (summary), create, edit,
+delete and list (manage), the lifecycle, and what a move would send (sending)."""
 
 from core.campaigns.lifecycle import (
     ACTIONS,

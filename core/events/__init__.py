@@ -1,4 +1,5 @@
-"""core.events."""
+"""core.events: an event before it is stored (input), recording one (record) or a batch
+(batch), the human-or-machine rules (machine), and timelines and event logs (read)."""
 
 from core.events.batch import BatchResult, InvalidEvents, LineError, record_events
 from core.events.input import (

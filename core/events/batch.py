@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+import core.events.machine as machine
 from core.errors import InvalidInput
-from core.events import machine
 from core.events.input import (
     NEEDS_SENT,
     STATUS,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import core.events.machine as machine
 from core.errors import InvalidInput
-from core.events import machine
 from core.store import EventType, RecipientStatus, nesting_depth
 from core.times import time_problem
 

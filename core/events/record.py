@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+import core.events.machine as machine
 from core.errors import InvalidInput
-from core.events import machine
 from core.events.input import (
     NEEDS_SENT,
     STATUS,

@@ -1,4 +1,5 @@
-"""core.figures."""
+"""core.figures: a campaign's analytics (analytics, breakdowns, the rollup), its counters and
+their repair (counters), the report, and exports."""
 
 from core.figures.analytics import (
     Bucket,

@@ -24,9 +24,9 @@ from typing import NamedTuple
 from sqlalchemy import String, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
+import core.figures.rollup as rollup
 from core.campaigns import CampaignSummary, R, campaign_key, get_campaign
 from core.errors import InvalidInput
-from core.figures import rollup
 from core.figures.breakdowns import (
     BounceCode,
     EventCounts,

@@ -22,9 +22,9 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
+import core.figures.rollup as rollup
 from core.campaigns import campaign_key
 from core.errors import InvalidInput
-from core.figures import rollup
 from core.figures.analytics import (
     BounceCode,
     CampaignStats,

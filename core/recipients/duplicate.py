@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
+import core.recipients.suppression as suppression
 from core.campaigns import (
     NAME_MAX,
     CampaignSummary,
@@ -15,7 +16,6 @@ from core.campaigns import (
     load_summary,
     resolve_campaign,
 )
-from core.recipients import suppression
 from core.recipients.checks import id_array
 from core.store import CampaignRecipient, rows_written
 

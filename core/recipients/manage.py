@@ -18,8 +18,8 @@ from sqlalchemy import func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+import core.recipients.suppression as suppression
 from core.errors import NotFound
-from core.recipients import suppression
 from core.recipients.checks import R, checked_ids, id_array, open_campaign
 from core.recipients.csv import LineError, read_recipients_csv
 from core.store import CampaignRecipient, Lead, rows_written

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
+import core.recipients.suppression as suppression
 from core.campaigns import resolve_campaign
 from core.errors import InvalidInput
-from core.recipients import suppression
 from core.recipients.checks import RS, R, checked_ids, error_text, id_array, open_campaign
 from core.store import CampaignRecipient, CampaignStatus, RecipientStatus, rows_written
 from core.times import check_aware

@@ -25,6 +25,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+import core.store.embedded as embedded
+import core.store.jsonb as jsonb
 from core import config
 from core.errors import (
     CampaignConsoleError,
@@ -33,7 +35,6 @@ from core.errors import (
     InvalidInput,
     ReadOnly,
 )
-from core.store import embedded, jsonb
 
 T = TypeVar("T")
 RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
