@@ -2,7 +2,7 @@
 URL."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from core.store import Base, sqlalchemy_url
 
@@ -15,14 +15,20 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url")
-    engine = create_engine(sqlalchemy_url(url))
+    engine = create_engine(sqlalchemy_url(_url()))
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()
 
 
-def _run(connection) -> None:
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("No database to migrate: alembic's sqlalchemy.url is not set.")
+    return url
+
+
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
@@ -30,7 +36,7 @@ def _run(connection) -> None:
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=sqlalchemy_url(config.get_main_option("sqlalchemy.url")),
+        url=sqlalchemy_url(_url()),
         target_metadata=target_metadata,
         literal_binds=True,
     )

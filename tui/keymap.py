@@ -4,11 +4,12 @@ binding with that id: the app's, every screen's and every widget's.
 
 A binding id is `<module>.<action>`: the module (or package) in tui/screens/,
 tui/screens/shared/ or tui/widgets/ (or tui/app.py for `app.`) whose BINDINGS hold it. The app
-does not start (KeysFileError, printed by the `campaigns` command) when the file names an id no binding has, a key Textual does not know,
-or makes a clash: two bindings on one key of one screen that did not share it before. What a
-screen's keys are: its own (with its base classes'), those of our widgets its module (or a
-base class's module) uses, a table's row keys, say, and the app's (on a modal screen only the
-app's priority keys, ctrl+q and ctrl+p, reach it).
+does not start (KeysFileError, printed by the `campaigns` command) when the file names an id no
+binding has, a key Textual does not know, or makes a clash: two bindings on one key of one
+screen that did not share it before. What a screen's keys are: its own (with its base
+classes'), those of our widgets its module (or a base class's module) uses, a table's row keys,
+say, and the app's (on a modal screen only the app's priority keys, ctrl+q and ctrl+p, reach
+it).
 
 The screen and widget modules are imported by name (pkgutil), so this module has no import
 edge to them and any of them may use tui.keys_file.

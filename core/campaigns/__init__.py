@@ -1,4 +1,5 @@
-"""core.campaigns."""
+"""core.campaigns: naming a campaign (lookup), the value reads return (summary), create, edit,
+delete and list (manage), the lifecycle, and what a move would send (sending)."""
 
 from core.campaigns.lifecycle import (
     ACTIONS,
@@ -21,6 +22,7 @@ from core.campaigns.lookup import (
     check_limit,
     check_offset,
     like_pattern,
+    resolve_campaign,
 )
 from core.campaigns.manage import (
     NAME_MAX,
@@ -35,12 +37,11 @@ from core.campaigns.manage import (
 )
 from core.campaigns.sending import IDLE_AFTER, MovePreview, move_preview, sending_state
 from core.campaigns.summary import (
+    SUMMARY_KEYS,
     CampaignSummary,
-    check_aware,
     get_campaign,
     get_campaigns,
     load_summary,
-    resolve_campaign,
 )
 
 __all__ = [
@@ -49,13 +50,13 @@ __all__ = [
     "IDLE_AFTER",
     "NAME_MAX",
     "ORDERABLE",
+    "SUMMARY_KEYS",
     "CampaignSummary",
     "MovePreview",
     "R",
     "campaign_key",
     "campaign_not_found",
     "campaign_where",
-    "check_aware",
     "check_limit",
     "check_offset",
     "complete",

@@ -14,9 +14,11 @@ from types import MappingProxyType
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from core.campaigns.summary import CampaignSummary, check_aware, load_summary, resolve_campaign
+from core.campaigns.lookup import resolve_campaign
+from core.campaigns.summary import CampaignSummary, load_summary
 from core.errors import InvalidInput, InvalidTransition
 from core.store import Campaign, CampaignRecipient, CampaignStatus
+from core.times import check_aware
 
 S = CampaignStatus
 

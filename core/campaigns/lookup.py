@@ -1,7 +1,8 @@
 """Naming a campaign: by row id or campaign_id, as typed, and the input checks reads share.
 
-Every layer above finds its campaign through campaign_key/campaign_where, so a campaign
-that is not there reads the same everywhere (campaign_not_found).
+Every layer above finds its campaign through campaign_where: as an ORM row
+(resolve_campaign, for writes that lock it) or as plain columns (campaign_key, for reads), so
+a campaign that is not there reads the same everywhere (campaign_not_found).
 """
 
 from __future__ import annotations
@@ -77,6 +78,23 @@ def campaign_not_found(campaign: int | str) -> NotFound:
     return NotFound(
         f"No campaign {campaign!r}: check the id (campaign ids look like camp_ab12cd34)."
     )
+
+
+def resolve_campaign(
+    session: Session, ref: int | str, *, for_update: bool = False, key_share: bool = False
+) -> Campaign:
+    """The campaign named by its row id (int) or its campaign_id (str); NotFound otherwise.
+
+    for_update locks the row (FOR UPDATE, or FOR NO KEY UPDATE with key_share). The row is
+    always re-read, so counters kept by the database's triggers are never stale in the session.
+    """
+    stmt = select(Campaign).where(campaign_where(ref)).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update(key_share=key_share)
+    campaign = session.scalar(stmt)
+    if campaign is None:
+        raise campaign_not_found(ref)
+    return campaign
 
 
 def campaign_key(session: Session, campaign: int | str) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,15 +20,11 @@ from core.campaigns.lifecycle import (
     check_future,
     current_time,
 )
-from core.campaigns.lookup import campaign_text_where
-from core.campaigns.summary import (
-    CampaignSummary,
-    check_aware,
-    load_summary,
-    resolve_campaign,
-)
+from core.campaigns.lookup import campaign_text_where, resolve_campaign
+from core.campaigns.summary import CampaignSummary, load_summary
 from core.errors import Conflict, InvalidInput
 from core.store import Campaign, CampaignRecipient, CampaignStatus, User
+from core.times import check_aware
 
 NAME_MAX = 255
 CAMPAIGN_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -140,7 +136,8 @@ def create_campaign(
         with session.begin_nested():
             session.add(row)
     except IntegrityError as exc:
-        if getattr(exc.orig.diag, "constraint_name", None) in _CAMPAIGN_ID_CONSTRAINTS:
+        diag = getattr(exc.orig, "diag", None)  # psycopg's; another driver may have none
+        if getattr(diag, "constraint_name", None) in _CAMPAIGN_ID_CONSTRAINTS:
             raise _duplicate_id(campaign_id) from exc
         raise
     return load_summary(session, row.id)
@@ -222,8 +219,12 @@ def _statuses(status: CampaignStatus | str | Iterable[CampaignStatus | str]) -> 
         ) from None
 
 
-def _filters(status, search, created_by) -> list:
-    where = []
+def _filters(
+    status: CampaignStatus | str | Iterable[CampaignStatus | str] | None,
+    search: str | None,
+    created_by: int | None,
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if status is not None:
         where.append(Campaign.__table__.c.status.in_(_statuses(status)))
     if search is not None and search.strip():
@@ -233,7 +234,7 @@ def _filters(status, search, created_by) -> list:
     return where
 
 
-def _order_column(order_by: str):
+def _order_column(order_by: str) -> SQLColumnExpression[Any]:
     if order_by in _RATES:
         return _RATES[order_by]
     if order_by in Campaign.__table__.columns:
@@ -309,5 +310,3 @@ def status_counts(session: Session) -> dict[CampaignStatus, int]:
     for status, n in session.execute(select(column, func.count()).group_by(column)):
         counts[CampaignStatus(status)] = n
     return counts
-
-

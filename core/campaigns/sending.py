@@ -3,7 +3,7 @@
 Read-only figures for the console's confirmations ("Start camp_x 'Name': send to 2,873
 recipients?") and for the hint on a running campaign nothing sends. This program has no
 sender of its own yet: mail goes out only while `campaigns simulate` (or another program
-calling core.recipients.manage.claim_batch) works on the campaign; the background simulator that
+calling core.recipients.send.claim_batch) works on the campaign; the background simulator that
 `demo` starts works on the demo's campaigns only.
 """
 
@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.campaigns.summary import CampaignSummary, get_campaign, resolve_campaign
+from core.campaigns.lookup import resolve_campaign
+from core.campaigns.summary import CampaignSummary, get_campaign
 from core.store import CampaignStatus
 
 IDLE_AFTER = timedelta(minutes=1)  # no send for this long, nothing queued: nothing sends it

@@ -1,27 +1,27 @@
-"""A campaign as reads return it (CampaignSummary), looking one up, and the time check.
+"""A campaign as reads return it (CampaignSummary): the one value lists, headers and the
+analytics figures build on (core.figures.CampaignStats extends it), and its reads by id.
 
-Shared by core.campaigns.manage, core.campaigns.lifecycle and core.recipients.manage (all
-re-exported by core.campaigns.manage).
+Shared by core.campaigns.manage, core.campaigns.lifecycle, core.recipients and core.figures.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput, NotFound
-from core.store import Campaign, CampaignStatus
-from core.times import time_problem
+from core.campaigns.lookup import resolve_campaign
+from core.store import Campaign, CampaignStatus, percent
 
 
 @dataclass(frozen=True, slots=True)
 class CampaignSummary:
-    """One campaign as a list shows it: identity, status, counters and rates."""
+    """One campaign as a list or a header shows it: identity, status, times, the counters
+    (kept by the database) and the rates."""
 
     id: int
     campaign_id: str
@@ -32,6 +32,7 @@ class CampaignSummary:
     started_at: datetime | None
     completed_at: datetime | None
     created_at: datetime
+    updated_at: datetime
     total_recipients: int
     emails_sent: int
     emails_opened: int
@@ -42,8 +43,8 @@ class CampaignSummary:
     click_rate: float
     reply_rate: float
     bounce_rate: float
-    created_by: int | None = None
-    updated_at: datetime | None = None
+    click_to_open_rate: float  # clicked / opened * 100, 0 when nothing was opened
+    created_by: int | None
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignSummary:
@@ -57,6 +58,7 @@ class CampaignSummary:
             started_at=c.started_at,
             completed_at=c.completed_at,
             created_at=c.created_at,
+            updated_at=c.updated_at,
             total_recipients=c.total_recipients,
             emails_sent=c.emails_sent,
             emails_opened=c.emails_opened,
@@ -67,37 +69,27 @@ class CampaignSummary:
             click_rate=c.click_rate,
             reply_rate=c.reply_rate,
             bounce_rate=c.bounce_rate,
+            click_to_open_rate=percent(c.emails_clicked, c.emails_opened),
             created_by=c.created_by,
-            updated_at=c.updated_at,
         )
 
 
-def resolve_campaign(
-    session: Session, ref: int | str, *, for_update: bool = False, key_share: bool = False
-) -> Campaign:
-    """The campaign named by its row id (int) or its campaign_id (str); NotFound otherwise.
-
-    for_update locks the row (FOR UPDATE, or FOR NO KEY UPDATE with key_share). The row is
-    always re-read, so counters kept by the database's triggers are never stale in the session.
-    """
-    if isinstance(ref, bool) or not isinstance(ref, int | str):
-        raise InvalidInput(f"A campaign is named by its id or campaign_id, not {ref!r}.")
-    column = Campaign.id if isinstance(ref, int) else Campaign.campaign_id
-    stmt = select(Campaign).where(column == ref).execution_options(populate_existing=True)
-    if for_update:
-        stmt = stmt.with_for_update(key_share=key_share)
-    campaign = session.scalar(stmt)
-    if campaign is None:
-        raise NotFound(f"No campaign {ref!r}: check the id (campaign ids look like camp_ab12cd34).")
-    return campaign
+# The row's bookkeeping: not figures of the campaign.
+_BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "created_by"})
+# What a campaign's figures are called outside (`campaigns stats --json`): the seed's names.
+SUMMARY_KEYS: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(CampaignSummary) if f.name not in _BOOKKEEPING
+)
 
 
 def load_summary(session: Session, campaign: int | str) -> CampaignSummary:
+    """The campaign as the session has it now (pending changes flushed first)."""
     session.flush()
     return CampaignSummary.of(resolve_campaign(session, campaign))
 
 
 def get_campaign(session: Session, campaign: int | str) -> CampaignSummary:
+    """One campaign by row id or campaign_id (one indexed row read); NotFound otherwise."""
     return CampaignSummary.of(resolve_campaign(session, campaign))
 
 
@@ -113,16 +105,3 @@ def get_campaigns(session: Session, ids: Iterable[int]) -> list[CampaignSummary]
         .execution_options(populate_existing=True)
     )
     return [CampaignSummary.of(c) for c in session.scalars(stmt)]
-
-
-def check_aware(value: Any, what: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{what} must be a date and time, not {value!r}.")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(
-            f"{what} {value.isoformat()} has no time zone; give one (like 2026-05-01T09:00+00:00)."
-        )
-    problem = time_problem(value)
-    if problem is not None:
-        raise InvalidInput(f"{what} {value.isoformat()} {problem}.")
-    return value

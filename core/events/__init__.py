@@ -1,5 +1,7 @@
-"""core.events."""
+"""core.events: an event before it is stored (input), recording one (record) or a batch
+(batch), the human-or-machine rules (machine), and timelines and event logs (read)."""
 
+from core.events.batch import BatchResult, InvalidEvents, LineError, record_events
 from core.events.input import (
     MAX_EVENT_DATA_BYTES,
     MAX_EVENT_DATA_DEPTH,
@@ -30,7 +32,7 @@ from core.events.read import (
     recipient_events,
     recipient_timeline,
 )
-from core.events.record import BatchResult, InvalidEvents, LineError, record_event, record_events
+from core.events.record import record_event
 
 __all__ = [
     "DEFAULT_TOO_FAST_SECONDS",

@@ -1,7 +1,8 @@
 """What an event is before it is stored: EventInput, its JSON-lines form, and its checks.
 
 Everything that can be checked without the database is checked here, so a batch is judged
-before a single row of it is written. core.events.record resolves recipients and writes.
+before a single row of it is written. core.events.record (one event) and core.events.batch
+(a batch) resolve recipients and write.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import core.events.machine as machine
 from core.errors import InvalidInput
-from core.events import machine
 from core.store import EventType, RecipientStatus, nesting_depth
 from core.times import time_problem
 

@@ -37,14 +37,12 @@ from sqlalchemy.orm import Session
 
 from core.campaigns import campaign_key
 from core.errors import InvalidInput
-from core.store import EventType
+from core.store import CHANNEL, EventType  # reclassify notifies the change feed
 
 OPEN, CLICK = EventType.OPEN.value, EventType.CLICK.value
 CLASSIFIED_TYPES = (OPEN, CLICK)
 MACHINE_KEY, REASON_KEY = "machine", "machine_reason"
 DEFAULT_TOO_FAST_SECONDS = 2.0
-# core.store.changes listens here (migration 0003's triggers NOTIFY it)
-CHANNEL = "campaign_changes"
 TOO_FAST_ENV = "CAMPAIGN_CONSOLE_TOO_FAST_SECONDS"
 
 APPLE_NETWORK = ipaddress.ip_network("17.0.0.0/8")  # Apple's own address block

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.campaigns import R, campaign_key, check_limit, check_offset
 from core.errors import InvalidInput, NotFound
 from core.recipients import ROW_COLUMNS, RecipientRow, recipient_row
-from core.store import Campaign, CampaignStatus, EmailTracking, EventType
+from core.store import AnyRow, Campaign, CampaignStatus, EmailTracking, EventType
 
 T = EmailTracking
 # Up to this many recipients, a campaign's events are fetched by recipient and sorted.
@@ -70,7 +70,7 @@ def _event_select() -> Select:
     )
 
 
-def _event_row(row) -> EventRow:
+def _event_row(row: AnyRow) -> EventRow:
     values = list(row)
     if values[7] is not None:
         values[7] = str(values[7])  # INET comes back as an ipaddress object
@@ -108,7 +108,7 @@ def recipient_events(
     return rows
 
 
-def _recipient_or_not_found(session: Session, recipient_id: int):
+def _recipient_or_not_found(session: Session, recipient_id: int) -> AnyRow:
     stmt = (
         select(*ROW_COLUMNS, Campaign.campaign_id, Campaign.name, Campaign.status)
         .join(Campaign, Campaign.id == R.campaign_id)

@@ -1,8 +1,8 @@
-"""core.figures."""
+"""core.figures: a campaign's analytics (analytics, breakdowns, the rollup), its counters and
+their repair (counters), the report, and exports."""
 
 from core.figures.analytics import (
     Bucket,
-    CampaignOverview,
     CampaignStats,
     activity_over_time,
     bounce_codes,
@@ -54,7 +54,6 @@ __all__ = [
     "Activity",
     "BounceCode",
     "Bucket",
-    "CampaignOverview",
     "CampaignReport",
     "CampaignStats",
     "Difference",

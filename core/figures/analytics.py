@@ -2,31 +2,31 @@
 activity over time. Every function returns frozen dataclasses (or named tuples) and runs one
 indexed query, or a few.
 
-Costs. campaign_overview is one primary-key read (the counters are kept by the database).
-campaign_stats, link_clicks and bounce_codes read the event rollup the database keeps
-(core.figures.rollup, migration 0007): a few rows whatever the campaign's size. Their *_from_events
-twins compute the same figures from the events (the reference tests compare with), as does
-activity_over_time (distinct recipients per bucket): through
-ix_campaign_recipients_campaign_id and ix_email_tracking_recipient_event for a typical
-campaign, in time proportional to its number of events for a very big one.
+Costs. campaign_overview (the campaign's CampaignSummary) is one primary-key read (the
+counters are kept by the database). campaign_stats, link_clicks and bounce_codes read the
+event rollup the database keeps (core.figures.rollup, migration 0007): a few rows whatever
+the campaign's size. Their *_from_events twins compute the same figures from the events (the
+reference tests compare with), as does activity_over_time (distinct recipients per bucket):
+through ix_campaign_recipients_campaign_id and ix_email_tracking_recipient_event for a
+typical campaign, in time proportional to its number of events for a very big one.
 
-The rest of the read models live beside this module and are re-exported here:
-core.recipients.paging (recipients pages and counts), core.campaigns.lookup (find by email),
-core.events.read (timelines and event logs).
+The other read models: core.recipients.paging (recipients pages and counts),
+core.recipients.find (find by email), core.events.read (timelines and event logs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import String, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
-from core.campaigns import R, campaign_key, campaign_not_found, campaign_where
+import core.figures.rollup as rollup
+from core.campaigns import CampaignSummary, R, campaign_key, get_campaign
 from core.errors import InvalidInput
-from core.figures import rollup
 from core.figures.breakdowns import (
     BounceCode,
     EventCounts,
@@ -36,42 +36,16 @@ from core.figures.breakdowns import (
 from core.figures.breakdowns import aggregating as _aggregating
 from core.figures.breakdowns import bounce_codes_from_events as _bounce_codes_from_events
 from core.figures.breakdowns import link_clicks_from_events as _link_clicks_from_events
-from core.store import Campaign, CampaignStatus, EmailTracking, EventType, RecipientStatus, percent
+from core.store import EmailTracking, EventType, RecipientStatus, percent
+from core.times import check_aware
 
 T = EmailTracking
 MAX_BUCKETS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignOverview:
-    """Identity, status, times, the counters and the rates: what a header shows."""
-
-    id: int
-    campaign_id: str
-    name: str
-    template_id: int | None
-    status: CampaignStatus
-    scheduled_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    total_recipients: int
-    emails_sent: int
-    emails_opened: int
-    emails_clicked: int
-    emails_replied: int
-    emails_bounced: int
-    open_rate: float
-    click_rate: float
-    reply_rate: float
-    bounce_rate: float
-    click_to_open_rate: float  # clicked / opened * 100, 0 when nothing was opened
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignStats(CampaignOverview):
-    """The overview plus figures from the events (unique = distinct recipients)."""
+class CampaignStats(CampaignSummary):
+    """The campaign's summary plus figures from the events (unique = distinct recipients)."""
 
     total_opens: int
     unique_opens: int
@@ -96,7 +70,7 @@ class CampaignStats(CampaignOverview):
 
 class StatusCount(NamedTuple):
     status: RecipientStatus
-    count: int
+    recipients: int  # not `count`: that is tuple.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,64 +82,30 @@ class Bucket:
     unique_clicks: int
 
 
-_OVERVIEW_COLUMNS = (
-    Campaign.id,
-    Campaign.campaign_id,
-    Campaign.name,
-    Campaign.template_id,
-    Campaign.status,
-    Campaign.scheduled_at,
-    Campaign.started_at,
-    Campaign.completed_at,
-    Campaign.created_at,
-    Campaign.updated_at,
-    Campaign.total_recipients,
-    Campaign.emails_sent,
-    Campaign.emails_opened,
-    Campaign.emails_clicked,
-    Campaign.emails_replied,
-    Campaign.emails_bounced,
-)
-
-
-def _overview_values(session: Session, campaign: int | str) -> dict[str, Any]:
-    row = session.execute(select(*_OVERVIEW_COLUMNS).where(campaign_where(campaign))).one_or_none()
-    if row is None:
-        raise campaign_not_found(campaign)
-    v = dict(row._mapping)
-    sent = v["emails_sent"]
-    v["open_rate"] = percent(v["emails_opened"], sent)
-    v["click_rate"] = percent(v["emails_clicked"], sent)
-    v["reply_rate"] = percent(v["emails_replied"], sent)
-    v["bounce_rate"] = percent(v["emails_bounced"], sent)
-    v["click_to_open_rate"] = percent(v["emails_clicked"], v["emails_opened"])
-    return v
-
-
-def campaign_overview(session: Session, campaign: int | str) -> CampaignOverview:
+def campaign_overview(session: Session, campaign: int | str) -> CampaignSummary:
     """The campaign's header figures from its counters: one indexed row read."""
-    return CampaignOverview(**_overview_values(session, campaign))
+    return get_campaign(session, campaign)
 
 
 def campaign_stats(session: Session, campaign: int | str) -> CampaignStats:
-    """The overview plus event figures: opens/clicks (total and unique), replies, forwards,
+    """The summary plus event figures: opens/clicks (total and unique), replies, forwards,
     unsubscribes, complaints, bounces split hard/soft, human vs machine opens and clicks.
     From the counters and the event rollup: two primary-key reads. Raises NotFound."""
-    v = _overview_values(session, campaign)
-    return _stats(v, rollup.event_counts(session, v["id"]))
+    summary = get_campaign(session, campaign)
+    return _stats(summary, rollup.event_counts(session, summary.id))
 
 
 def campaign_stats_from_events(session: Session, campaign: int | str) -> CampaignStats:
     """campaign_stats with the event figures computed from the events (core.figures.breakdowns):
     the reference the rollup is checked against. Raises NotFound."""
-    v = _overview_values(session, campaign)
-    return _stats(v, event_counts(session, v["id"]))
+    summary = get_campaign(session, campaign)
+    return _stats(summary, event_counts(session, summary.id))
 
 
-def _stats(v: dict[str, Any], counts: EventCounts) -> CampaignStats:
+def _stats(summary: CampaignSummary, counts: EventCounts) -> CampaignStats:
     people, unique, total = counts.people, counts.unique, counts.total
     return CampaignStats(
-        **v,
+        **dataclasses.asdict(summary),
         total_opens=total[EventType.OPEN],
         unique_opens=unique[EventType.OPEN],
         total_clicks=total[EventType.CLICK],
@@ -181,8 +121,8 @@ def _stats(v: dict[str, Any], counts: EventCounts) -> CampaignStats:
         human_clicks=people.human_clicks,
         machine_opens=people.machine_opens,
         machine_clicks=people.machine_clicks,
-        human_open_rate=percent(people.human_opens, v["emails_sent"]),
-        human_click_rate=percent(people.human_clicks, v["emails_sent"]),
+        human_open_rate=percent(people.human_opens, summary.emails_sent),
+        human_click_rate=percent(people.human_clicks, summary.emails_sent),
     )
 
 
@@ -219,14 +159,6 @@ def bounce_codes_from_events(session: Session, campaign: int | str) -> tuple[Bou
     return _bounce_codes_from_events(session, campaign_key(session, campaign)[0])
 
 
-def _aware(value: Any, what: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise InvalidInput(f"{what} must be a date-time with a time zone, not {value!r}.")
-    return value
-
-
 def activity_over_time(
     session: Session,
     campaign: int | str,
@@ -243,7 +175,8 @@ def activity_over_time(
     """
     if bucket not in ("hour", "day"):
         raise InvalidInput(f"Buckets are 'hour' or 'day', not {bucket!r}.")
-    start, end = _aware(start, "start"), _aware(end, "end")
+    start = None if start is None else check_aware(start, "start")
+    end = None if end is None else check_aware(end, "end")
     if start is not None and end is not None and end <= start:
         raise InvalidInput("The end of the period must come after its start.")
     campaign_id, _ = campaign_key(session, campaign)
@@ -291,10 +224,11 @@ def _fill(
 ) -> tuple[Bucket, ...]:
     step = timedelta(days=1) if bucket == "day" else timedelta(hours=1)
     first = _truncate(start, bucket) if start else (found[0].start if found else None)
+    last: datetime | None = None
     if end is not None:
         last = _truncate(end - timedelta(microseconds=1), bucket)
-    else:
-        last = found[-1].start if found else None
+    elif found:
+        last = found[-1].start
     if first is None or last is None:
         return tuple(found)
     if (last - first) / step >= MAX_BUCKETS:
@@ -305,5 +239,3 @@ def _fill(
         out.append(by_start.get(moment) or Bucket(moment, 0, 0, 0, 0))
         moment += step
     return tuple(out)
-
-

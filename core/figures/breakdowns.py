@@ -17,7 +17,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from core.store import CampaignRecipient, EmailTracking, EventType
@@ -86,7 +96,9 @@ def aggregating(session: Session) -> Iterator[None]:
     session.execute(select(*(func.set_config(n, v, True) for n, v in zip(names, old, strict=True))))
 
 
-def _per_recipient(campaign_pk: int, types, *where):
+def _per_recipient(
+    campaign_pk: int, types: tuple[EventType, ...], *where: ColumnElement[bool]
+) -> Subquery:
     """One row per recipient with events: its number of events of each type (n_<type>)."""
     counts = [func.count().filter(T.event_type == t).label(f"n_{t.value}") for t in types]
     stmt = (
@@ -228,5 +240,3 @@ def hourly_from_events(
     for at, t, n in rows:
         hours.setdefault(at.astimezone(UTC), [0, 0])[0 if t == OPEN else 1] += n
     return hours
-
-

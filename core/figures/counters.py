@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+import core.figures.rollup as rollup
 from core.campaigns import resolve_campaign
-from core.figures import rollup
 
 COUNTERS = (
     "total_recipients",

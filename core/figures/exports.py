@@ -52,7 +52,8 @@ EVENT_FIELDS = (
     "created_at",
 )
 LINK_FIELDS = ("url", "unique_clicks", "total_clicks", "share")  # share: % of all clicks
-STAT_FIELDS = tuple(f.name for f in dataclasses.fields(CampaignStats))
+# Every figure of CampaignStats; not created_by (a user's id, not a figure of the campaign).
+STAT_FIELDS = tuple(f.name for f in dataclasses.fields(CampaignStats) if f.name != "created_by")
 WHATS = ("recipients", "events", "links", "stats")
 FORMATS = ("csv", "json", "jsonl")
 
@@ -117,8 +118,8 @@ def iter_links(session: Session, campaign: int | str) -> Iterator[dict]:
         }
 
 
-def _stats_row(stats: CampaignStats) -> dict:
-    row = dataclasses.asdict(stats)
+def _stats_row(stats: CampaignStats) -> dict[str, Any]:
+    row = {k: getattr(stats, k) for k in STAT_FIELDS}
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}
 
 

@@ -15,15 +15,16 @@ which groups by recipient too: millions of groups on a big campaign, and one pas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
+import core.figures.rollup as rollup
 from core.campaigns import campaign_key
 from core.errors import InvalidInput
-from core.figures import rollup
 from core.figures.analytics import (
     BounceCode,
     CampaignStats,
@@ -36,7 +37,6 @@ from core.figures.breakdowns import hourly_from_events
 from core.store import percent
 
 ACTIVITY_HOURS = 72
-
 
 
 class Volume(NamedTuple):
@@ -106,7 +106,13 @@ def activity_from_events(
     return _activity(session, campaign, start, now, hourly_from_events)
 
 
-def _activity(session: Session, campaign, start, now, hourly) -> Activity:
+def _activity(
+    session: Session,
+    campaign: int | str,
+    start: datetime | None,
+    now: datetime,
+    hourly: Callable[[Session, int, datetime, datetime], dict[datetime, list[int]]],
+) -> Activity:
     pk, _ = campaign_key(session, campaign)
     hourly_period, daily_period = activity_windows(start, now)
     if hourly_period is None:

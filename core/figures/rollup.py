@@ -37,7 +37,6 @@ from core.store import (
 C, H, L, B = rollup_campaigns.c, rollup_hours.c, rollup_links.c, rollup_bounce_codes.c
 
 
-
 def event_counts(session: Session, campaign_pk: int) -> EventCounts:
     """Events and distinct recipients per type, human vs machine, hard and soft bounces of
     the campaign with this campaigns.id (zeros when it has no events): one row."""
@@ -164,7 +163,7 @@ def rebuild(session: Session, campaign_pk: int | None = None) -> tuple[RollupDri
     )
     if not off:
         return ()
-    names = dict(
+    names: dict[int, str] = dict(
         session.execute(
             text("SELECT id, campaign_id FROM campaigns WHERE id = ANY(CAST(:ids AS int[]))"),
             {"ids": sorted({pk for pk, _ in off})},

@@ -1,4 +1,6 @@
-"""core.recipients."""
+"""core.recipients: a campaign's recipients. Adding, importing (csv) and removing them
+(manage), a send's claims and outcomes (send), the suppression list, pages and counts
+(paging), finding one by email (find), and duplicating a campaign with its recipients."""
 
 from core.recipients.duplicate import duplicate_campaign
 from core.recipients.find import (
@@ -8,25 +10,21 @@ from core.recipients.find import (
     find_recipients,
     recipient_row,
 )
-from core.recipients.manage import (
-    AddResult,
-    ClaimedRecipient,
-    ImportResult,
-    add_leads,
-    claim_batch,
-    import_csv,
-    mark_bounced,
-    mark_failed,
-    mark_sent,
-    remove_recipients,
-    retry_failed,
-)
+from core.recipients.manage import AddResult, ImportResult, add_leads, import_csv, remove_recipients
 from core.recipients.paging import (
     PageCursor,
     RecipientPage,
     count_recipients,
     recipients_page,
     unopened_recipients,
+)
+from core.recipients.send import (
+    ClaimedRecipient,
+    claim_batch,
+    mark_bounced,
+    mark_failed,
+    mark_sent,
+    retry_failed,
 )
 from core.recipients.suppression import (
     REASONS,

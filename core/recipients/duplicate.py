@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, bindparam, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
+import core.recipients.suppression as suppression
 from core.campaigns import (
     NAME_MAX,
     CampaignSummary,
@@ -16,8 +16,8 @@ from core.campaigns import (
     load_summary,
     resolve_campaign,
 )
-from core.recipients import suppression
-from core.store import CampaignRecipient
+from core.recipients.checks import id_array
+from core.store import CampaignRecipient, rows_written
 
 _COPY_SUFFIX = " (copy)"
 
@@ -59,11 +59,11 @@ def duplicate_campaign(
     skipped = suppression.suppressed_among(session, streamed)  # a million rows: streamed
     rows = select(literal(copy.id), r.lead_id, r.email_address).where(r.campaign_id == source.id)
     if skipped:
-        rows = rows.where(r.id != func.all(bindparam("skip", sorted(skipped), ARRAY(Integer))))
-    copied = session.execute(
-        insert(CampaignRecipient.__table__).from_select(
-            ["campaign_id", "lead_id", "email_address"], rows.order_by(r.id)
-        ),
-        execution_options={"preserve_rowcount": True},
-    ).rowcount
+        rows = rows.where(r.id != func.all(id_array("skip", sorted(skipped))))
+    copied = rows_written(
+        session,
+        insert(CampaignRecipient.__table__)
+        .from_select(["campaign_id", "lead_id", "email_address"], rows.order_by(r.id))
+        .execution_options(preserve_rowcount=True),
+    )
     return DuplicateResult(load_summary(session, copy.id), copied, len(skipped))

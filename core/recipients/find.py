@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.campaigns import R, check_limit, like_pattern
 from core.errors import InvalidInput
-from core.store import Campaign, CampaignStatus, RecipientStatus
+from core.store import AnyRow, Campaign, CampaignStatus, RecipientStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ ROW_COLUMNS = (
 )
 
 
-def recipient_row(row) -> RecipientRow:
+def recipient_row(row: AnyRow) -> RecipientRow:
     return RecipientRow(*row[: len(ROW_COLUMNS)])
 
 
@@ -77,7 +77,6 @@ def check_status(status: Any) -> RecipientStatus:
         raise InvalidInput(f"Unknown recipient status {status!r}; use one of: {allowed}.") from None
 
 
-
 # --- across campaigns ---------------------------------------------------------------------------
 
 _FULL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -94,6 +93,10 @@ _MATCH_COLUMNS = (
     R.clicked_at,
     R.bounced_at,
 )
+
+
+def _match(row: AnyRow) -> RecipientMatch:
+    return RecipientMatch(*row)
 
 
 def find_recipients(
@@ -121,10 +124,10 @@ def find_recipients(
         stmt = base.where(exact).order_by(*newest).limit(limit)
         found = session.execute(stmt).all()
         if found:
-            return tuple(RecipientMatch(*r) for r in found)
+            return tuple(_match(r) for r in found)
     stmt = (
         base.where(R.email_address.ilike(like_pattern(text), escape="\\"))
         .order_by(R.email_address, R.id)
         .limit(limit)
     )
-    return tuple(RecipientMatch(*r) for r in session.execute(stmt))
+    return tuple(_match(r) for r in session.execute(stmt))

@@ -1,4 +1,5 @@
-"""Recipients of a campaign: add leads, import a CSV, remove, claim for sending, send outcomes.
+"""Recipients of a campaign: add leads, import a CSV, remove (claiming them for a send and
+the send's outcomes are core.recipients.send).
 
 Every write here is set-based (one statement for any number of rows) and runs in the caller's
 transaction. Counters on campaigns are kept by the database's triggers, never from here.
@@ -10,24 +11,18 @@ import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import IO
 
-from sqlalchemy import Integer, bindparam, case, func, literal, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+import psycopg
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from core.campaigns import check_aware, resolve_campaign
-from core.errors import InvalidInput, InvalidTransition, NotFound
-from core.recipients import suppression
+import core.recipients.suppression as suppression
+from core.errors import NotFound
+from core.recipients.checks import R, checked_ids, id_array, open_campaign
 from core.recipients.csv import LineError, read_recipients_csv
-from core.store import Campaign, CampaignRecipient, CampaignStatus, Lead, RecipientStatus
-
-R = CampaignRecipient.__table__.c
-RS = RecipientStatus
-_FINAL = (CampaignStatus.COMPLETED, CampaignStatus.FAILED)
-CLAIM_MAX = 10_000
+from core.store import CampaignRecipient, Lead, rows_written
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,52 +52,6 @@ class ImportResult:
         return self.skipped_duplicates - len(self.in_file_duplicates)
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedRecipient:
-    id: int
-    email_address: str
-    lead_id: int
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _ids(values: Iterable[int], what: str) -> list[int]:
-    if isinstance(values, str | bytes):
-        raise InvalidInput(f"{what} must be a list of ids, not {values!r}.")
-    ids: dict[int, None] = {}
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise InvalidInput(f"{what} are whole numbers; {v!r} is not.")
-        ids[v] = None
-    return list(ids)
-
-
-def _array(name: str, ids: list[int]):
-    return bindparam(name, ids, type_=ARRAY(Integer))
-
-
-def _error_text(error: str) -> str:
-    if not isinstance(error, str) or not error.strip():
-        raise InvalidInput("Give the error message (what the mail server said); it's empty.")
-    if "\x00" in error:
-        raise InvalidInput("The error message contains a NUL character; it can't be stored.")
-    return error.strip()
-
-
-def _open_campaign(session: Session, campaign: int | str, doing: str) -> Campaign:
-    """The campaign, locked against concurrent lifecycle moves; refused when it has ended."""
-    # FOR NO KEY UPDATE: the same lock the counter triggers take, so adding never deadlocks
-    # with them, while a concurrent complete()/fail() (FOR UPDATE) waits for us.
-    c = resolve_campaign(session, campaign, for_update=True, key_share=True)
-    if c.status in _FINAL:
-        raise InvalidTransition(
-            f"Can't {doing} {c.campaign_id}: it is {c.status}, and a {c.status} campaign's"
-            " recipients are its record. Duplicate the campaign to send again."
-        )
-    return c
-
-
 # --- adding -------------------------------------------------------------------------------
 
 
@@ -112,8 +61,8 @@ def add_leads(
     """Add leads as pending recipients (None = every lead). Leads already in the campaign, and
     leads whose address is suppressed (core.recipients.suppression), are skipped and counted, not an
     error. NotFound names lead ids that don't exist."""
-    ids = None if lead_ids is None else _ids(lead_ids, "Lead ids")
-    c = _open_campaign(session, campaign, "add recipients to")
+    ids = None if lead_ids is None else checked_ids(lead_ids, "Lead ids")
+    c = open_campaign(session, campaign, "add recipients to")
     leads = Lead.__table__.c
     if ids is None:
         source = select(literal(c.id), leads.id, leads.email)
@@ -127,7 +76,7 @@ def add_leads(
             more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
             raise NotFound(f"No lead with id {shown}{more}; nothing was added.")
         source = select(literal(c.id), leads.id, leads.email).where(
-            leads.id == func.any(_array("ids", ids))
+            leads.id == func.any(id_array("ids", ids))
         )
         requested = len(ids)
     suppression.key_pending(session)
@@ -138,14 +87,14 @@ def add_leads(
     listed = suppression.suppressed_among(session, streamed)  # every lead: streamed
     skipped = len(listed)
     if skipped:
-        source = source.where(leads.id != func.all(_array("listed", sorted(listed))))
+        source = source.where(leads.id != func.all(id_array("listed", sorted(listed))))
     stmt = (
         pg_insert(CampaignRecipient.__table__)
         .from_select(["campaign_id", "lead_id", "email_address"], source.order_by(leads.id))
         .on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
     )
     # rowcount of an INSERT is only kept on request (SQLAlchemy keeps it for UPDATE/DELETE).
-    added = session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    added = rows_written(session, stmt.execution_options(preserve_rowcount=True))
     return AddResult(added, requested - added - skipped, requested, skipped)
 
 
@@ -194,7 +143,7 @@ def import_csv(
     (case-insensitive) or created. InvalidInput when the file isn't UTF-8 CSV at all.
     """
     parsed = read_recipients_csv(source)
-    c = _open_campaign(session, campaign, "import recipients into")
+    c = open_campaign(session, campaign, "import recipients into")
     rows = parsed.rows
     if not rows:
         return ImportResult(
@@ -217,7 +166,10 @@ def import_csv(
     # COPY on the session's own connection: same transaction, the fastest way in.
     copy_in = f"COPY {table} (line, email, name, company, key) FROM STDIN"
     key = suppression.address_key
-    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_in) as copy:
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):  # the engine is always psycopg's
+        raise TypeError(f"COPY needs a psycopg connection, not {type(driver).__name__}")
+    with driver.cursor() as cursor, cursor.copy(copy_in) as copy:
         for row in rows:
             copy.write_row((*row, key(row.email)))
     conn.execute(text(f"ANALYZE {table}"))  # temp tables have no statistics otherwise
@@ -241,146 +193,16 @@ def import_csv(
     )
 
 
-# --- removing, claiming, outcomes ---------------------------------------------------------
+# --- removing ------------------------------------------------------------------------------
 
 
 def remove_recipients(session: Session, campaign: int | str, recipient_ids: Iterable[int]) -> int:
     """Delete these recipients of the campaign (their events go with them); ids of other
     campaigns' recipients are ignored. Returns how many were removed."""
-    ids = _ids(recipient_ids, "Recipient ids")
-    c = _open_campaign(session, campaign, "remove recipients from")
+    ids = checked_ids(recipient_ids, "Recipient ids")
+    c = open_campaign(session, campaign, "remove recipients from")
     if not ids:
         return 0
     t = CampaignRecipient.__table__
-    stmt = t.delete().where(R.campaign_id == c.id, R.id == func.any(_array("ids", ids)))
-    return session.execute(stmt).rowcount
-
-
-def claim_batch(session: Session, campaign: int | str, n: int) -> tuple[ClaimedRecipient, ...]:
-    """Up to n pending recipients, now queued for this sender; () unless the campaign runs.
-
-    Rows another sender holds are skipped (FOR UPDATE SKIP LOCKED), so concurrent senders
-    never get the same recipient. Suppression holds here, at send time: a picked recipient
-    whose address is on the list now (core.recipients.suppression, compared by address_key) is never
-    queued; it becomes unsubscribed (listed for an unsubscribe or a complaint) or failed
-    (a hard bounce, or listed by hand), with "suppressed: <reason>" as its error, and the
-    next pending one is picked in its place.
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= CLAIM_MAX:
-        raise InvalidInput(f"A batch is 1 to {CLAIM_MAX} recipients, not {n!r}.")
-    c = resolve_campaign(session, campaign)
-    if c.status != CampaignStatus.RUNNING:
-        return ()
-    suppression.key_pending(session)
-    claimed: list[ClaimedRecipient] = []
-    while len(claimed) < n:
-        wanted = n - len(claimed)
-        pick = (
-            select(R.id, R.email_address)
-            .where(R.campaign_id == c.id, R.status == RS.PENDING.value)
-            .order_by(R.id)
-            .limit(wanted)
-            .with_for_update(skip_locked=True)
-        )
-        picked = session.execute(pick).all()
-        if not picked:
-            break
-        listed = suppression.suppressed_among(session, picked)
-        claimed.extend(_queue(session, [rid for rid, _ in picked], listed))
-        if len(picked) < wanted:
-            break  # no pending recipient left that another sender doesn't hold
-    return tuple(sorted(claimed, key=lambda r: r.id))
-
-
-_SUPPRESSED_STATUS = {"unsubscribe": RS.UNSUBSCRIBED.value, "complaint": RS.UNSUBSCRIBED.value}
-# One statement for the picked rows (locked by the caller): queued, or refused as suppressed.
-_QUEUE = text(
-    "UPDATE campaign_recipients r SET status = x.status,"
-    " error_message = coalesce('suppressed: ' || x.reason, r.error_message)"
-    " FROM unnest(CAST(:ids AS int[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]))"
-    " AS x(id, status, reason) WHERE r.id = x.id"
-    " RETURNING r.id, r.email_address, r.lead_id, x.status"
-)
-
-
-def _queue(session: Session, ids: list[int], listed: dict[int, str]) -> list[ClaimedRecipient]:
-    reasons = [listed.get(i) for i in ids]
-    statuses = [
-        RS.QUEUED.value if r is None else _SUPPRESSED_STATUS.get(r, RS.FAILED.value)
-        for r in reasons
-    ]
-    rows = session.execute(_QUEUE, {"ids": ids, "statuses": statuses, "reasons": reasons})
-    return [ClaimedRecipient(*r[:3]) for r in rows if r[3] == RS.QUEUED.value]
-
-
-def _at(at: datetime | None):
-    return func.now() if at is None else check_aware(at, "The time")
-
-
-def mark_sent(session: Session, recipient_ids: Iterable[int], *, at: datetime | None = None) -> int:
-    """Pending, queued or failed recipients become sent (sent_at: the first time wins; the
-    transaction's time when `at` is None). Bounced/unsubscribed ones are left as they are.
-    Returns how many rows were marked."""
-    ids = _ids(recipient_ids, "Recipient ids")
-    when = _at(at)
-    if not ids:
-        return 0
-    stmt = (
-        update(CampaignRecipient.__table__)
-        .where(
-            R.id == func.any(_array("ids", ids)),
-            R.status.in_([RS.PENDING.value, RS.QUEUED.value, RS.FAILED.value, RS.SENT.value]),
-        )
-        .values(status=RS.SENT.value, sent_at=func.coalesce(R.sent_at, when), error_message=None)
-    )
-    return session.execute(stmt).rowcount
-
-
-def mark_failed(session: Session, recipient_ids: Iterable[int], error: str) -> int:
-    """Pending or queued recipients whose sending failed become failed, with the error.
-    Recipients already sent, bounced or unsubscribed are left alone. Returns rows marked."""
-    ids = _ids(recipient_ids, "Recipient ids")
-    error = _error_text(error)
-    if not ids:
-        return 0
-    stmt = (
-        update(CampaignRecipient.__table__)
-        .where(
-            R.id == func.any(_array("ids", ids)),
-            R.status.in_([RS.PENDING.value, RS.QUEUED.value, RS.FAILED.value]),
-        )
-        .values(status=RS.FAILED.value, error_message=error)
-    )
-    return session.execute(stmt).rowcount
-
-
-def mark_bounced(
-    session: Session, recipient_ids: Iterable[int], error: str, *, at: datetime | None = None
-) -> int:
-    """Recipients whose mail bounced: status bounced, bounced_at (first time wins), the error.
-    Unsubscribed recipients keep that status (it says more) but get bounced_at and the error.
-    Returns rows marked."""
-    ids = _ids(recipient_ids, "Recipient ids")
-    error = _error_text(error)
-    when = _at(at)
-    if not ids:
-        return 0
-    status = case((R.status == RS.UNSUBSCRIBED.value, R.status), else_=literal(RS.BOUNCED.value))
-    stmt = (
-        update(CampaignRecipient.__table__)
-        .where(R.id == func.any(_array("ids", ids)))
-        .values(status=status, bounced_at=func.coalesce(R.bounced_at, when), error_message=error)
-    )
-    return session.execute(stmt).rowcount
-
-
-def retry_failed(session: Session, campaign: int | str) -> int:
-    """Failed recipients of the campaign go back to pending (error cleared) to be claimed
-    again. Refused once the campaign has ended. Returns how many."""
-    c = _open_campaign(session, campaign, "retry recipients of")
-    stmt = (
-        update(CampaignRecipient.__table__)
-        .where(R.campaign_id == c.id, R.status == RS.FAILED.value)
-        .values(status=RS.PENDING.value, error_message=None)
-    )
-    return session.execute(stmt).rowcount
+    stmt = t.delete().where(R.campaign_id == c.id, R.id == func.any(id_array("ids", ids)))
+    return rows_written(session, stmt)

@@ -25,7 +25,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
+    SQLColumnExpression,
     String,
+    UnaryExpression,
     any_,
     bindparam,
     func,
@@ -55,7 +58,7 @@ SORT_KEYS: dict[str, Any] = {
 }
 NULLABLE_KEYS = frozenset({"sent_at", "opened_at", "clicked_at", "replied_at", "bounced_at"})
 _STATUS = type_coerce(R.status, String)
-_INFINITY = literal_column("'infinity'::timestamptz")
+_INFINITY = literal_column("'infinity'::timestamptz", DateTime(timezone=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,7 @@ def _read(
     if nulls:
         cond.append(key.is_(None))
 
-    def ordered(*columns) -> list:
+    def ordered(*columns: SQLColumnExpression[Any]) -> list[UnaryExpression[Any]]:
         return [c.desc() if desc else c.asc() for c in columns]
 
     if q.sort == "email_address":
@@ -132,9 +135,8 @@ def _read(
             cond.append(pos < (cursor.key, cursor.id) if desc else pos > (cursor.key, cursor.id))
         if len(q.statuses) < len(RecipientStatus):
             cond.append(_STATUS.in_(q.statuses))
-        stmt = select(*ROW_COLUMNS).where(*cond).order_by(*ordered(key, R.id))
-        stmt = stmt.limit(n).offset(skip or None)
-        return [recipient_row(r) for r in session.execute(stmt)]
+        by_email = select(*ROW_COLUMNS).where(*cond).order_by(*ordered(key, R.id))
+        return [recipient_row(r) for r in session.execute(by_email.limit(n).offset(skip or None))]
     modern = (session.get_bind().dialect.server_version_info or (0,)) >= (17,)
     branches = [
         select(*ROW_COLUMNS)
@@ -148,9 +150,8 @@ def _read(
         return [recipient_row(r) for r in session.execute(stmt)]
     u = union_all(*branches).subquery()
     outer = [u.c.id] if q.sort == "id" else [u.c[q.sort], u.c.id]
-    stmt = select(*(u.c[c.key] for c in ROW_COLUMNS)).order_by(*ordered(*outer))
-    stmt = stmt.limit(n).offset(skip or None)
-    return [recipient_row(r) for r in session.execute(stmt)]
+    merged = select(*(u.c[c.key] for c in ROW_COLUMNS)).order_by(*ordered(*outer))
+    return [recipient_row(r) for r in session.execute(merged.limit(n).offset(skip or None))]
 
 
 def _branch_keys(q: _Query, nulls: bool) -> list:
@@ -176,6 +177,7 @@ def _branch(
     can start at a NULL key: there it stays `= ANY(...)`, a filter before 17.
     """
     col = _STATUS
+    at: tuple[Any, ...] | None
     if modern or nulls or (q.sort == "id" and q.unopened):
         # From PostgreSQL 17 an index condition; before, a filter over the status's rows.
         cond = [any_(bindparam(None, [status], type_=ARRAY(String))) == col]
@@ -219,6 +221,7 @@ def _scan(
     desc = q.descending != backward
     if q.sort not in NULLABLE_KEYS:
         return _read(session, q, desc, False, cursor, n, skip)
+    rows: list[RecipientRow]
     if skip:
         # Keyed rows first, then the NULL rows: how many keyed rows there are is needed only
         # when the skip passes all of them.
@@ -238,7 +241,7 @@ def _scan(
         segments = [(True, cursor), (False, None)]
     else:
         segments = [(False, cursor)]
-    rows: list[RecipientRow] = []
+    rows = []
     for nulls, cur in segments:
         rows += _read(session, q, desc, nulls, cur, n - len(rows))
         if len(rows) >= n:
@@ -356,7 +359,7 @@ def count_recipients(
     inner = select(R.id).where(*q.where(), _STATUS.in_(statuses))
     if cap is not None:
         inner = inner.limit(cap)
-    return session.scalar(select(func.count()).select_from(inner.subquery()))
+    return int(session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
 
 
 def unopened_recipients(

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from core.campaigns import campaign_key, check_limit, check_offset, like_pattern
 from core.errors import InvalidInput
 from core.recipients.csv import email_problem
-from core.store import Campaign, CampaignRecipient, Suppression, SuppressionReason
+from core.store import Campaign, CampaignRecipient, Suppression, SuppressionReason, rows_written
 
 S = Suppression
 R = CampaignRecipient
@@ -296,12 +296,12 @@ def suppress_from_events(session: Session, campaign: int | str | None = None) ->
     every new event; this is for events loaded with triggers off (a bulk COPY in replica
     mode, say). It also lists again addresses an operator lifted whose events are stored: run
     it after a bulk load, not routinely."""
-    where, params = "", {}
+    where, params = "", dict[str, int]()
     if campaign is not None:
         params["campaign_pk"], _ = campaign_key(session, campaign)
         where = "AND r.campaign_id = :campaign_pk"
     key_pending(session)
-    inserted = session.execute(text(_FROM_EVENTS.replace("/*campaign*/", where)), params).rowcount
+    inserted = rows_written(session, text(_FROM_EVENTS.replace("/*campaign*/", where)), params)
     return inserted - key_pending(session)
 
 

@@ -1,4 +1,6 @@
-"""core.store."""
+"""core.store: the database itself. Engine and sessions (db), the embedded server (embedded,
+server), the models and the rollup's tables, the Alembic wrapper (schema), the change feed
+(changes), JSON for JSONB (jsonb) and backups (backup). Every layer above imports from here."""
 
 from core.store.backup import contents, find_tool, psql_command, restore, server_major, write_backup
 from core.store.changes import (
@@ -10,30 +12,31 @@ from core.store.changes import (
     FeedStatus,
 )
 from core.store.db import (
+    AnyRow,
     Database,
     connect,
     explain,
     libpq_url,
     read_only_everywhere,
+    rows_written,
     sqlalchemy_url,
 )
 from core.store.embedded import ensure_database, start_server
+from core.store.enums import CampaignStatus, EventType, RecipientStatus, SuppressionReason
 from core.store.jsonb import DeepJson, dumps, escape_controls, nesting_depth
 from core.store.models import (
-    ROLLUP_EVENT_COUNTS,
-    ROLLUP_RECIPIENT_FIGURES,
     Base,
     Campaign,
     CampaignRecipient,
-    CampaignStatus,
     EmailTracking,
-    EventType,
     Lead,
-    RecipientStatus,
     Suppression,
-    SuppressionReason,
     User,
     percent,
+)
+from core.store.rollup_tables import (
+    ROLLUP_EVENT_COUNTS,
+    ROLLUP_RECIPIENT_FIGURES,
     rollup_bounce_codes,
     rollup_campaigns,
     rollup_hours,
@@ -59,6 +62,7 @@ __all__ = [
     "CHANNEL",
     "ROLLUP_EVENT_COUNTS",
     "ROLLUP_RECIPIENT_FIGURES",
+    "AnyRow",
     "Base",
     "Campaign",
     "CampaignRecipient",
@@ -104,6 +108,7 @@ __all__ = [
     "rollup_links",
     "rollup_recipient_keys",
     "rollup_recipients",
+    "rows_written",
     "server_major",
     "sqlalchemy_url",
     "start_server",

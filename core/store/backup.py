@@ -21,6 +21,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -85,12 +86,20 @@ def _split(url: str) -> tuple[str, dict[str, str]]:
     password = params.pop("password", None)
     if password:
         env["PGPASSWORD"] = str(password)
-    return make_conninfo(**params), env
+    return make_conninfo("", **params), env
 
 
 def server_major(url: str) -> int:
     with psycopg.connect(libpq_url(url)) as conn:
-        return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+        return int(_value(conn, sql.SQL("SHOW server_version_num"))) // 10000
+
+
+def _value(conn: psycopg.Connection[tuple[Any, ...]], query: sql.SQL | sql.Composed) -> Any:
+    """The one value a query returns (SHOW, count(*))."""
+    row = conn.execute(query).fetchone()
+    if row is None:
+        raise DatabaseFailed(f"{query.as_string(conn)} returned no row.")
+    return row[0]
 
 
 def _run(tool: Tool, args: list[str], url: str) -> None:
@@ -125,7 +134,7 @@ def contents(url: str) -> dict[str, int]:
                 sql.Identifier(schema), sql.Identifier(table)
             )
             name = table if schema == "public" else f"{schema}.{table}"
-            counts[name] = conn.execute(query).fetchone()[0]
+            counts[name] = int(_value(conn, query))
     return counts
 
 

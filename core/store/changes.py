@@ -130,7 +130,7 @@ class ChangeFeed:
                 with contextlib.suppress(OSError):
                     self._wake_w.send(b"\0")
 
-    def listen_statement(self) -> sql.Composable:
+    def listen_statement(self) -> sql.Composed:
         """The statement that subscribes to the channel (a hook: the tests make it fail)."""
         return sql.SQL("LISTEN {}").format(sql.Identifier(self.channel))
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy import URL, CursorResult, Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -22,7 +23,10 @@ from sqlalchemy.exc import (
     ProgrammingError,
 )
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+import core.store.embedded as embedded
+import core.store.jsonb as jsonb
 from core import config
 from core.errors import (
     CampaignConsoleError,
@@ -31,7 +35,6 @@ from core.errors import (
     InvalidInput,
     ReadOnly,
 )
-from core.store import embedded, jsonb
 
 T = TypeVar("T")
 RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -73,7 +76,7 @@ def read_only_everywhere(on: bool) -> None:
     _read_only_everywhere = on
 
 
-def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
     read_only = read_only or _read_only_everywhere
     parsed = _parsed(url)
     # connect_args' options replace the URL's: keep the user's (a statement_timeout, say)
@@ -103,11 +106,13 @@ def _ping_after_idle(engine: Engine) -> None:
     transactions (an ingest loop) pay no extra round trip as pool_pre_ping would make them."""
 
     @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_conn, record) -> None:
+    def _checked_in(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_conn, record, proxy) -> None:
+    def _checked_out(
+        dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
         since = record.info.pop("idle_since", None)
         if since is None or time.monotonic() - since < PING_AFTER_IDLE:
             return
@@ -118,11 +123,15 @@ def _ping_after_idle(engine: Engine) -> None:
             raise DisconnectionError("connection lost while idle") from exc
 
 
-def _assert_read_only(dbapi_conn, _record) -> None:
-    with dbapi_conn.cursor() as cur:
+def _assert_read_only(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cur = dbapi_conn.cursor()
+    try:
         cur.execute("SHOW default_transaction_read_only")
-        if cur.fetchone()[0] != "on":
-            raise DatabaseUnavailable("The server ignored the read-only setting; not going on.")
+        row = cur.fetchone()
+    finally:
+        cur.close()
+    if row is None or row[0] != "on":
+        raise DatabaseUnavailable("The server ignored the read-only setting; not going on.")
 
 
 @dataclass
@@ -215,7 +224,7 @@ def connect(target: config.DatabaseTarget, *, read_only: bool = False) -> Databa
 _NOTHING = "Nothing of it was written."
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException | None) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
 
@@ -273,3 +282,18 @@ def explain(
     else:
         return None
     return type(error)(config.mask_secrets(str(error), url))
+
+
+# A result row of any columns: what a select of more columns than its overloads type returns.
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+def rows_written(
+    session: Session, statement: Executable, params: Mapping[str, Any] | None = None
+) -> int:
+    """How many rows an INSERT, UPDATE or DELETE run in the session wrote (an INSERT's count
+    is only kept when its execution options ask for preserve_rowcount)."""
+    result = session.execute(statement, params)
+    if not isinstance(result, CursorResult):  # every DML statement's result is one
+        raise TypeError(f"{type(statement).__name__} returned no row count")
+    return result.rowcount

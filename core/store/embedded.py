@@ -42,9 +42,8 @@ def start_server(pgdata: Path | None = None, *, cleanup: str | None = "stop") ->
     pgdata = (pgdata or config.pgdata_dir()).expanduser()
     try:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        from core.store import (
-            server as embedded_server,  # imports the wheel: only when a server is wanted
-        )
+        # Imports the wheel: only when a server is wanted.
+        import core.store.server as embedded_server
 
         server = embedded_server.get_server(pgdata, cleanup_mode=cleanup)
         return server.get_uri()
@@ -58,7 +57,7 @@ def start_server(pgdata: Path | None = None, *, cleanup: str | None = "stop") ->
 
 def revive(pgdata: Path | None = None) -> bool:
     """Start the embedded server again if this process started it and it died; True if so."""
-    from core.store import server as embedded_server
+    import core.store.server as embedded_server
 
     return embedded_server.revive((pgdata or config.pgdata_dir()).expanduser())
 

@@ -1,21 +1,22 @@
-"""SQLAlchemy 2.0 models of the seed schema (shared/seed/campaign-management-system.md)."""
+"""SQLAlchemy 2.0 models of the seed schema (shared/seed/campaign-management-system.md), the
+suppression list and the demo's bookkeeping. The value enums are core.store.enums; the event
+rollup's tables (no ORM class: nothing reads them as objects) are core.store.rollup_tables."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
-    Column,
+    ColumnElement,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -31,60 +32,27 @@ from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-class CampaignStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-class RecipientStatus(enum.StrEnum):
-    PENDING = "pending"
-    QUEUED = "queued"
-    SENT = "sent"
-    FAILED = "failed"
-    BOUNCED = "bounced"
-    UNSUBSCRIBED = "unsubscribed"
-
-
-class EventType(enum.StrEnum):
-    OPEN = "open"
-    CLICK = "click"
-    BOUNCE = "bounce"
-    REPLY = "reply"
-    FORWARD = "forward"
-    UNSUBSCRIBE = "unsubscribe"
-    COMPLAIN = "complain"
-
-
-class SuppressionReason(enum.StrEnum):
-    HARD_BOUNCE = "hard_bounce"
-    COMPLAINT = "complaint"
-    UNSUBSCRIBE = "unsubscribe"
-    MANUAL = "manual"
+from core.store.enums import CampaignStatus, EventType, RecipientStatus, SuppressionReason
 
 
 def _in_list(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
-class StrEnumType(TypeDecorator):
+class StrEnumType(TypeDecorator[enum.StrEnum]):
     """The seed's VARCHAR(50) column, read back as a StrEnum member (which is still a str)."""
 
     impl = String(50)
     cache_ok = True
 
-    def __init__(self, enum_class: type[enum.StrEnum]):
+    def __init__(self, enum_class: type[enum.StrEnum]) -> None:
         super().__init__()
         self.enum_class = enum_class
 
-    def process_bind_param(self, value: Any, dialect) -> str | None:
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else str(self.enum_class(value))
 
-    def process_result_value(self, value: str | None, dialect) -> enum.StrEnum | None:
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> enum.StrEnum | None:
         return None if value is None else self.enum_class(value)
 
 
@@ -93,7 +61,7 @@ def percent(part: int | None, whole: int | None) -> float:
     return (part or 0) * 100.0 / whole if whole else 0.0
 
 
-def _percent_sql(part, whole):
+def _percent_sql(part: Mapped[int], whole: Mapped[int]) -> ColumnElement[float]:
     return case((whole > 0, cast(part, Float) * 100.0 / whole), else_=0.0)
 
 
@@ -109,6 +77,8 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+    # Every model here is one Table (not a join or a select), so core statements take it.
+    __table__: ClassVar[Table]
 
 
 class User(Base):
@@ -177,7 +147,7 @@ class Campaign(Base):
 
     @open_rate.inplace.expression
     @classmethod
-    def _open_rate(cls):
+    def _open_rate(cls) -> ColumnElement[float]:
         return _percent_sql(cls.emails_opened, cls.emails_sent)
 
     @hybrid_property
@@ -186,7 +156,7 @@ class Campaign(Base):
 
     @click_rate.inplace.expression
     @classmethod
-    def _click_rate(cls):
+    def _click_rate(cls) -> ColumnElement[float]:
         return _percent_sql(cls.emails_clicked, cls.emails_sent)
 
     @hybrid_property
@@ -195,7 +165,7 @@ class Campaign(Base):
 
     @reply_rate.inplace.expression
     @classmethod
-    def _reply_rate(cls):
+    def _reply_rate(cls) -> ColumnElement[float]:
         return _percent_sql(cls.emails_replied, cls.emails_sent)
 
     @hybrid_property
@@ -204,7 +174,7 @@ class Campaign(Base):
 
     @bounce_rate.inplace.expression
     @classmethod
-    def _bounce_rate(cls):
+    def _bounce_rate(cls) -> ColumnElement[float]:
         return _percent_sql(cls.emails_bounced, cls.emails_sent)
 
     def __repr__(self) -> str:
@@ -340,69 +310,3 @@ class DemoCampaign(Base):
         ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-# --- the event rollup (migration 0007): kept by the database's triggers, read by
-# core.figures.rollup ---
-
-ROLLUP_RECIPIENT_COUNTS = (*(f"{t}_events" for t in EventType), "machine_open_events")
-ROLLUP_RECIPIENT_COUNTS += ("machine_click_events",)
-ROLLUP_EVENT_COUNTS = (*ROLLUP_RECIPIENT_COUNTS, "hard_bounce_events", "soft_bounce_events")
-ROLLUP_RECIPIENT_FIGURES = (*(f"{t}_recipients" for t in EventType), "human_open_recipients")
-ROLLUP_RECIPIENT_FIGURES += ("human_click_recipients",)
-
-
-def _key_column(name: str) -> Column:
-    return Column(name, Integer, primary_key=True, autoincrement=False)
-
-
-def _counts(names, kind) -> list[Column]:
-    return [Column(n, kind, nullable=False) for n in names]
-
-
-rollup_campaigns = Table(
-    "rollup_campaigns",
-    Base.metadata,
-    _key_column("campaign_id"),
-    *_counts(ROLLUP_EVENT_COUNTS + ROLLUP_RECIPIENT_FIGURES, BigInteger),
-)
-rollup_hours = Table(
-    "rollup_hours",
-    Base.metadata,
-    _key_column("campaign_id"),
-    Column("hour", DateTime(timezone=True), primary_key=True),
-    Column("event_type", String(50), primary_key=True),
-    *_counts(("events", "machine_events"), BigInteger),
-)
-rollup_links = Table(
-    "rollup_links",
-    Base.metadata,
-    _key_column("campaign_id"),
-    Column("url_key", LargeBinary, primary_key=True),  # sha256 of the URL
-    Column("link_url", Text),
-    *_counts(("clicks", "recipients"), BigInteger),
-)
-rollup_bounce_codes = Table(
-    "rollup_bounce_codes",
-    Base.metadata,
-    _key_column("campaign_id"),
-    Column("code_key", LargeBinary, primary_key=True),  # sha256 of kind and code
-    Column("kind", String(10), nullable=False),
-    Column("error_code", Text),
-    *_counts(("bounces", "recipients"), BigInteger),
-)
-rollup_recipients = Table(
-    "rollup_recipients",
-    Base.metadata,
-    _key_column("recipient_id"),
-    Column("campaign_id", Integer, nullable=False, index=True),
-    *_counts(ROLLUP_RECIPIENT_COUNTS, Integer),
-)
-rollup_recipient_keys = Table(
-    "rollup_recipient_keys",
-    Base.metadata,
-    _key_column("recipient_id"),
-    Column("key", LargeBinary, primary_key=True),
-    Column("campaign_id", Integer, nullable=False, index=True),
-    Column("events", Integer, nullable=False),
-)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 
@@ -78,7 +79,7 @@ def alembic_head() -> str:
     return only
 
 
-def _with_connection(url: str, action) -> None:
+def _with_connection(url: str, action: Callable[[Config], None]) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
@@ -132,6 +133,7 @@ def drift(url: str) -> list[str]:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    import core.store.rollup_tables  # noqa: F401  (its tables join the models' metadata)
     from core.store.models import Base
 
     engine = make_engine(url)
@@ -143,7 +145,7 @@ def drift(url: str) -> list[str]:
         engine.dispose()
 
 
-def _describe(diff) -> str:
+def _describe(diff: tuple[Any, ...] | list[Any]) -> str:
     if isinstance(diff, list):  # column modifications come as a list of tuples
         return "; ".join(_describe(d) for d in diff)
     op, *rest = diff

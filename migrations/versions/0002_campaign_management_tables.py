@@ -19,6 +19,9 @@ down_revision: str | None = "0001_users_and_leads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The values the CHECK constraints allow, as this revision knows them (core.store.enums today).
+# Restated, not imported: a migration imports nothing from core, so that it does the same however
+# core changes later.
 CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "paused", "completed", "failed")
 RECIPIENT_STATUSES = ("pending", "queued", "sent", "failed", "bounced", "unsubscribed")
 EVENT_TYPES = ("open", "click", "bounce", "reply", "forward", "unsubscribe", "complain")

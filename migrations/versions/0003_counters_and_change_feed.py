@@ -20,6 +20,9 @@ down_revision: str | None = "0002_campaign_management_tables"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The channel core.store.changes.CHANNEL listens on, and below the counters
+# core.figures.counters.COUNTERS names. Restated, not imported: a migration imports nothing from
+# core, so that it does the same however core changes later.
 CHANNEL = "campaign_changes"
 
 # One signed row per transition-table row: +1 for rows that now exist, -1 for rows that no

@@ -25,6 +25,9 @@ down_revision: str | None = "0003_counters_and_change_feed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The recipient orders the indexes serve (core.recipients.paging.SORT_KEYS has them, and
+# core.store.models the indexes). Restated, not imported: a migration imports nothing from core, so
+# that it does the same however core changes later.
 SORT_KEYS = ("id", "sent_at", "opened_at", "clicked_at", "replied_at", "bounced_at")
 
 

@@ -26,6 +26,10 @@ down_revision: str | None = "0004_analytics_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The reasons (core.store.enums.SuppressionReason today) and the rule of which events list an
+# address (0009 rewrites it; core.recipients.suppression runs it over stored events). Restated, not
+# imported: a migration imports nothing from core, so that it does the same however core changes
+# later.
 REASONS = ("hard_bounce", "complaint", "unsubscribe", "manual")
 
 _INSERT_FROM = """

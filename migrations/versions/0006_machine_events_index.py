@@ -23,6 +23,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Exactly the expression core.figures.breakdowns.IS_MACHINE writes, so the planner matches it.
+# Restated, not imported: a migration imports nothing from core, so that it does the same however
+# core changes later.
 MACHINE = """event_data @> '{"machine": true}'::jsonb"""
 
 

@@ -50,6 +50,11 @@ down_revision: str | None = "0006_machine_events_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The event types (core.store.enums.EventType), the rollup's tables (core.figures.rollup.TABLES) and
+# below their columns (core.store.rollup_tables), the machine marker
+# (core.figures.breakdowns.IS_MACHINE) and the bounce kinds (breakdowns.HARD_BOUNCES and
+# SOFT_BOUNCES), as this revision knows them. Restated, not imported: a migration imports nothing
+# from core, so that it does the same however core changes later.
 TYPES = ("open", "click", "bounce", "reply", "forward", "unsubscribe", "complain")
 TABLES = (
     "rollup_campaigns",

@@ -33,6 +33,9 @@ down_revision: str | None = "0008_integrity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Which events list an address, and with what reason: 0005's rule, which
+# core.recipients.suppression._FROM_EVENTS runs over stored events. Restated, not imported: a
+# migration imports nothing from core, so that it does the same however core changes later.
 _REASON = """CASE e.event_type WHEN 'bounce' THEN 'hard_bounce'
                                  WHEN 'complain' THEN 'complaint'
                                  ELSE 'unsubscribe' END"""

@@ -6,19 +6,15 @@ Benchmarks are bench_*.py files, which the default test run does not collect; ru
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from core import store
 from core.store import libpq_url
+from tests.conftest import start_embedded
 from tests.scratch import migrated_database, plain_indexes_built_after
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", 1_000_000))
@@ -55,10 +51,7 @@ def pg_admin_url() -> Iterator[str]:
     if url:
         yield libpq_url(url)
         return
-    parent = Path(tempfile.mkdtemp(prefix="cc-bench-pg-"))
-    parent.chmod(0o755)
-    atexit.register(shutil.rmtree, parent, ignore_errors=True)
-    yield store.start_server(parent / "data", cleanup="delete")
+    yield start_embedded("cc-bench-pg-", durable=True).admin_url
 
 
 @pytest.fixture(scope="session")

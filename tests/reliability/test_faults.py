@@ -22,7 +22,8 @@ import pytest
 
 from core import campaigns
 from core.errors import DatabaseFailed
-from tests.reliability.conftest import OwnServer, counter_drift
+from tests.conftest import EmbeddedServer
+from tests.reliability.conftest import counter_drift
 from tests.reliability.faults import (
     REPO,
     campaign,
@@ -47,7 +48,7 @@ def _finished(process: subprocess.Popen) -> tuple[int, str, str]:
 # --- the server stops while a write runs -----------------------------------------------------
 
 
-def _stop_server_during_write(own_server: OwnServer, url: str, process: subprocess.Popen):
+def _stop_server_during_write(own_server: EmbeddedServer, url: str, process: subprocess.Popen):
     """Stop the server once the command's write is under way, then start it again: (what
     was running when it stopped, the command's exit code, stdout, stderr)."""
     try:
@@ -60,7 +61,9 @@ def _stop_server_during_write(own_server: OwnServer, url: str, process: subproce
     return caught, code, out, err
 
 
-def test_server_stopping_during_an_import_leaves_all_or_nothing(own_server: OwnServer, tmp_path):
+def test_server_stopping_during_an_import_leaves_all_or_nothing(
+    own_server: EmbeddedServer, tmp_path
+):
     url = own_server.new_database()
     campaign(url, "camp_import")
     path = csv_file(tmp_path / "r.csv", 20_000, "stop.test")
@@ -84,7 +87,7 @@ EVENTS = 20_000
 
 
 def test_server_stopping_during_an_event_batch_leaves_all_or_nothing(
-    own_server: OwnServer, tmp_path
+    own_server: EmbeddedServer, tmp_path
 ):
     url = own_server.new_database()
     campaign(url, "camp_track", recipients=2_000, status="running")
@@ -117,7 +120,7 @@ import sys
 from core.campaigns import manage as C
 from core.store.db import Database
 from core.errors import DatabaseFailed
-from core.events.record import EventInput, record_events
+from core.events import EventInput, record_events
 
 db = Database(sys.argv[1])
 ids = [int(i) for i in sys.argv[2].split(",")]

@@ -16,7 +16,8 @@ import pytest
 from psycopg import sql
 
 from core.store import Database
-from tests.reliability.conftest import OwnServer, counter_drift, unchanged
+from tests.conftest import EmbeddedServer
+from tests.reliability.conftest import counter_drift, unchanged
 from tests.reliability.faults import campaign, csv_file, small_tmpfs, until
 from tests.reliability.hostile import one, record_notifications
 from tests.tui.data import NOW, seed
@@ -105,7 +106,7 @@ async def test_a_statement_timeout_in_the_app_is_a_notification(db, db_url):
 
 
 @pytest.fixture
-def small_disk(own_server: OwnServer):
+def small_disk(own_server: EmbeddedServer):
     """A 2 MB tmpfs, owned by the server's system user: a disk that fills up."""
     with small_tmpfs("size=2m,mode=0700", "cc-full-") as mount:
         if own_server.system_user:
@@ -117,7 +118,7 @@ def small_disk(own_server: OwnServer):
 
 
 def test_a_full_disk_is_a_message_and_nothing_is_written(
-    own_server: OwnServer, small_disk: Path, capsys, tmp_path
+    own_server: EmbeddedServer, small_disk: Path, capsys, tmp_path
 ):
     url = own_server.new_database()
     database = one(url, "SELECT current_database()")

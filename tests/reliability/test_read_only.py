@@ -21,7 +21,8 @@ from core import campaigns, demo, events, figures, recipients
 from core.errors import ReadOnly
 from core.events import EventInput
 from core.store import ChangeFeed, Database, FeedState, explain
-from tests.reliability.conftest import OwnServer, unchanged
+from tests.conftest import EmbeddedServer
+from tests.reliability.conftest import unchanged
 from tests.reliability.hostile import World, make_world, record_notifications
 from tests.tui.data import NOW
 from tui.app import CampaignConsoleApp
@@ -173,7 +174,7 @@ USER = "cc_secret_user"
 
 
 @pytest.fixture(scope="module")
-def password_server(own_server: OwnServer):
+def password_server(own_server: EmbeddedServer):
     """own_server with a role that must give its password (scram), like a production server."""
     hba = own_server.pgdata / "pg_hba.conf"
     original = hba.read_text()

