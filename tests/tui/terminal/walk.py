@@ -144,6 +144,8 @@ def bindings_by_id() -> dict[str, tuple[str, ...]]:
     """Every Binding with an id in the tui package: id -> its keys, as Textual names them."""
     found: dict[str, tuple[str, ...]] = {}
     for info in pkgutil.walk_packages(tui.__path__, "tui."):
+        if info.name.endswith(".__main__"):
+            continue  # `python -m tui.cli`: importing it runs the command
         module = importlib.import_module(info.name)
         for obj in vars(module).values():
             if not isinstance(obj, type):
