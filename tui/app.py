@@ -10,7 +10,7 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import Monochrome
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 
 from core import config
@@ -37,9 +37,10 @@ from tui.signals import quit_when_terminal_hangs_up
 
 
 class CampaignConsoleApp(App):
-    # What the title says of live refresh (tui.live.describe) follows these two.
-    live_paused: reactive[bool] = reactive(False, init=False)
-    feed_status: reactive[FeedStatus | None] = reactive(None, init=False)
+    # What the title says of live refresh (tui.live.describe) follows these two (`var`: a
+    # change sets the title, it does not repaint every screen).
+    live_paused: var[bool] = var(False, init=False)
+    feed_status: var[FeedStatus | None] = var(None, init=False)
     TITLE = "Campaign Console"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import campaigns, recipients
@@ -69,12 +69,13 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         query: PageQuery
         total: int
 
-    # What the status line says follows these (watch_ methods below).
-    page_query: reactive[PageQuery] = reactive(PageQuery(), init=False)
-    stats: reactive[CampaignSummary | None] = reactive(None, init=False)
+    # What the status line says follows these (watch_ methods below); `var`, not `reactive`:
+    # a change repaints the status line alone, not the whole screen.
+    page_query: var[PageQuery] = var(PageQuery(), init=False)
+    stats: var[CampaignSummary | None] = var(None, init=False)
     # Set for every page read, equal or not: the suppressed marks may have changed.
-    current_page: reactive[RecipientPage | None] = reactive(None, init=False, always_update=True)
-    filtered_total: reactive[int | None] = reactive(None, init=False)  # None: not counted yet
+    current_page: var[RecipientPage | None] = var(None, init=False, always_update=True)
+    filtered_total: var[int | None] = var(None, init=False)  # None: not counted yet
 
     def __init__(self, campaign_pk: int, campaign_name: str = "") -> None:
         super().__init__()
