@@ -161,27 +161,25 @@ class RecipientsScreen(PagedScreen, SortableScreen):
             suppressed = recipients.suppressed_in_campaign(session, self.campaign_pk, ids)
             first_row = query.offset
             if query.from_end:  # the counter when unfiltered, else one COUNT
-                total = recipients.count_recipients(
-                    session,
-                    self.campaign_pk,
-                    status=query.status,
-                    search=query.search or None,
-                    unopened=query.unopened,
-                )
+                total = self._count(session, query)
                 first_row = max(total - len(page.rows), 0)
         self.post_message(self.PageFetched(query, page, frozenset(suppressed), first_row))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count")
     def fetch_count(self, query: PageQuery) -> None:
         with self.db.reading() as session:
-            total = recipients.count_recipients(
-                session,
-                self.campaign_pk,
-                status=query.status,
-                search=query.search or None,
-                unopened=query.unopened,
-            )
+            total = self._count(session, query)
         self.post_message(self.CountFetched(query, total))
+
+    def _count(self, session, query: PageQuery) -> int:  # session: a core reading() one
+        """The recipients the query's filters match (one COUNT; the counter when none)."""
+        return recipients.count_recipients(
+            session,
+            self.campaign_pk,
+            status=query.status,
+            search=query.search or None,
+            unopened=query.unopened,
+        )
 
     @on(StatsFetched)
     def show_stats(self, message: StatsFetched) -> None:
