@@ -20,6 +20,7 @@ from tui import format as fmt
 from tui.messages import OpenTimeline
 from tui.screens.shared.base import DataScreen
 from tui.screens.shared.navigation import PagedScreen
+from tui.widgets.campaign_picker import CampaignPicker
 from tui.widgets.events_table import LOG_COLUMNS, event_cells, event_panel
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
@@ -351,8 +352,6 @@ class EventLogScreen(PagedScreen, DataScreen):
                 markup=False,
             )
         else:
-            from tui.widgets.campaign_picker import CampaignPicker
-
             picker = CampaignPicker(
                 title="Events of which campaign?", text=message.text, verb="show its events"
             )

@@ -42,6 +42,7 @@ from tui.screens.analytics.figures import (
 from tui.screens.shared.base import DataScreen
 from tui.widgets.campaign_picker import CampaignPicker
 from tui.widgets.chart import ActivityChart
+from tui.widgets.export_dialog import open_export
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -339,7 +340,5 @@ class AnalyticsScreen(DataScreen):
         self.app.push_screen(CampaignPicker(exclude=self.campaign_pk), chosen)
 
     def action_export(self) -> None:
-        from tui.widgets.export_dialog import open_export
-
         o = self.parts.get("overview")
         open_export(self, self.campaign_pk, o.campaign_id if o else "", self.campaign_name)

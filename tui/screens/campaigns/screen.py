@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from rich.console import RenderableType
@@ -22,6 +22,7 @@ from tui.screens.campaigns.keys import BINDINGS, WRITE_ACTIONS
 from tui.screens.campaigns.writes import CampaignWrites
 from tui.screens.shared.navigation import PagedScreen
 from tui.screens.shared.sorting import Sort, SortableScreen
+from tui.widgets.export_dialog import open_export
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
 
@@ -233,8 +234,6 @@ class CampaignsScreen(PagedScreen, SortableScreen, CampaignWrites):
         self._set_query(sort=key, descending=descending)
 
     def _set_query(self, **changes) -> None:
-        from dataclasses import replace
-
         if "offset" not in changes:
             changes["offset"] = 0
         self.query_state = replace(self.query_state, **changes)
@@ -303,6 +302,4 @@ class CampaignsScreen(PagedScreen, SortableScreen, CampaignWrites):
     def action_export(self) -> None:
         campaign = self.selected()
         if campaign:
-            from tui.widgets.export_dialog import open_export
-
             open_export(self, campaign.id, campaign.campaign_id, campaign.name)

@@ -22,6 +22,7 @@ from tui.screens.recipients.table import COLUMNS, SORTS, SUPPRESSED_MARK, row_ce
 from tui.screens.shared.navigation import PagedScreen
 from tui.screens.shared.sorting import SortableScreen
 from tui.widgets.campaign_header import campaign_header
+from tui.widgets.export_dialog import open_export
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -280,8 +281,6 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         self.drill_down(OpenAnalytics(self, self.campaign_pk, self.campaign_name))
 
     def action_export(self) -> None:
-        from tui.widgets.export_dialog import open_export
-
         campaign_id = self.stats.campaign_id if self.stats else str(self.campaign_pk)
         open_export(self, self.campaign_pk, campaign_id, self.campaign_name)
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 
 from tui.screens.shared.base import DataScreen
+from tui.widgets.goto import GotoDialog
 from tui.widgets.table import ResponsiveTable
 
 NAV_BINDINGS: list[BindingType] = [
@@ -110,8 +111,6 @@ class PagedScreen(DataScreen):
         return self._position() != before
 
     def action_goto(self) -> None:
-        from tui.widgets.goto import GotoDialog
-
         def go(row: int | None) -> None:
             if row is not None:
                 self.show_row(row)

@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 
 from tui import state
 from tui.screens.shared.base import SearchableScreen
+from tui.widgets.sort_picker import SortPicker
 
 
 class Sort(NamedTuple):
@@ -59,8 +60,6 @@ class SortableScreen(SearchableScreen):
         return self.sort_named(self.current_sort()[0]).column
 
     def action_pick_sort(self) -> None:
-        from tui.widgets.sort_picker import SortPicker
-
         key, descending = self.current_sort()
 
         def chosen(picked: str | None) -> None:
