@@ -107,11 +107,9 @@ async def test_no_token_no_app_and_the_limits(db, ids):
             assert web.apps() == [app]
 
             # No input for 4 s: the tab is closed and its app ends.
-            while (message := await websocket.receive(timeout=30)).type not in (
-                aiohttp.WSMsgType.CLOSE,
-                aiohttp.WSMsgType.CLOSED,
-            ):
-                pass
+            closing = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            while (await websocket.receive(timeout=30)).type not in closing:
+                pass  # the app's frames
             assert websocket.close_code == 4000
             web.wait_line(r"tab closed for idleness, app pid \d+ ended")
             assert gone(app)
