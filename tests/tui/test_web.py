@@ -82,7 +82,8 @@ def test_a_tab_shows_the_campaigns_and_enter_opens_the_recipients(db, ids, tmp_p
 
 async def test_no_token_no_app_and_the_limits(db, ids):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
-        with campaigns_web(db.url, "--max-sessions", "1", "--idle-timeout", "4s") as web:
+        limits = ("--max-sessions", "1", "--idle-timeout", "4s")
+        with campaigns_web(db.url, "--read-only", *limits) as web:
             for path in ("", "ws", "static/js/textual.js", "?token=not-it"):
                 async with client.get(web.url + path) as response:
                     assert response.status == 403, path
@@ -99,6 +100,7 @@ async def test_no_token_no_app_and_the_limits(db, ids):
             first = await websocket.receive(timeout=30)
             assert first.type == aiohttp.WSMsgType.BINARY  # the app paints
             [app] = web.apps()
+            assert app.cmdline()[-3:] == ["-m", "tui.cli", "--read-only"]
 
             # A second tab, past --max-sessions 1: a page that says so, no second app.
             async with client.get(f"{web.url}?token={web.token}") as response:

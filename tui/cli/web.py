@@ -54,6 +54,12 @@ def positive(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0 to 65535): {text!r}")
+    return int(text)
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -157,7 +163,7 @@ def add_commands(sub: Subcommands) -> None:
     )
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     web.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT}; 0: any free one)"
+        "--port", type=port, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT}; 0: any free one)"
     )
     web.add_argument(
         "--password",

@@ -31,6 +31,7 @@ from tui.cli.common import say
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STOP_WAIT = 10.0  # seconds an app process has to quit before it is killed
+START_WAIT = 60.0  # seconds an app has to paint before its tab counts as idle
 IDLE_CLOSE = 4000  # the websocket close code of a tab closed for idleness
 
 
@@ -50,6 +51,7 @@ class AppProcess(AppService):
     def __init__(self, settings: WebSettings, **kwargs: Any) -> None:
         super().__init__(settings.command, **kwargs)
         self._settings = settings
+        self.painted = asyncio.Event()  # the app's first output came
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
@@ -58,16 +60,34 @@ class AppProcess(AppService):
         environment.update(self._settings.env)
         return environment
 
+    async def on_data(self, payload: bytes) -> None:
+        self.painted.set()
+        await super().on_data(payload)
+
+    async def run(self) -> None:
+        """textual-serve's loop over the app's output; the tab is closed when the app ends
+        (it quit, or it failed to start), not left open on nothing."""
+        try:
+            await super().run()
+        finally:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.remote_close()
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
     async def end(self) -> None:
-        """Ask the app to quit; kill it if it has not after STOP_WAIT seconds."""
+        """Ask the app to quit and wait for it to exit; kill it if it has not after STOP_WAIT
+        seconds. Its database connections close as it exits."""
         with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
             await asyncio.wait_for(self.stop(), STOP_WAIT)
         process = self._process
-        if process is not None and process.returncode is None:
+        if process is None:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), STOP_WAIT)
+        except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
@@ -197,7 +217,7 @@ class WebServer(Server):
             self.tabs.add(tab)
             self.reserved -= 1
             self._say_count(f"tab opened, app pid {app.pid}", tab.peer)
-            watch = asyncio.create_task(self._close_when_idle(tab))
+            watch = asyncio.create_task(self._close_when_idle(tab, app))
             try:
                 await self._process_input(tab, app)
             finally:
@@ -238,10 +258,15 @@ class WebServer(Server):
             elif kind == "focus":
                 await app.focus()
 
-    async def _close_when_idle(self, tab: Tab) -> None:
+    async def _close_when_idle(self, tab: Tab, app: AppProcess) -> None:
+        """Close the tab after idle_timeout seconds without input, counted from the app's first
+        paint (a slow start is not idleness; an app that never paints is given START_WAIT)."""
         timeout = self.settings.idle_timeout
         if timeout is None:
             return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.painted.wait(), max(timeout, START_WAIT))
+            tab.last_input = max(tab.last_input, time.monotonic())
         while (left := tab.last_input + timeout - time.monotonic()) > 0:
             await asyncio.sleep(left)
         tab.idle_closed = True
