@@ -52,6 +52,8 @@ def test_a_tab_shows_the_campaigns_and_enter_opens_the_recipients(db, ids, tmp_p
         )
         page = context.new_page()
         tab = Tab(page)
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
         response = page.goto(f"{web.url}?token={web.token}")
         assert response is not None and response.status == 200
         assert "token" not in page.url  # moved into a cookie, off the address bar
@@ -74,6 +76,8 @@ def test_a_tab_shows_the_campaigns_and_enter_opens_the_recipients(db, ids, tmp_p
         assert "Spring launch" in screen.splitlines()[0]  # the title names the campaign
         assert "Campaign id" not in screen
 
+        origin = web.url.removeprefix("http://")
+        assert {u.split("://", 1)[1].startswith(origin) for u in requested} == {True}, requested
         context.close()  # the tab goes: its app and its connections with it
         web.wait_line(r"tab closed, app pid \d+ ended \(127\.0\.0\.1\); 0 of 5 open")
         assert gone(app)

@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -31,6 +32,7 @@ from tui.cli.common import say
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STOP_WAIT = 10.0  # seconds an app process has to quit before it is killed
+PAGE = Path(__file__).parent / "web_templates"  # the tab's page: textual-serve's, fonts local
 START_WAIT = 60.0  # seconds an app has to paint before its tab counts as idle
 IDLE_CLOSE = 4000  # the websocket close code of a tab closed for idleness
 
@@ -103,7 +105,9 @@ class Tab:
 
 class WebServer(Server):
     def __init__(self, settings: WebSettings, host: str, port: int) -> None:
-        super().__init__(settings.command, host=host, port=port, title="Campaign Console")
+        super().__init__(
+            settings.command, host=host, port=port, title="Campaign Console", templates_path=PAGE
+        )
         self.settings = settings
         self.tabs: set[Tab] = set()
         self.reserved = 0  # tabs past the gate whose app is starting
