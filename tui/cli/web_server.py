@@ -17,6 +17,7 @@ import hmac
 import secrets
 import signal
 import time
+from asyncio.subprocess import Process
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from tui.cli import web_pages
-from tui.cli.common import say
+from tui.cli.common import one_line, say
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STOP_WAIT = 10.0  # seconds an app process has to quit before it is killed
@@ -54,6 +55,7 @@ class AppProcess(AppService):
         super().__init__(settings.command, **kwargs)
         self._settings = settings
         self.painted = asyncio.Event()  # the app's first output came
+        self._relay: asyncio.Task[None] | None = None
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
@@ -61,6 +63,22 @@ class AppProcess(AppService):
             environment.pop(name, None)
         environment.update(self._settings.env)
         return environment
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        """textual-serve keeps an app's stderr until the app ends, then writes it to stdout;
+        here each line goes to stderr as it comes, saying which app wrote it."""
+        process = await super()._open_app_process(width, height)
+        assert process.stderr is not None
+        self._relay = asyncio.create_task(self._relay_stderr(process.stderr, process.pid))
+        nothing = asyncio.StreamReader()
+        nothing.feed_eof()
+        process.stderr = nothing  # what textual-serve reads: empty
+        return process
+
+    @staticmethod
+    async def _relay_stderr(stream: asyncio.StreamReader, pid: int) -> None:
+        async for line in stream:
+            say(f"app pid {pid}: {one_line(line.decode('utf-8', 'replace').rstrip())}")
 
     async def on_data(self, payload: bytes) -> None:
         self.painted.set()
@@ -93,6 +111,9 @@ class AppProcess(AppService):
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+        if self._relay is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._relay, STOP_WAIT)  # its last words
 
 
 @dataclass(eq=False)  # one per tab: a set holds them by identity
