@@ -60,10 +60,14 @@ def terminal_hung_up(fd: int) -> bool:
 
 
 def quit_when_terminal_hangs_up(app: App, fd: int | None = None, every: float = 1.0) -> None:
-    """Check the app's terminal every second; quit as a SIGHUP would once it is gone."""
+    """Check the app's terminal every second; quit as a SIGHUP would once it is gone.
+
+    In a browser tab (`campaigns web`) the terminal is a pipe from the web server: a server
+    that died (killed, SIGKILL even) closes it, and the app quits rather than keep its
+    database connections for ever (Textual's web driver only stops reading)."""
     if fd is None:
         stdin = sys.__stdin__
-        if stdin is None or not stdin.isatty():
+        if stdin is None or not (stdin.isatty() or app.is_web):
             return  # headless (tests, a pipe): nothing to watch
         fd = stdin.fileno()
 

@@ -10,6 +10,7 @@ export.py      export
 db.py          db (migrations, backup, restore, psql)
 demo.py        demo, simulate (the only user of core.demo)
 background.py  the background simulator `demo` starts and `simulate --stop` stops
+web.py         web: the app in a browser (web_server.py the server, web_pages.py its pages)
 """
 
 from tui.cli.main import main
