@@ -197,8 +197,7 @@ def test_racing_writers_with_the_same_keys_store_each_once(db, world):
         assert recount(s, pk) == ()
 
 
-def test_the_stored_keys_are_looked_up_by_the_unique_index(session, world):
-    del world  # a migrated database is all it needs
+def test_the_stored_keys_are_looked_up_by_the_unique_index(session):
     session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force the choice
     plan = "\n".join(
         session.scalars(
