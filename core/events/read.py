@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.campaigns import R, campaign_key, check_limit, check_offset
 from core.errors import InvalidInput, NotFound
+from core.events.deliveries import DeliveryRow, recipient_deliveries
 from core.recipients import ROW_COLUMNS, RecipientRow, recipient_row
-from core.store import AnyRow, Campaign, CampaignStatus, EmailTracking, EventType
+from core.store import AnyRow, Campaign, CampaignStatus, EmailTracking, EventSource, EventType
 
 T = EmailTracking
 # Up to this many recipients, a campaign's events are fetched by recipient and sorted.
@@ -38,6 +39,7 @@ class EventRow:
     user_agent: str | None
     ip_address: str | None
     created_at: datetime
+    source: EventSource | None = None  # None: not recorded (events before migration 0010)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class Timeline:
     campaign_name: str
     campaign_status: CampaignStatus
     events: tuple[EventRow, ...]
+    deliveries: tuple[DeliveryRow, ...] = ()  # providers' delivery reports, in time order
 
 
 _EVENT_COLUMNS = (
@@ -59,6 +62,7 @@ _EVENT_COLUMNS = (
     T.user_agent,
     T.ip_address,
     T.created_at,
+    T.source,
 )
 
 
@@ -121,7 +125,8 @@ def _recipient_or_not_found(session: Session, recipient_id: int) -> AnyRow:
 
 
 def recipient_timeline(session: Session, recipient_id: int) -> Timeline:
-    """The recipient, their campaign, and every event of theirs in (created_at, id) order."""
+    """The recipient, their campaign, every event of theirs in (created_at, id) order, and
+    their deliveries."""
     _check_id(recipient_id, "A recipient id")
     row = _recipient_or_not_found(session, recipient_id)
     n = len(ROW_COLUMNS)
@@ -131,6 +136,7 @@ def recipient_timeline(session: Session, recipient_id: int) -> Timeline:
         campaign_name=row[n + 1],
         campaign_status=row[n + 2],
         events=recipient_events(session, recipient_id),
+        deliveries=recipient_deliveries(session, recipient_id),
     )
 
 
