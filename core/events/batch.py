@@ -5,7 +5,8 @@ address) plus one statement inserting every event and updating every affected re
 its effects reduced in Python first: the earliest timestamp of each kind, and the status and
 bounce error of the latest status-setting event, as if the events had come one by one.
 Lines are 1-based positions in the batch; a bad one is refused with its line, and by default
-the whole batch with it. Nothing commits here.
+the whole batch with it. An event whose dedup_key is already stored, or came earlier in the
+batch, is skipped and counted (BatchResult.duplicates): core.events.dedup. Nothing commits here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import core.events.machine as machine
 from core.errors import InvalidInput
+from core.events.dedup import ON_CONFLICT, drop_duplicates
 from core.events.input import (
     NEEDS_SENT,
     STATUS,
@@ -48,6 +50,7 @@ class LineError:
 class BatchResult:
     recorded: int
     rejected: tuple[LineError, ...] = ()
+    duplicates: int = 0  # events skipped: their dedup_key was stored already, or came earlier
 
 
 class InvalidEvents(InvalidInput):
@@ -109,11 +112,12 @@ _RESOLVE = {
 
 _INSERT_MANY = """
     INSERT INTO email_tracking
-        (campaign_recipient_id, event_type, event_data, user_agent, ip_address, created_at)
+        (campaign_recipient_id, event_type, event_data, user_agent, ip_address, created_at,
+         source, dedup_key)
     SELECT * FROM unnest(
         CAST(:rid AS int[]), CAST(:event_type AS text[]), CAST(:event_data AS jsonb[]),
         CAST(:user_agent AS text[]), CAST(:ip_address AS inet[]),
-        CAST(:created_at AS timestamptz[]))
+        CAST(:created_at AS timestamptz[]), CAST(:source AS text[]), CAST(:dedup_key AS text[]))
 """
 # One row per affected recipient, already reduced: the earliest timestamp of each kind, the
 # status and bounce error of its latest status-setting event. Rows are sorted by id, so
@@ -142,6 +146,15 @@ _APPLY_EFFECTS = """
 """
 _WRITE_ONLY = text(_INSERT_MANY)
 _WRITE_AND_APPLY = text(f"WITH ins AS ({_INSERT_MANY})\n{_APPLY_EFFECTS}")
+# With dedup keys: ON CONFLICT is the backstop for a writer racing this one with the same key
+# (the keys stored before were filtered out already); the events it skipped apply no effect
+# (unless their recipient has another event inserted) and are not counted as recorded.
+_INSERT_KEYED = f"{_INSERT_MANY} {ON_CONFLICT} RETURNING campaign_recipient_id"
+_WRITE_ONLY_KEYED = text(f"WITH ins AS ({_INSERT_KEYED})\nSELECT count(*) FROM ins")
+_WRITE_AND_APPLY_KEYED = text(
+    f"WITH ins AS ({_INSERT_KEYED}),\nupd AS ({_APPLY_EFFECTS}"
+    " AND r.id IN (SELECT campaign_recipient_id FROM ins))\nSELECT count(*) FROM ins"
+)
 
 _LOCK_RECIPIENTS = text(
     "SELECT id FROM campaign_recipients WHERE id = ANY(CAST(:rid AS int[]))"
@@ -167,7 +180,9 @@ def record_events(
     else its 1-based position in `events`. By default any bad event raises InvalidEvents
     (an InvalidInput naming every bad line) and nothing is written; with skip_invalid the good
     events are written and the bad ones returned in BatchResult.rejected. Opens and clicks
-    are classified as in record_event."""
+    are classified as in record_event. Events with a dedup_key already stored, or repeating
+    an earlier one of the batch, are skipped (not an error) and counted in
+    BatchResult.duplicates."""
     rejected: list[LineError] = []
     checked: list[tuple[int, Prepared]] = []
     numbered: Iterable[tuple[int, EventInput]] = (
@@ -183,11 +198,14 @@ def record_events(
     if rejected and not skip_invalid:
         rejected.sort(key=lambda e: e.line)
         raise InvalidEvents(_batch_message(rejected, len(rows) + len(rejected)), tuple(rejected))
+    rows, duplicates = drop_duplicates(session, rows, lambda row: row.event.dedup_key)
+    recorded = 0
     if rows:
         assert now is not None  # read by the query that found the rows
-        _write(session, rows, now, sent, settings or machine.current_settings())
+        recorded = _write(session, rows, now, sent, settings or machine.current_settings())
+        duplicates += len(rows) - recorded
     rejected.sort(key=lambda e: e.line)
-    return BatchResult(recorded=len(rows), rejected=tuple(rejected))
+    return BatchResult(recorded=recorded, rejected=tuple(rejected), duplicates=duplicates)
 
 
 def _resolve(
@@ -252,13 +270,16 @@ def _write(
     now: datetime,
     sent: dict[int, datetime | None],
     settings: machine.Settings,
-) -> None:
+) -> int:
+    """Insert the rows and apply their effects; returns how many rows were inserted."""
     rid: list[int] = []
     types: list[str] = []
     data: list[str | None] = []
     agents: list[str | None] = []
     ips: list[str | None] = []
     times: list[datetime] = []
+    sources: list[str | None] = []
+    keys: list[str | None] = []
     effects: dict[int, _Effect] = {}
     windows = {t: settings.window(t) for t in machine.CLASSIFIED_TYPES}
     for line, recipient, p in rows:
@@ -275,6 +296,8 @@ def _write(
         agents.append(p.user_agent)
         ips.append(p.ip_address)
         times.append(at)
+        sources.append(p.source)
+        keys.append(p.dedup_key)
         columns = TIMESTAMPS.get(p.event_type, ())
         status = STATUS.get(p.event_type)
         if columns or status:
@@ -287,10 +310,15 @@ def _write(
         "user_agent": agents,
         "ip_address": ips,
         "created_at": times,
+        "source": sources,
+        "dedup_key": keys,
     }
+    keyed = any(k is not None for k in keys)
     if not effects:
+        if keyed:
+            return int(session.execute(_WRITE_ONLY_KEYED, params).scalar_one())
         session.execute(_WRITE_ONLY, params)
-        return
+        return len(rows)
     ordered = sorted(effects.items())
     params["f_rid"] = [r for r, _ in ordered]
     # Locks in the order every writer takes them: recipient rows, then campaign rows in id
@@ -309,7 +337,10 @@ def _write(
         params[name] = [e.first.get(column) for _, e in ordered]
     params["f_status"] = [e.status for _, e in ordered]
     params["f_error"] = [e.error for _, e in ordered]
+    if keyed:
+        return int(session.execute(_WRITE_AND_APPLY_KEYED, params).scalar_one())
     session.execute(_WRITE_AND_APPLY, params)
+    return len(rows)
 
 
 def _batch_message(rejected: list[LineError], total: int) -> str:

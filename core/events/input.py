@@ -16,13 +16,16 @@ from typing import Any, NamedTuple
 
 import core.events.machine as machine
 from core.errors import InvalidInput
-from core.store import EventType, RecipientStatus, nesting_depth
+from core.store import EventSource, EventType, RecipientStatus, nesting_depth
 from core.times import time_problem
 
 MAX_EVENT_DATA_BYTES = 16 * 1024
 MAX_EVENT_DATA_DEPTH = 32  # objects and arrays inside one another, event_data itself the first
 # Real clients send a few hundred characters; a longer one is refused, not cut.
 MAX_USER_AGENT_CHARS = 2048
+MAX_DEDUP_KEY_CHARS = 200
+EVENT_SOURCES: tuple[str, ...] = tuple(s.value for s in EventSource)
+_EVENT_SOURCE_SET = frozenset(EVENT_SOURCES)
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 _ALLOWED_TYPES = ", ".join(EVENT_TYPES)
@@ -56,6 +59,8 @@ JSON_KEYS = (
     "user_agent",
     "ip_address",
     "created_at",
+    "source",
+    "dedup_key",
 )
 _JSON_KEY_SET = frozenset(JSON_KEYS)
 _VERDICT_KEYS = frozenset({machine.MACHINE_KEY, machine.REASON_KEY})
@@ -73,7 +78,9 @@ class Rejected(ValueError):
 class EventInput:
     """One event to record. Name the recipient by `recipient_id` (campaign_recipients.id)
     or by `campaign` (the string campaign_id) with `email_address`, not both.
-    `created_at` must carry a time zone; None means the transaction's time."""
+    `created_at` must carry a time zone; None means the transaction's time. `source` is one
+    of core.store.EventSource (None: not recorded); an event whose `dedup_key` is already
+    stored (or repeats in its batch) is skipped, not written again."""
 
     event_type: str
     recipient_id: int | None = None
@@ -83,6 +90,8 @@ class EventInput:
     user_agent: str | None = None
     ip_address: str | None = None
     created_at: datetime | None = None
+    source: str | None = None
+    dedup_key: str | None = None
 
     @classmethod
     def from_json(cls, obj: Any, line: int) -> EventInput:
@@ -135,6 +144,8 @@ class Prepared(NamedTuple):
     # Opens and clicks: the rule (core.events.machine) that already calls it a machine event, its
     # verdict already in event_data; None leaves the rules that need sent_at to core.events.record.
     machine_reason: str | None = None
+    source: str | None = None
+    dedup_key: str | None = None
 
 
 def prepare(event: EventInput) -> Prepared:
@@ -175,6 +186,8 @@ def prepare(event: EventInput) -> Prepared:
         if problem is not None:
             raise Rejected(f"created_at {created_at.isoformat()} {problem}")
     error = _bounce_error(data) if event_type == EventType.BOUNCE else None
+    source = None if event.source is None else _source(event.source)
+    dedup_key = None if event.dedup_key is None else _dedup_key(event.dedup_key)
     return Prepared(
         event_type,
         recipient_id,
@@ -185,7 +198,26 @@ def prepare(event: EventInput) -> Prepared:
         created_at,
         error,
         machine_reason=reason,
+        source=source,
+        dedup_key=dedup_key,
     )
+
+
+def _source(value: Any) -> str:
+    if not isinstance(value, str) or value not in _EVENT_SOURCE_SET:
+        raise Rejected(f"unknown source {value!r} (allowed: {', '.join(EVENT_SOURCES)})")
+    return str(value)
+
+
+def _dedup_key(value: Any) -> str:
+    _check_text(value, "dedup_key")
+    if not value:
+        raise Rejected("dedup_key is empty (leave it out, or give a key)")
+    if len(value) > MAX_DEDUP_KEY_CHARS:
+        raise Rejected(
+            f"dedup_key is {len(value):,} characters; the limit is {MAX_DEDUP_KEY_CHARS}"
+        )
+    return str(value)
 
 
 def _recipient(event: EventInput) -> tuple[int | None, tuple[str, str] | None]:

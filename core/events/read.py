@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.campaigns import R, campaign_key, check_limit, check_offset
 from core.errors import InvalidInput, NotFound
 from core.recipients import ROW_COLUMNS, RecipientRow, recipient_row
-from core.store import AnyRow, Campaign, CampaignStatus, EmailTracking, EventType
+from core.store import AnyRow, Campaign, CampaignStatus, EmailTracking, EventSource, EventType
 
 T = EmailTracking
 # Up to this many recipients, a campaign's events are fetched by recipient and sorted.
@@ -38,6 +38,7 @@ class EventRow:
     user_agent: str | None
     ip_address: str | None
     created_at: datetime
+    source: EventSource | None = None  # None: not recorded (events before migration 0010)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ _EVENT_COLUMNS = (
     T.user_agent,
     T.ip_address,
     T.created_at,
+    T.source,
 )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 import core.events.machine as machine
 from core.errors import InvalidInput
+from core.events.dedup import ON_CONFLICT, stored_id
 from core.events.input import (
     NEEDS_SENT,
     STATUS,
@@ -42,10 +43,12 @@ from core.store import EventType
 
 _INSERT_ONE = """
     INSERT INTO email_tracking
-        (campaign_recipient_id, event_type, event_data, user_agent, ip_address, created_at)
+        (campaign_recipient_id, event_type, event_data, user_agent, ip_address, created_at,
+         source, dedup_key)
     SELECT target.id, :event_type, {event_data}, :user_agent,
-           CAST(:ip_address AS inet), COALESCE(CAST(:created_at AS timestamptz), now())
-    FROM target {guard}
+           CAST(:ip_address AS inet), COALESCE(CAST(:created_at AS timestamptz), now()),
+           CAST(:source AS text), CAST(:dedup_key AS text)
+    FROM target {guard} {conflict}
     RETURNING id, campaign_recipient_id, created_at
 """
 _TARGET_BY_ID = "SELECT id, sent_at FROM campaign_recipients WHERE id = :recipient_id"
@@ -57,7 +60,7 @@ _TARGET_BY_EMAIL = """
 _GUARD = "WHERE (SELECT count(*) FROM target) = 1"
 
 
-def _single_statement(event_type: str, by_id: bool) -> TextClause:
+def _single_statement(event_type: str, by_id: bool, keyed: bool) -> TextClause:
     sets, changes = [], []
     for column in TIMESTAMPS.get(event_type, ()):
         sets.append(f"{column} = COALESCE(r.{column}, ins.created_at)")
@@ -78,7 +81,7 @@ def _single_statement(event_type: str, by_id: bool) -> TextClause:
         if event_type in machine.CLASSIFIED_TYPES
         else "CAST(:event_data AS jsonb)"
     )
-    insert = _INSERT_ONE.format(guard=guard, event_data=data)
+    insert = _INSERT_ONE.format(guard=guard, event_data=data, conflict=ON_CONFLICT if keyed else "")
     sql = f"WITH target AS ({target}),\nins AS ({insert})"
     if sets:
         # Skipping rows that wouldn't change spares a row version and the index entries.
@@ -91,14 +94,18 @@ upd AS (
 
 
 _SINGLE = {
-    (t.value, by_id): _single_statement(t, by_id) for t in EventType for by_id in (True, False)
+    (t.value, by_id, keyed): _single_statement(t, by_id, keyed)
+    for t in EventType
+    for by_id in (True, False)
+    for keyed in (True, False)
 }
 
 
 def record_event(
     session: Session, event: EventInput, *, settings: machine.Settings | None = None
 ) -> int:
-    """Store one event and apply its effect; returns the new email_tracking id.
+    """Store one event and apply its effect; returns the new email_tracking id (for an event
+    whose dedup_key is stored already: that event's id, and nothing is written).
 
     Opens and clicks are classified by core.events.machine's rules (`settings`: its thresholds,
     default machine.current_settings()). Raises InvalidInput (nothing written) for an unknown
@@ -106,12 +113,18 @@ def record_event(
     16 KiB, or a time without a zone."""
     try:
         p = prepare(event)
+        if p.dedup_key is not None:
+            existing = stored_id(session, p.dedup_key)
+            if existing is not None:
+                return existing
         params: dict[str, object] = {
             "event_type": p.event_type,
             "event_data": p.event_data,
             "user_agent": p.user_agent,
             "ip_address": p.ip_address,
             "created_at": p.created_at,
+            "source": p.source,
+            "dedup_key": p.dedup_key,
         }
         if p.recipient_id is not None:
             params["recipient_id"] = p.recipient_id
@@ -126,8 +139,10 @@ def record_event(
                 seconds = window.total_seconds() if window else None
             params["too_fast"] = seconds
         new_id = session.execute(
-            _SINGLE[p.event_type, p.recipient_id is not None], params
+            _SINGLE[p.event_type, p.recipient_id is not None, p.dedup_key is not None], params
         ).scalar_one_or_none()
+        if new_id is None and p.dedup_key is not None:
+            new_id = stored_id(session, p.dedup_key)  # a writer racing this one stored it
         if new_id is None:
             raise Rejected(_why_unresolved(session, p))
     except Rejected as exc:

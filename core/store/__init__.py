@@ -22,7 +22,13 @@ from core.store.db import (
     sqlalchemy_url,
 )
 from core.store.embedded import ensure_database, start_server
-from core.store.enums import CampaignStatus, EventType, RecipientStatus, SuppressionReason
+from core.store.enums import (
+    CampaignStatus,
+    EventSource,
+    EventType,
+    RecipientStatus,
+    SuppressionReason,
+)
 from core.store.jsonb import DeepJson, dumps, escape_controls, nesting_depth
 from core.store.models import (
     Base,
@@ -56,29 +62,42 @@ from core.store.schema import (
     revisions,
     upgrade,
 )
+from core.store.tracking_tables import (
+    MIN_SECRET_BYTES,
+    CampaignLink,
+    Delivery,
+    Setting,
+    TrackingSecret,
+)
 
 __all__ = [
     "APPLICATION_NAME",
     "CHANNEL",
+    "MIN_SECRET_BYTES",
     "ROLLUP_EVENT_COUNTS",
     "ROLLUP_RECIPIENT_FIGURES",
     "AnyRow",
     "Base",
     "Campaign",
+    "CampaignLink",
     "CampaignRecipient",
     "CampaignStatus",
     "ChangeFeed",
     "ChangeSet",
     "Database",
     "DeepJson",
+    "Delivery",
     "EmailTracking",
+    "EventSource",
     "EventType",
     "FeedState",
     "FeedStatus",
     "Lead",
     "RecipientStatus",
+    "Setting",
     "Suppression",
     "SuppressionReason",
+    "TrackingSecret",
     "User",
     "alembic_config",
     "alembic_head",

@@ -1,5 +1,6 @@
 """The values the CHECK constraints allow: campaign and recipient statuses, event types,
-suppression reasons (migrations 0002 and 0005 restate them as plain strings)."""
+suppression reasons, event sources (migrations 0002, 0005 and 0010 restate them as plain
+strings)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,19 @@ class SuppressionReason(enum.StrEnum):
     COMPLAINT = "complaint"
     UNSUBSCRIBE = "unsubscribe"
     MANUAL = "manual"
+
+
+class EventSource(enum.StrEnum):
+    """Where an event came from (email_tracking.source; NULL: not recorded, older rows)."""
+
+    PIXEL = "pixel"  # the open pixel of the tracking endpoint
+    LINK = "link"  # a tracked click URL
+    ONE_CLICK = "one-click"  # RFC 8058 List-Unsubscribe-Post
+    UNSUBSCRIBE_PAGE = "unsubscribe-page"  # the endpoint's confirmation page
+    SES = "ses"
+    SENDGRID = "sendgrid"
+    MAILGUN = "mailgun"
+    POSTMARK = "postmark"
+    IMPORT = "import"  # `campaigns track`
+    SIMULATOR = "simulator"
+    BOUNCE_PIPE = "bounce-pipe"

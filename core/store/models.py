@@ -32,7 +32,13 @@ from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.store.enums import CampaignStatus, EventType, RecipientStatus, SuppressionReason
+from core.store.enums import (
+    CampaignStatus,
+    EventSource,
+    EventType,
+    RecipientStatus,
+    SuppressionReason,
+)
 
 
 def _in_list(column: str, values: type[enum.StrEnum]) -> str:
@@ -42,7 +48,7 @@ def _in_list(column: str, values: type[enum.StrEnum]) -> str:
 class StrEnumType(TypeDecorator[enum.StrEnum]):
     """The seed's VARCHAR(50) column, read back as a StrEnum member (which is still a str)."""
 
-    impl = String(50)
+    impl: Any = String(50)
     cache_ok = True
 
     def __init__(self, enum_class: type[enum.StrEnum]) -> None:
@@ -54,6 +60,13 @@ class StrEnumType(TypeDecorator[enum.StrEnum]):
 
     def process_result_value(self, value: Any | None, dialect: Dialect) -> enum.StrEnum | None:
         return None if value is None else self.enum_class(value)
+
+
+class StrEnumText(StrEnumType):
+    """The same, on a TEXT column (the columns added after the seed)."""
+
+    impl = Text
+    cache_ok = True
 
 
 def percent(part: int | None, whole: int | None) -> float:
@@ -247,6 +260,14 @@ class EmailTracking(Base):
             "event_type",
             postgresql_where=text("""event_data @> '{"machine": true}'::jsonb"""),
         ),
+        # Migration 0010: where the event came from, and the key that stores it once.
+        CheckConstraint(_in_list("source", EventSource), name="ck_email_tracking_source"),
+        Index(
+            "uq_email_tracking_dedup_key",
+            "dedup_key",
+            unique=True,
+            postgresql_where=text("dedup_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -258,6 +279,8 @@ class EmailTracking(Base):
     user_agent: Mapped[str | None] = mapped_column(Text)
     ip_address: Mapped[str | None] = mapped_column(INET, index=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    source: Mapped[EventSource | None] = mapped_column(StrEnumText(EventSource))
+    dedup_key: Mapped[str | None] = mapped_column(Text)
 
     recipient: Mapped[CampaignRecipient] = relationship(back_populates="events")
 

@@ -26,7 +26,16 @@ EXTRA_INDEXES: set[str] = {
     "ix_campaign_recipients_campaign_status_bounced_at",
     # 0006_machine_events_index: machine opens and clicks (a partial index).
     "ix_email_tracking_machine",
+    # 0010_tracking: an event stored once by its dedup key (a partial unique index).
+    "uq_email_tracking_dedup_key",
 }
+# Columns and constraints later migrations add to the seed's tables on purpose.
+EXTRA_COLUMNS: set[tuple[str, str]] = {
+    # 0010_tracking: where an event came from, and its dedup key.
+    ("email_tracking", "source"),
+    ("email_tracking", "dedup_key"),
+}
+EXTRA_CONSTRAINTS: set[str] = {"ck_email_tracking_source"}  # 0010_tracking
 
 
 def _catalog(url: str) -> dict[str, object]:
@@ -59,8 +68,8 @@ def _catalog(url: str) -> dict[str, object]:
             (list(TABLES),),
         ).fetchall()
     return {
-        "columns": columns,
-        "constraints": constraints,
+        "columns": [c for c in columns if (c[0], c[1]) not in EXTRA_COLUMNS],
+        "constraints": [c for c in constraints if c[1] not in EXTRA_CONSTRAINTS],
         "indexes": [i for i in indexes if i[1] not in EXTRA_INDEXES],
     }
 
