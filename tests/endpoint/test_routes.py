@@ -9,9 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from core import figures
+from core import figures, tracking
 from core.endpoint.pages import PIXEL
 from core.events import recipient_timeline
+from core.tracking.urls import TRACK_PREFIX
 from tests.endpoint.server import LINKS
 
 _EVENTS = """
@@ -110,10 +111,8 @@ def test_a_bad_click_is_a_404_page_never_a_redirect(client, module_db, world):
 
 
 def test_a_link_the_campaign_does_not_have_is_404(client, module_db, world):
-    from core import tracking
-
     token = tracking.sign(world.ring, world.campaign_pk, world.recipients[0], 77)
-    r = client.get(f"{tracking.TRACK_PREFIX}/{token}/click/77")
+    r = client.get(f"{TRACK_PREFIX}/{token}/click/77")
     assert r.status_code == 404 and "location" not in r.headers
     assert events_of(module_db, world.recipients[0]) == []
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core import endpoint, store, tracking
+from core import endpoint, store
 from core.errors import InvalidInput
+from core.tracking.urls import set_public_url
 from tui.cli.common import Subcommands, say, subcommand, with_db
 
 
@@ -28,7 +29,7 @@ def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
         writes=args.writes,
     )
     if args.public_url:
-        db.run(lambda session: tracking.set_public_url(session, args.public_url))
+        db.run(lambda session: set_public_url(session, args.public_url))
     db.close()  # the workers open their own
 
     def announce(url: str) -> None:
