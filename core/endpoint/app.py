@@ -69,9 +69,9 @@ def create_app(settings: EndpointSettings) -> Starlette:
             data,
         )
 
-    async def record(h: Hit) -> bool:
+    async def record(h: Hit, c: Claim) -> bool:
         try:
-            await endpoint.record(h)
+            await endpoint.record(h, c.campaign_pk)
             return True
         except WriteFailed:
             return False
@@ -97,7 +97,7 @@ def create_app(settings: EndpointSettings) -> Starlette:
         c = claim(request, "open")
         if c is None or request.method == "HEAD":
             return pages.pixel()
-        if not await record(hit(request, "open", c, "pixel")):
+        if not await record(hit(request, "open", c, "pixel"), c):
             return Response(status_code=503, headers=pages.NO_STORE)
         return pages.pixel()
 
@@ -118,7 +118,7 @@ def create_app(settings: EndpointSettings) -> Starlette:
             return pages.not_found()
         if request.method != "HEAD":
             data = {"link_url": url, "link_index": position}
-            if not await record(hit(request, "click", c, "link", data)):
+            if not await record(hit(request, "click", c, "link", data), c):
                 return pages.unavailable()
         return RedirectResponse(url, status_code=302, headers=pages.NO_STORE)
 
@@ -134,7 +134,7 @@ def create_app(settings: EndpointSettings) -> Starlette:
         if source is None:
             return pages.bad_request("Use the Unsubscribe button on the previous page.")
         method = "one-click" if source == "one-click" else "page"
-        if not await record(hit(request, "unsubscribe", c, source, {"method": method})):
+        if not await record(hit(request, "unsubscribe", c, source, {"method": method}), c):
             return pages.unavailable()
         return pages.unsubscribed()
 
