@@ -36,8 +36,7 @@ from core.endpoint.proxy import client_ip
 from core.endpoint.settings import EndpointSettings
 from core.endpoint.state import Endpoint
 from core.endpoint.writer import WriteFailed
-from core.tracking import Claim, verify
-from core.tracking.urls import TRACK_PREFIX
+from core.tracking import TRACK_PREFIX, Claim, verify
 
 log = logging.getLogger("core.endpoint")
 

@@ -17,8 +17,7 @@ from core.endpoint.writer import RECORDED, REJECTED, Writer
 from core.errors import InvalidInput
 from core.events import record_event
 from core.store import Database
-from core.tracking import KeyRing, load_keyring
-from core.tracking.links import link_url
+from core.tracking import KeyRing, link_url, load_keyring
 
 log = logging.getLogger("core.endpoint")
 

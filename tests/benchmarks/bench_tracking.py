@@ -41,7 +41,6 @@ from sqlalchemy import text
 from core import figures, tracking
 from core.events import EventInput, record_events
 from core.store import Database
-from core.tracking.urls import TRACK_PREFIX
 from tests.endpoint.server import Server, start_server
 from tests.scratch import migrated_database
 
@@ -100,7 +99,7 @@ def _paths(db: Database) -> list[str]:
             text("SELECT campaign_id, id FROM campaign_recipients ORDER BY md5(id::text) LIMIT :n"),
             {"n": SAMPLE},
         ).all()
-    return [f"{TRACK_PREFIX}/{tracking.sign(ring, c, r)}/open" for c, r in rows]
+    return [f"{tracking.TRACK_PREFIX}/{tracking.sign(ring, c, r)}/open" for c, r in rows]
 
 
 def _lua(paths: list[str], where: Path) -> Path:

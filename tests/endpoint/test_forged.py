@@ -16,7 +16,6 @@ from sqlalchemy import text
 from core import tracking
 from core.endpoint.pages import PIXEL
 from core.tracking import TrackingKey, ring_of
-from core.tracking.urls import TRACK_PREFIX
 from tests.endpoint.server import make_world, start_server
 
 
@@ -78,17 +77,17 @@ def test_forged_and_tampered_tokens_get_the_pixel_and_write_nothing(client, modu
     assert len(set(tokens)) >= 50
     before, refused_before = event_count(module_db), refused(client)
     for token in tokens:
-        r = client.get(f"{TRACK_PREFIX}/{token}/open")
+        r = client.get(f"{tracking.TRACK_PREFIX}/{token}/open")
         if r.status_code == 404:  # not even a path segment (e.g. "%00"): the router's 404
             continue
         assert (r.status_code, r.content) == (200, PIXEL), token
     for token in tokens[::5]:
         r = client.post(
-            f"{TRACK_PREFIX}/{token}/unsubscribe", content=b"List-Unsubscribe=One-Click"
+            f"{tracking.TRACK_PREFIX}/{token}/unsubscribe", content=b"List-Unsubscribe=One-Click"
         )
         assert r.status_code == 404, token
         # (positions[1]: one of the tokens is signed for positions[0], a real click there)
-        r = client.get(f"{TRACK_PREFIX}/{token}/click/{world.positions[1]}")
+        r = client.get(f"{tracking.TRACK_PREFIX}/{token}/click/{world.positions[1]}")
         assert r.status_code == 404 and "location" not in r.headers, token
     assert event_count(module_db) == before
     assert refused(client) - refused_before >= len(tokens)
@@ -124,7 +123,7 @@ def test_an_old_key_verifies_through_its_grace_period_after_a_rotation(db, db_ur
 
 
 def signed_open(ring, world, rid: int) -> str:
-    return f"{TRACK_PREFIX}/{tracking.sign(ring, world.campaign_pk, rid)}/open"
+    return f"{tracking.TRACK_PREFIX}/{tracking.sign(ring, world.campaign_pk, rid)}/open"
 
 
 def opens(db, rid: int) -> int:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core import endpoint, store
+from core import endpoint, store, tracking
 from core.errors import InvalidInput
-from core.tracking.urls import set_public_url
 from tui.cli.common import Subcommands, say, subcommand, with_db
 
 
 def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
+    if args.public_url:  # checked (an http(s) base URL) and saved before anything starts
+        db.run(lambda session: tracking.set_public_url(session, args.public_url))
+    with db.reading() as session:
+        public = tracking.public_url(session)
     settings = endpoint.EndpointSettings(
         database_url=db.url,
-        public_url=args.public_url or f"http://{args.host}:{args.port}",
+        public_url=public,
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -30,13 +33,11 @@ def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
         writes=args.writes,
         keyring_refresh_s=args.keyring_refresh,
     )
-    if args.public_url:
-        db.run(lambda session: set_public_url(session, args.public_url))
     db.close()  # the workers open their own
 
     def announce(url: str) -> None:
         print(f"Listening on {url}", flush=True)
-        say(f"Tracking URLs start with {settings.public_url}; spool in {settings.spool_dir}")
+        say(f"Tracking URLs start with {public}; spool in {settings.spool_dir}")
 
     endpoint.run(settings, announce)
     return 0
