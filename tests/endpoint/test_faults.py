@@ -90,3 +90,33 @@ def test_database_stopped_under_load_answers_from_the_spool_and_replays(own_serv
     assert server.stop() == 0, server.stderr()
     assert_each_answer_stored_once(db, answered)
     db.close()
+
+
+def test_a_spool_left_by_a_killed_server_is_adopted_and_replayed(own_server, tmp_path):
+    """The database away, hits spooled, the server SIGKILLed: a new server of two workers
+    (one adopts the dead one's file; the other finds it held) replays it once."""
+    url = own_server.new_database("cc_ep_adopt")
+    db = Database(url)
+    world = make_world(db, 20)
+    spool = tmp_path / "spool"
+    server = start_server(url, spool)
+    load = Load(server.url, [world.open_path(rid) for rid in world.recipients], clients=8)
+    load.start()
+    try:
+        load.wait_for(10)
+        own_server.stop()
+        load.wait_for(len(load.answered) + 30)  # spooled
+    finally:
+        answered = load.stop()
+        server.stop(signal.SIGKILL)
+        own_server.start()
+    assert any(spool.iterdir())
+    server = start_server(url, spool, "--workers", "2")
+    deadline = time.monotonic() + 15
+    while len(stored(db)) < len(answered):
+        assert time.monotonic() < deadline, "the dead server's spool was never replayed"
+        time.sleep(0.1)
+    assert server.stop() == 0, server.stderr()
+    assert list(spool.iterdir()) == []
+    assert_each_answer_stored_once(db, answered)
+    db.close()
