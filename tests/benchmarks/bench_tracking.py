@@ -21,11 +21,13 @@ Run: make bench PYTEST_ARGS='-k tracking'
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,6 +36,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -143,8 +146,6 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: int) -> tuple[float, int]
 
 
 def batch_mean(server: Server) -> float:
-    import httpx
-
     body = httpx.get(f"{server.url}/metrics", timeout=10).text
     total = float(re.search(r"cc_endpoint_batch_size_sum\{[^}]*\} ([\d.]+)", body)[1])  # type: ignore[index]
     count = float(re.search(r"cc_endpoint_batch_size_count\{[^}]*\} (\d+)", body)[1])  # type: ignore[index]
@@ -310,3 +311,84 @@ def test_tracking_endpoint(tracking_url):
     finally:
         db.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+PAINT_HITS, PAINT_RATE = 100, 10  # first opens through the endpoint, per second
+
+
+def test_hit_to_painted(tracking_url):
+    """An open console (headless, its own process, bench_live's harness) and the endpoint:
+    from a first open's request sent to the first frame showing the campaign's new count.
+    Baseline, interleaved in the same run: the same first opens through record_events."""
+    from tests.benchmarks.bench_live import APP
+
+    db = Database(tracking_url)
+    tmp = Path(tempfile.mkdtemp(prefix="cc-bench-paint-"))
+    server = _serve(tracking_url, tmp / "spool", "batched")
+    load_s = PAINT_HITS / PAINT_RATE + 3
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP, tracking_url, "1", str(load_s)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ring = db.run(tracking.load_keyring)
+        with db.reading() as session:
+            rids = list(
+                session.scalars(
+                    text(
+                        "SELECT id FROM campaign_recipients WHERE campaign_id = 1"
+                        " AND opened_at IS NULL ORDER BY id LIMIT :n"
+                    ),
+                    {"n": PAINT_HITS},
+                )
+            )
+            opened = session.scalar(text("SELECT emails_opened FROM campaigns WHERE id = 1"))
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == "READY"
+        assert app.stdout.readline().strip() == "LOAD"
+        sent: dict[str, list[tuple[float, int]]] = {"endpoint": [], "direct": []}
+        answered: list[float] = []
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            for k, rid in enumerate(rids, 1):
+                started = time.time()
+                if k % 2:
+                    path = f"{tracking.TRACK_PREFIX}/{tracking.sign(ring, 1, rid)}/open"
+                    assert client.get(path).status_code == 200
+                    answered.append(time.time() - started)
+                    sent["endpoint"].append((started, opened + k))
+                else:
+                    event = EventInput("open", recipient_id=rid, source="pixel")
+                    db.run(lambda s, e=event: record_events(s, [e]))
+                    sent["direct"].append((started, opened + k))
+                time.sleep(max(0.0, 1 / PAINT_RATE - (time.time() - started)))
+        report = json.loads(app.stdout.readline())
+        app.wait(timeout=30)
+    finally:
+        app.kill()
+        assert server.stop() == 0, server.stderr()
+        db.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    paints = report["paints"]
+    print(f"\nhit → painted on an open console, first opens at {PAINT_RATE}/s, alternating:")
+    for side, hits in sent.items():
+        latencies = []
+        for at, count in hits:
+            shown = next((t for t, v in paints if v >= count and t >= at), None)
+            if shown is not None:
+                latencies.append((shown - at) * 1000)
+        assert latencies, f"no {side} hit was seen painted"
+        latencies.sort()
+        label = (
+            "through the endpoint (target median <= 300)"
+            if side == "endpoint"
+            else "record_events directly (baseline)"
+        )
+        print(
+            f"  {label:<46} median {statistics.median(latencies):>5.0f} ms,"
+            f" p95 {latencies[int(len(latencies) * 0.95)]:>5.0f} ms ({len(latencies)} seen)"
+        )
+    print(
+        f"  the endpoint's answer (committed), median {statistics.median(answered) * 1000:.0f} ms"
+    )
