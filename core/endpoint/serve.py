@@ -22,6 +22,7 @@ from core.endpoint.settings import EndpointSettings
 
 FACTORY = "core.endpoint.app:app_from_env"
 GRACEFUL_SECONDS = 10
+CONNECT_TIMEOUT = "5"  # seconds
 
 
 def _config(settings: EndpointSettings) -> uvicorn.Config:
@@ -48,6 +49,9 @@ def listening_url(host: str, port: int) -> str:
 def run(settings: EndpointSettings, announce: Callable[[str], None] = print) -> None:
     """Serve until SIGTERM or SIGINT; announce(url) once the socket listens."""
     os.environ.update(settings.to_env())
+    # A database host that doesn't answer at all (not even a refusal) must not hold the hits
+    # for libpq's default of waiting for ever: after this long they go to the spool.
+    os.environ.setdefault("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT)
     config = _config(settings)
     sock = config.bind_socket()
     port = sock.getsockname()[1]

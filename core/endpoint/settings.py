@@ -47,6 +47,8 @@ class EndpointSettings:
     # within this long, and a retired one stops.
     keyring_refresh_s: float = 5.0
     replay_every_s: float = 0.5  # how often a spool is tried against the database
+    # A batch that takes longer (stuck behind another transaction's locks, say) is spooled.
+    write_timeout_s: float = 5.0
     link_cache_size: int = 10_000
 
     def __post_init__(self) -> None:

@@ -37,6 +37,7 @@ class Endpoint:
             max_wait=settings.max_wait_ms / 1000,
             writers=settings.writers,
             replay_every=settings.replay_every_s,
+            write_timeout=settings.write_timeout_s,
         )
         self.ring: KeyRing | None = None
         self._links: OrderedDict[tuple[int, int], str] = OrderedDict()

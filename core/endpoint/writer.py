@@ -18,6 +18,9 @@ import threading
 import time
 from collections.abc import Sequence
 
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
 from core import config
 from core.endpoint.hits import Hit
 from core.endpoint.metrics import Metrics
@@ -28,6 +31,7 @@ from core.store import Database
 log = logging.getLogger("core.endpoint.writer")
 
 RECORDED, SPOOLED, REJECTED = "recorded", "spooled", "rejected"
+_TIMEOUT = text("SELECT set_config('statement_timeout', :ms, true)")
 ADOPT_EVERY = 10.0  # seconds between looks for the spool files of dead workers
 
 
@@ -49,6 +53,7 @@ class Writer:
         max_wait: float = 0.001,
         writers: int = 1,
         replay_every: float = 0.5,
+        write_timeout: float = 5.0,
     ) -> None:
         self.db = db
         self.spool = spool
@@ -57,6 +62,7 @@ class Writer:
         self.max_wait = max_wait
         self.writers = writers
         self.replay_every = replay_every
+        self._timeout = {"ms": str(max(1, round(write_timeout * 1000)))}
         self._queues: list[asyncio.Queue[_Waiting | None]] = [
             asyncio.Queue() for _ in range(writers)
         ]
@@ -160,7 +166,14 @@ class Writer:
 
     def _commit(self, hits: Sequence[Hit]) -> BatchResult:
         events = [h.event() for h in hits]
-        return self.db.run(lambda session: record_events(session, events, skip_invalid=True))
+
+        def write(session: Session) -> BatchResult:
+            # A batch stuck behind another transaction's locks goes to the spool instead of
+            # holding its requests: answered, and replayed once the locks are gone.
+            session.execute(_TIMEOUT, self._timeout)
+            return record_events(session, events, skip_invalid=True)
+
+        return self.db.run(write)
 
     def _note_down(self, exc: BaseException) -> None:
         if not self._down_logged:

@@ -8,6 +8,7 @@ import signal
 import time
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -120,3 +121,41 @@ def test_a_spool_left_by_a_killed_server_is_adopted_and_replayed(own_server, tmp
     assert list(spool.iterdir()) == []
     assert_each_answer_stored_once(db, answered)
     db.close()
+
+
+def test_a_batch_stuck_on_a_lock_is_spooled_answered_and_replayed(db, db_url, tmp_path):
+    world = make_world(db, 2)
+    rid = world.recipients[0]
+    server = start_server(db_url, tmp_path / "spool", "--write-timeout", "0.5")
+    try:
+        with psycopg.connect(db_url) as locker:  # another transaction holds the campaign
+            locker.execute(
+                "SELECT id FROM campaigns WHERE id = %s FOR UPDATE", (world.campaign_pk,)
+            )
+            r = httpx.get(f"{server.url}{world.open_path(rid)}", timeout=10)
+            assert r.status_code == 200  # answered from the spool, not held
+            assert httpx.get(f"{server.url}/healthz", timeout=10).json()["spool_depth"] == 1
+            with db.reading() as session:
+                assert (
+                    session.scalar(
+                        text(
+                            "SELECT count(*) FROM email_tracking WHERE campaign_recipient_id = :r"
+                        ),
+                        {"r": rid},
+                    )
+                    == 0
+                )
+        deadline = time.monotonic() + 15
+        while httpx.get(f"{server.url}/healthz", timeout=10).json()["spool_depth"]:
+            assert time.monotonic() < deadline, "never replayed after the lock went"
+            time.sleep(0.1)
+    finally:
+        assert server.stop() == 0, server.stderr()
+    with db.reading() as session:
+        assert (
+            session.scalar(
+                text("SELECT count(*) FROM email_tracking WHERE campaign_recipient_id = :r"),
+                {"r": rid},
+            )
+            == 1
+        )

@@ -32,6 +32,7 @@ def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
         spool_dir=Path(args.spool_dir) if args.spool_dir else endpoint.default_spool_dir(),
         writes=args.writes,
         keyring_refresh_s=args.keyring_refresh,
+        write_timeout_s=args.write_timeout,
     )
     db.close()  # the workers open their own
 
@@ -133,5 +134,13 @@ def add_commands(sub: Subcommands) -> None:
         default=5.0,
         metavar="SECONDS",
         help="how often the tracking keys are read again, after a rotation say (default: 5)",
+    )
+    p.add_argument(
+        "--write-timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="a batch not written by then (the database stuck on a lock, say) is spooled and "
+        "answered (default: 5)",
     )
     p.set_defaults(handler=with_db(cmd_serve))
