@@ -1,0 +1,110 @@
+"""`campaigns serve`: the tracking endpoint (core.endpoint) on a port.
+
+It opens (and migrates) the database as every command does, saves --public-url for the
+commands that print tracking URLs, prints the URL it listens on, and serves until SIGTERM or
+SIGINT, which stop it cleanly (hits in flight answered, the writer drained).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core import endpoint, store
+from core.errors import InvalidInput
+from core.tracking.urls import set_public_url
+from tui.cli.common import Subcommands, say, subcommand, with_db
+
+
+def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
+    settings = endpoint.EndpointSettings(
+        database_url=db.url,
+        public_url=args.public_url or f"http://{args.host}:{args.port}",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        trusted_proxies=endpoint.networks(args.trusted_proxy),
+        batch_size=args.batch_size,
+        spool_dir=Path(args.spool_dir) if args.spool_dir else endpoint.default_spool_dir(),
+        writes=args.writes,
+    )
+    if args.public_url:
+        db.run(lambda session: set_public_url(session, args.public_url))
+    db.close()  # the workers open their own
+
+    def announce(url: str) -> None:
+        print(f"Listening on {url}", flush=True)
+        say(f"Tracking URLs start with {settings.public_url}; spool in {settings.spool_dir}")
+
+    endpoint.run(settings, announce)
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0 to 65535)")
+    return value
+
+
+def _network(text: str) -> str:
+    try:
+        endpoint.networks([text])
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_commands(sub: Subcommands) -> None:
+    p = subcommand(sub, "serve", help="run the tracking endpoint (opens, clicks, unsubscribes)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument(
+        "--port",
+        type=_port,
+        default=endpoint.DEFAULT_PORT,
+        help="port (default: 8040; 0: any free)",
+    )
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default: 1)")
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the base URL the tracking links carry, as the world reaches this server (behind "
+        "a reverse proxy: the proxy's); saved for `campaigns tracking urls`",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        metavar="CIDR",
+        action="append",
+        default=[],
+        type=_network,
+        help="believe X-Forwarded-For from peers in this network (repeatable)",
+    )
+    p.add_argument(
+        "--spool-dir",
+        metavar="DIR",
+        help="where hits wait while the database is away "
+        f"(default: {endpoint.default_spool_dir()})",
+    )
+    p.add_argument(
+        "--batch-size", type=_positive, default=256, help="hits per transaction at most (256)"
+    )
+    p.add_argument(
+        "--writes",
+        choices=endpoint.WRITE_MODES,
+        default="batched",
+        help="batched (default); per-hit and none are the benchmark's baselines",
+    )
+    p.set_defaults(handler=with_db(cmd_serve))
