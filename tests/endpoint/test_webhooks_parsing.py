@@ -26,7 +26,7 @@ def test_ses_bounce_hard_and_soft():
     (event,) = hard.events
     assert event.kind is Kind.BOUNCE and event.email == "a@x.org" and event.message_id == MID
     assert event.data["bounce_type"] == "hard"
-    assert event.data["error_code"] == "550" and event.data["status"] == "5.1.1"
+    assert event.data["error_code"] == "550" and event.data["enhanced_status"] == "5.1.1"
     assert event.data["error_message"] == "smtp; 550 5.1.1 user unknown"
     assert event.event_id.startswith("0102") and event.dedup_key == f"ses:{event.event_id}"
     assert event.occurred_at is not None and event.occurred_at.isoformat().startswith(
@@ -88,7 +88,7 @@ def test_sendgrid_events():
     ]
     hard = parsed.events[0]
     assert hard.message_id == MID and hard.data["error_code"] == "550"
-    assert hard.data["status"] == "5.1.1" and hard.event_id == batch[0]["sg_event_id"]
+    assert hard.data["enhanced_status"] == "5.1.1" and hard.event_id == batch[0]["sg_event_id"]
     assert parsed.events[3].campaign == "spring"
     assert parsed.events[4].data["asm_group_id"] == "7"
     assert parsed.events[5].detail == "250 OK"
@@ -136,7 +136,7 @@ def test_postmark_records():
     (hard,) = postmark.parse(payloads.postmark_bounce("a@x.org", "spring")).events
     assert hard.kind is Kind.BOUNCE and hard.campaign == "spring" and hard.message_id is None
     assert hard.data["bounce_type"] == "hard" and hard.data["error_code"] == "550"
-    assert hard.data["status"] == "5.1.1" and hard.event_id.startswith("bounce:")
+    assert hard.data["enhanced_status"] == "5.1.1" and hard.event_id.startswith("bounce:")
     soft = postmark.parse(payloads.postmark_bounce("a@x.org", "s", type_="SoftBounce")).events
     assert soft[0].data["bounce_type"] == "soft"
     auto = postmark.parse(payloads.postmark_bounce("a@x.org", "s", type_="AutoResponder"))

@@ -210,10 +210,15 @@ def bounce_data(
     **extra: Any,
 ) -> dict[str, Any]:
     """event_data of a bounce: bounce_type "hard" or "soft" (what suppression and the
-    figures read), error_code (SMTP), error_message (the server's text), the enhanced status,
-    and the provider's own fields in `extra` (None values left out)."""
+    figures read), error_code (the SMTP reply code), error_message (the server's text),
+    enhanced_status (RFC 3463, like 5.1.1), and the provider's own fields in `extra` (None
+    values left out)."""
     data: dict[str, Any] = {"bounce_type": bounce_type}
-    for key, value in (("error_code", code), ("error_message", message), ("status", status)):
+    for key, value in (
+        ("error_code", code),
+        ("error_message", message),
+        ("enhanced_status", status),
+    ):
         if value is not None:
             data[key] = value
     data.update({k: v for k, v in extra.items() if v is not None})
