@@ -377,6 +377,20 @@ def test_bodies_over_one_megabyte_are_refused(hooks, provider):
     assert totals(hooks.db) == before
 
 
+def test_a_chunked_body_is_cut_off_at_one_megabyte(hooks):
+    before = totals(hooks.db)
+
+    def chunks():
+        for _ in range(40):
+            yield b" " * 64 * 1024  # 2.5 MiB in all, no Content-Length
+
+    answer = hooks.client.post(
+        "/api/v1/webhooks/postmark", content=chunks(), headers=basic(*POSTMARK)
+    )
+    assert answer.status_code == 413
+    assert totals(hooks.db) == before
+
+
 def test_unknown_path_and_method(hooks):
     assert hooks.client.get("/api/v1/webhooks/ses").status_code == 405
     assert post(hooks.client, "other", b"{}").status_code == 404
