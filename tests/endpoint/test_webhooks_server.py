@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -38,6 +39,7 @@ class Hooks:
     sns: Sns
     sendgrid: SendGrid
     mailgun: Mailgun
+    log: Path
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def hooks(pg_admin_url, template_url, tmp_path_factory) -> Iterator[Hooks]:
         db = Database(url)
         try:
             with webhook_server(env, folder / "server.log") as client:
-                yield Hooks(db, client, signer, sg, mg)
+                yield Hooks(db, client, signer, sg, mg, folder / "server.log")
         finally:
             db.close()
 
@@ -394,6 +396,16 @@ def test_a_chunked_body_is_cut_off_at_one_megabyte(hooks):
 def test_unknown_path_and_method(hooks):
     assert hooks.client.get("/api/v1/webhooks/ses").status_code == 405
     assert post(hooks.client, "other", b"{}").status_code == 404
+
+
+def test_secrets_never_in_the_log_or_answers(hooks):
+    answer = post(hooks.client, "postmark", {"RecordType": "Bounce"}, **basic("hook", "guess"))
+    assert answer.status_code == 401
+    assert POSTMARK[1] not in answer.text and "guess" not in answer.text
+    logged = hooks.log.read_text()
+    assert "refused" in logged  # the refusals of the tests before are there
+    for secret in (POSTMARK[1], hooks.mailgun.key.decode(), "guess"):
+        assert secret not in logged
 
 
 # --- the database away, providers not configured -----------------------------------------
