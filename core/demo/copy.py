@@ -26,10 +26,12 @@ RECIPIENT_COLUMNS = (
 )
 COPY_LEADS = "COPY leads (id, email, name, company, created_at) FROM STDIN"
 COPY_RECIPIENTS = f"COPY campaign_recipients ({RECIPIENT_COLUMNS}) FROM STDIN"
+# Demo events are simulated: their source is "simulator", as the traffic simulator's are.
 COPY_EVENTS = (
     "COPY email_tracking (campaign_recipient_id, event_type, event_data, user_agent, "
-    "ip_address, created_at) FROM STDIN"
+    "ip_address, created_at, source) FROM STDIN"
 )
+SOURCE_TAIL = "\tsimulator\n"
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SECONDS = [f"{i // 1000:02d}.{i % 1000:03d}+00" for i in range(60_000)]
@@ -91,7 +93,7 @@ class EventText:
                     data_text = data_cache[data] = escape(data)
             out.append(
                 f"{prefix}{kind}\t{data_text}\t{NULL if ua is None else ua}\t"
-                f"{NULL if ip is None else ip}\t{ts(t)}\n"
+                f"{NULL if ip is None else ip}\t{ts(t)}{SOURCE_TAIL}"
             )
 
     def rereads(
@@ -108,7 +110,7 @@ class EventText:
             ms = int(t * 1000)
             minute = ms // 60_000
             at = (minutes.get(minute) or ts.prefix(minute)) + seconds[ms - minute * 60_000]
-            out.append(f"{prefix}{ip}\t{at}\n")
+            out.append(f"{prefix}{ip}\t{at}{SOURCE_TAIL}")
             last = t
         return last
 

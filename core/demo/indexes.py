@@ -32,7 +32,9 @@ LOCK_WAIT = "5s"  # an app reading these tables can hold the drop up; then load 
 
 
 def secondary() -> list[Index]:
-    return sorted((ix for table in TABLES for ix in table.indexes), key=_name)
+    """The indexes the load drops: not the unique ones (uq_email_tracking_dedup_key), which
+    guard the data as the unique constraints do."""
+    return sorted((ix for table in TABLES for ix in table.indexes if not ix.unique), key=_name)
 
 
 def _name(ix: Index) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from core.demo import data as d
-from core.demo.copy import NULL, EventText, TimeText, escape
+from core.demo.copy import NULL, SOURCE_TAIL, EventText, TimeText, escape
 from core.demo.funnel import Funnel, Rereads
 
 SEND_FAILURE_RATE = 0.008
@@ -206,6 +206,6 @@ class CampaignRows:
             tries += 1
             for t, ip in funnel.reread_times(rereads._replace(after=last, opens=1), self.now):
                 data = NULL if rereads.data is None else escape(rereads.data)
-                events.append(f"{rid}\topen\t{data}\t{rereads.ua}\t{ip}\t{ts(t)}\n")
+                events.append(f"{rid}\topen\t{data}\t{rereads.ua}\t{ip}\t{ts(t)}{SOURCE_TAIL}")
         self.events_written += len(events)
         return Chunk("", "".join(events), 0, len(events)) if events else None

@@ -29,6 +29,7 @@ from core.demo import data as d
 from core.demo.funnel import Funnel
 from core.errors import InvalidTransition, NotFound
 from core.events import EventInput, record_events
+from core.store import EventSource
 
 SEND_DELAY = (0.2, 1.0)  # seconds a claimed recipient stays queued
 SEND_FAILURE_RATE = 0.01
@@ -237,6 +238,7 @@ class Step:
                         user_agent=item.ua,
                         ip_address=item.ip,
                         created_at=datetime.fromtimestamp(item.at, UTC),
+                        source=EventSource.SIMULATOR,
                     )
                 )
         if events:

@@ -1,7 +1,9 @@
 """core.events: an event before it is stored (input), recording one (record) or a batch
-(batch), the human-or-machine rules (machine), and timelines and event logs (read)."""
+(batch) stored once by dedup key (dedup), the human-or-machine rules (machine), providers'
+delivery reports (deliveries), and timelines and event logs (read)."""
 
 from core.events.batch import BatchResult, InvalidEvents, LineError, record_events
+from core.events.deliveries import DeliveryInput, DeliveryRow, record_deliveries
 from core.events.input import (
     MAX_EVENT_DATA_BYTES,
     MAX_EVENT_DATA_DEPTH,
@@ -44,6 +46,8 @@ __all__ = [
     "SMALL_CAMPAIGN",
     "TOO_FAST_ENV",
     "BatchResult",
+    "DeliveryInput",
+    "DeliveryRow",
     "EventInput",
     "EventRow",
     "InvalidEvents",
@@ -61,6 +65,7 @@ __all__ = [
     "recipient_events",
     "recipient_timeline",
     "reclassify",
+    "record_deliveries",
     "record_event",
     "record_events",
     "rule_sql_matches",

@@ -163,7 +163,7 @@ def prepare(event: EventInput) -> Prepared:
     data_json = None if data is None else _json_object(data)
     user_agent = event.user_agent
     if user_agent is not None:
-        _check_text(user_agent, "user_agent")
+        check_text(user_agent, "user_agent")
         if len(user_agent) > MAX_USER_AGENT_CHARS:
             raise Rejected(
                 f"user_agent is {len(user_agent):,} characters; the limit is "
@@ -210,7 +210,7 @@ def _source(value: Any) -> str:
 
 
 def _dedup_key(value: Any) -> str:
-    _check_text(value, "dedup_key")
+    check_text(value, "dedup_key")
     if not value:
         raise Rejected("dedup_key is empty (leave it out, or give a key)")
     if len(value) > MAX_DEDUP_KEY_CHARS:
@@ -237,8 +237,8 @@ def _recipient(event: EventInput) -> tuple[int | None, tuple[str, str] | None]:
     if campaign is None or email is None:
         missing = "campaign" if campaign is None else "email_address"
         raise Rejected(f"{missing} is missing: a recipient is named by campaign and email_address")
-    _check_text(campaign, "campaign")
-    _check_text(email, "email_address")
+    check_text(campaign, "campaign")
+    check_text(email, "email_address")
     return None, (campaign, email)
 
 
@@ -280,7 +280,7 @@ def _json_object(data: Any) -> str:
     return text
 
 
-def _check_text(value: Any, name: str) -> None:
+def check_text(value: Any, name: str) -> None:
     if not isinstance(value, str):
         raise Rejected(f"{name} must be text, got {_kind(value)}")
     if "\x00" in value:

@@ -21,6 +21,7 @@ READING = {
     ("stats",),
     ("export",),
     ("suppression", "list"),
+    ("tracking", "keys"),
     ("db", "current"),
     ("db", "check"),
     ("db", "backup"),  # pg_dump only reads; the file goes to the test's own directory

@@ -4,6 +4,8 @@ the human-or-machine rules to stored events again).
 track reads the whole file first and hands core.events.record_events the events with their
 line numbers in the file, so core's messages (a refused batch, a skipped event) name the
 lines as the file has them, blank lines counted; the CLI prints them as core words them.
+An event whose line names no source is recorded with source "import"; one whose dedup_key
+is stored already is skipped and counted as a duplicate.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import TextIO
 
 from core import events, store
 from core.errors import InvalidInput
 from core.events import EventInput
+from core.store import EventSource
 from tui import format as fmt
 from tui.cli.common import Subcommands, subcommand, with_db
 
@@ -82,6 +86,7 @@ def _open(name: str) -> AbstractContextManager[TextIO]:
 def cmd_track(args: argparse.Namespace, db: store.Database) -> int:
     with _open(args.file) as source:
         batch, lines, problems = read_events(source, args.skip_invalid)
+    batch = [e if e.source is not None else replace(e, source=EventSource.IMPORT) for e in batch]
     # A refused batch raises InvalidEvents, whose message names the file's lines.
     result = db.run(
         lambda session: events.record_events(
@@ -94,6 +99,7 @@ def cmd_track(args: argparse.Namespace, db: store.Database) -> int:
     print(
         f"recorded {fmt.plural(result.recorded, 'event')}"
         + (f", skipped {len(problems):,}" if problems else "")
+        + (f", {result.duplicates:,} already recorded" if result.duplicates else "")
     )
     return 0
 
