@@ -280,6 +280,9 @@ def test_postmark_valid_and_invalid_credentials(hooks):
     before = totals(hooks.db)
     answer = post(hooks.client, "postmark", unknown, **auth)
     assert answer.status_code == 422 and "ghost@example.com" in answer.json()["error"]
+    lost = payloads.postmark_record("Delivery", "ghost@example.com", a.campaign)
+    answer = post(hooks.client, "postmark", lost, **auth)
+    assert answer.status_code == 422 and "ghost@example.com" in answer.json()["error"]
     assert post(hooks.client, "postmark", b"{", **auth).status_code == 400
     assert totals(hooks.db) == before
 

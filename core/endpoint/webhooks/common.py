@@ -89,12 +89,16 @@ class Refusal(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
+def bounded_id(event_id: str, limit: int) -> str:
+    """`event_id`, or "sha256:<its hash>" when it is longer than `limit` characters."""
+    if len(event_id) <= limit:
+        return event_id
+    return f"sha256:{hashlib.sha256(event_id.encode()).hexdigest()}"
+
+
 def dedup_key(provider: str, event_id: str) -> str:
-    """ "<provider>:<event id>", or the id's SHA-256 when the key would be over 200 chars."""
-    key = f"{provider}:{event_id}"
-    if len(key) <= MAX_DEDUP_CHARS:
-        return key
-    return f"{provider}:sha256:{hashlib.sha256(event_id.encode()).hexdigest()}"
+    """ "<provider>:<event id>", the id hashed when the key would be over 200 characters."""
+    return f"{provider}:{bounded_id(event_id, MAX_DEDUP_CHARS - len(provider) - 1)}"
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:

@@ -24,9 +24,18 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from core.endpoint.webhooks.common import Kind, Parsed, ProviderEvent, Refusal, Skipped, ok
+from core.endpoint.webhooks.common import (
+    Kind,
+    Parsed,
+    ProviderEvent,
+    Refusal,
+    Skipped,
+    bounded_id,
+    ok,
+)
 from core.errors import DatabaseFailed, DatabaseUnavailable, InvalidInput
 from core.events import DeliveryInput, EventInput, InvalidEvents, record_deliveries, record_events
+from core.events.deliveries import MAX_PROVIDER_EVENT_ID_CHARS
 from core.store import CampaignRecipient, Database, explain
 from core.tracking.ids import parse_message_id
 
@@ -146,13 +155,16 @@ def record(session: Session, events: Sequence[ProviderEvent]) -> Recorded:
                 campaign=t.campaign,
                 email_address=t.email,
                 provider=t.event.provider,
-                provider_event_id=t.event.event_id,
+                provider_event_id=bounded_id(t.event.event_id, MAX_PROVIDER_EVENT_ID_CHARS),
                 delivered_at=t.event.occurred_at,
                 detail=t.event.detail,
             )
             for t in delivered
         ]
-        deliveries = record_deliveries(session, items)
+        try:
+            deliveries = record_deliveries(session, items)
+        except InvalidInput as exc:  # its message names the address (and the campaign)
+            raise _unknown([str(exc)], len(events)) from None
         duplicates += len(items) - deliveries
     return Recorded(recorded, deliveries, duplicates, tuple(skipped))
 
