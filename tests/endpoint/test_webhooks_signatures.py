@@ -8,9 +8,10 @@ import json
 import time
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from core.endpoint.webhooks import mailgun, postmark, sendgrid, sns
+from core.endpoint.webhooks import Webhooks, mailgun, postmark, sendgrid, sns
 from core.endpoint.webhooks.common import Refusal
 from core.endpoint.webhooks.config import (
     ENV_MAILGUN_SIGNING_KEY,
@@ -223,8 +224,6 @@ def test_sendgrid_key_from_env_is_checked():
         WebhookConfig.from_env({ENV_SENDGRID_PUBLIC_KEY: "bm90IGEga2V5"})
     assert ENV_SENDGRID_PUBLIC_KEY in str(info.value) and "bm90" not in str(info.value)
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    from cryptography.hazmat.primitives import serialization
-
     der = rsa_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -318,3 +317,25 @@ def test_config_from_env_and_secrets_not_in_repr():
     assert empty.ses_topic_arns is None
     with pytest.raises(InvalidInput, match=ENV_POSTMARK_AUTH):
         WebhookConfig.from_env({ENV_POSTMARK_AUTH: "no-colon-secret"})
+
+
+# --- SNS subscription confirmation --------------------------------------------------------
+
+
+async def test_sns_subscription_is_confirmed_only_by_an_injected_callable(signer):
+    message = signer.confirmation()
+    logged_only = Webhooks(None, WebhookConfig(fetch_certificate=signer.fetch))
+    assert "logged" in (await logged_only._confirmation(message)).note
+
+    opened: list[str] = []
+    confirming = WebhookConfig(fetch_certificate=signer.fetch, confirm_subscription=opened.append)
+    parsed = await Webhooks(None, confirming)._confirmation(message)
+    assert parsed.note == "subscription confirmed" and opened == [message["SubscribeURL"]]
+
+    def fails(url: str) -> None:
+        raise OSError("no route")
+
+    failing = Webhooks(None, WebhookConfig(confirm_subscription=fails))
+    with pytest.raises(Refusal) as info:
+        await failing._confirmation(message)
+    assert info.value.status == 503
