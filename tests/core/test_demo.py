@@ -188,6 +188,11 @@ def test_events_look_like_real_mail_traffic(seeded):
         assert failed > 0
         # The database's trigger listed the hard bounces, complaints and unsubscribes.
         assert one("SELECT count(*) FROM suppressions") > 0
+        # Demo events are simulated, and say so.
+        assert (
+            one("SELECT count(*) FROM email_tracking WHERE source IS DISTINCT FROM 'simulator'")
+            == 0
+        )
 
 
 def test_same_seed_same_data(seeded, db):
@@ -289,6 +294,10 @@ def test_large_demo_loader_scaled_down(db, db_url, parallel):
             (pk,),
         ).fetchone()[0]
         assert n == events
+        others = conn.execute(
+            "SELECT count(*) FROM email_tracking WHERE source IS DISTINCT FROM 'simulator'"
+        ).fetchone()[0]
+        assert others == 0  # the large demo's events are simulated too, and say so
         # Hard bounces, complaints and unsubscribes are listed even when triggers were skipped.
         unlisted = conn.execute(
             "SELECT count(*) FROM campaign_recipients r WHERE r.campaign_id = %s"

@@ -93,6 +93,8 @@ def test_a_running_campaign_is_sent_its_events_recorded_and_counters_move(db, db
     # Events come after the send; compressed delays stay human (not "too fast") except the
     # Apple proxy's, which the rules recognise.
     assert bad[0] == 0 and bad[1] == 0 and bad[2] > 0
+    sources = one(db_url, "SELECT array_agg(DISTINCT coalesce(source, '-')) FROM email_tracking")
+    assert sources[0] == ["simulator"]  # every event says where it came from
 
 
 def test_a_paused_campaign_gets_no_sends_and_no_events_until_resumed(db, db_url):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.store import Campaign, CampaignRecipient, EmailTracking, Lead
+from core.store import Campaign, CampaignRecipient, Delivery, EmailTracking, Lead
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -140,19 +140,21 @@ def seed(session: Session) -> dict[str, int]:
 
     ana = recipients["ana"]
     apple = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15"
+    # Sources: the endpoint's pixel and link; the reply's is not recorded (shown "—").
     events = [
-        ("open", T0 + timedelta(hours=1), {}, apple, "203.0.113.7"),
-        ("open", T0 + timedelta(hours=1, minutes=40), {}, apple, "203.0.113.7"),
+        ("open", T0 + timedelta(hours=1), {}, apple, "203.0.113.7", "pixel"),
+        ("open", T0 + timedelta(hours=1, minutes=40), {}, apple, "203.0.113.7", "pixel"),
         (
             "click",
             T0 + timedelta(hours=2),
             {"link_url": "https://example.com/spring?utm_source=email"},
             apple,
             "203.0.113.7",
+            "link",
         ),
-        ("reply", T0 + timedelta(hours=5), {"subject": "Re: Spring launch"}, None, None),
+        ("reply", T0 + timedelta(hours=5), {"subject": "Re: Spring launch"}, None, None, None),
     ]
-    for kind, at, data, ua, ip in events:
+    for kind, at, data, ua, ip, source in events:
         session.add(
             EmailTracking(
                 campaign_recipient_id=ana.id,
@@ -161,12 +163,23 @@ def seed(session: Session) -> dict[str, int]:
                 user_agent=ua,
                 ip_address=ip,
                 created_at=at,
+                source=source,
             )
         )
+    session.add(  # a provider's delivery report, on ana's timeline
+        Delivery(
+            campaign_recipient_id=ana.id,
+            provider="ses",
+            provider_event_id="0100018c-ana",
+            delivered_at=T0 + timedelta(minutes=2),
+            detail="250 2.0.0 OK",
+        )
+    )
     session.add(
         EmailTracking(
             campaign_recipient_id=bounced.id,
             event_type="bounce",
+            source="ses",
             created_at=T0 + timedelta(minutes=30),
             event_data={
                 "bounce_type": "permanent",

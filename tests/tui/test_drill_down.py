@@ -67,12 +67,18 @@ async def test_timeline_lists_events_in_order_with_json(make_app):
         await press(pilot, "enter")  # ana, the first row
         assert isinstance(app.screen, TimelineScreen)
         types = column_values(app, "#events", "event_type")
-        assert types == ["sent", "open", "open", "click", "reply"]  # sent: the recipient's sent_at
+        # sent: the recipient's sent_at; delivered: the provider's report (deliveries)
+        assert types == ["sent", "delivered", "open", "open", "click", "reply"]
         details = column_values(app, "#events", "detail")
-        assert details[3] == "https://example.com/spring?utm_source=email"
+        assert details[4] == "https://example.com/spring?utm_source=email"
+        assert column_values(app, "#events", "source") == ["", "ses", "pixel", "pixel", "link", "—"]
+        await press(pilot, "down")
+        panel = str(app.screen.query_one("#json").render())
+        assert "delivered" in panel and "Provider's event id: 0100018c-ana" in panel
         await press(pilot, "down")
         json_text = str(app.screen.query_one("#json").render())
-        assert '"event_type": "open"' in json_text
+        assert '"event_type": "open"' in json_text and '"source": "pixel"' in json_text
+        assert "source pixel" in json_text
         await press(pilot, "down", "down")
         assert "utm_source" in str(app.screen.query_one("#json").render())
         await press(pilot, "escape")
@@ -195,3 +201,11 @@ async def test_palette_runs_screen_actions(started, db):
         await wait_for_palette(pilot, "Pause")
         await press(pilot, "enter")
         assert campaign_row(db, "camp_spring").status == "paused"
+
+
+async def test_event_log_shows_each_events_source(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press(pilot, "l")
+        sources = column_values(app, "#log", "source")
+        assert sources == ["—", "ses", "—", "link", "pixel", "pixel"]  # "—": not recorded

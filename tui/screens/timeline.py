@@ -13,10 +13,17 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from core import events
-from core.events import EventRow, Timeline
+from core.events import DeliveryRow, EventRow, Timeline
 from tui import format as fmt
 from tui.screens.shared.base import DataScreen
-from tui.widgets.events_table import TIMELINE_COLUMNS, delivery_rows, event_cells, event_panel
+from tui.widgets.events_table import (
+    TIMELINE_COLUMNS,
+    delivered_rows,
+    delivery_panel,
+    delivery_rows,
+    event_cells,
+    event_panel,
+)
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
 
@@ -37,6 +44,7 @@ class TimelineScreen(DataScreen):
         self.recipient_id = recipient_id
         self.campaign_pk: int | None = None
         self.events: dict[str, EventRow] = {}
+        self.deliveries: dict[str, DeliveryRow] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -96,16 +104,23 @@ class TimelineScreen(DataScreen):
         ]
         if r.error_message:
             lines.append(Text.assemble("error ", fmt.literal(r.error_message, "red")))
-        lines.append(Text(fmt.plural(len(t.events), "event"), style="dim"))
+        counted = fmt.plural(len(t.events), "event")
+        if t.deliveries:
+            counted += f", {fmt.plural(len(t.deliveries), 'delivery report')}"
+        lines.append(Text(counted, style="dim"))
         self.query_one("#recipient", Static).update(Text("\n").join(lines))
         self.events = {str(e.id): e for e in t.events}
+        self.deliveries = {f"delivery:{d.id}": d for d in t.deliveries}
         table = self.query_one("#events", ResponsiveTable)
-        rows = [(str(e.id), event_cells(e, tz)) for e in t.events]
-        # "sent" in its place by time (before the opens); queued or failed first, undated.
-        sent = r.sent_at
-        before = [e for e in t.events if sent is not None and e.created_at < sent]
-        delivery = delivery_rows(r, tz)
-        table.show_rows(rows[: len(before)] + delivery + rows[len(before) :])
+        # In time order: "sent", then providers' delivery reports, then events at the same
+        # time; queued or failed (undated) first.
+        undated = [row for row in delivery_rows(r, tz) if r.sent_at is None]
+        timed = [(r.sent_at, 0, row) for row in delivery_rows(r, tz) if r.sent_at is not None]
+        reports = delivered_rows(t.deliveries, tz)
+        timed += [(d.delivered_at, 1, row) for d, row in zip(t.deliveries, reports, strict=True)]
+        timed += [(e.created_at, 2, (str(e.id), event_cells(e, tz))) for e in t.events]
+        timed.sort(key=lambda item: (item[0], item[1]))  # stable: events keep their order
+        table.show_rows(undated + [row for _, _, row in timed])
         self._show_json(table.current_key())
 
     @on(DataTable.RowHighlighted, "#events")
@@ -115,12 +130,17 @@ class TimelineScreen(DataScreen):
     def _show_json(self, key: str | None) -> None:
         event = self.events.get(key) if key else None
         target = self.query_one("#json", Static)
+        delivery = self.deliveries.get(key) if key else None
+        if delivery is not None:
+            target.update(delivery_panel(delivery, self.console.tz))
+            return
         if event is None:
             target.update(Text("no events" if not self.events else "", style="dim"))
             return
         body = {
             "event_type": str(event.event_type),
             "created_at": event.created_at.isoformat(),
+            "source": None if event.source is None else str(event.source),
             "ip_address": event.ip_address,
             "user_agent": event.user_agent,
             "event_data": event.event_data,

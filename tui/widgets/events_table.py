@@ -61,11 +61,22 @@ def tail(value: str, width: int) -> str:
     return value if len(value) <= width else "…" + value[-(width - 1) :]
 
 
+NOT_RECORDED = "—"  # the source of an event stored before sources were (email_tracking.source NULL)
+
+
+def source_text(source: object) -> Text:
+    """Where an event came from (pixel, link, one-click, ses, import, ...), "—" if not known."""
+    if source is None:
+        return Text(NOT_RECORDED, style="dim")
+    return fmt.literal(str(source))
+
+
 def event_cells(event, tz, *, with_recipient: bool = False) -> dict[str, RenderableType]:
     cells: dict[str, RenderableType] = {
         "created_at": fmt.when(event.created_at, tz, seconds=True),
         "event_type": fmt.literal(event.event_type, EVENT_STYLES.get(str(event.event_type), "")),
         "who": Text(who(event), style="dim" if who(event) == "machine" else ""),
+        "source": source_text(event.source),
         "detail": fmt.literal(detail(str(event.event_type), event.event_data)),
         "user_agent": fmt.literal(tail(fmt.clean(event.user_agent or ""), UA_WIDTH)),
         "ip_address": fmt.literal(event.ip_address or ""),
@@ -80,6 +91,7 @@ TIMELINE_COLUMNS = (
     Column("created_at", "Time", 19, priority=0),
     Column("event_type", "Type", 11, priority=0),
     Column("who", "By", 7, priority=0),
+    Column("source", "Source", 10, priority=1),
     Column("detail", "Link / detail", 20, priority=1, flex=True),
     Column("user_agent", "User agent", UA_WIDTH, priority=2),
     Column("ip_address", "IP", 15, priority=3),
@@ -91,6 +103,7 @@ LOG_COLUMNS = (
     Column("who", "By", 7, priority=4),  # at 80 columns the panel says it
     Column("email_address", "Recipient", 18, priority=0, flex=True),
     Column("campaign", "Campaign", 13, priority=2),
+    Column("source", "Source", 10, priority=3),  # at 80 columns the panel says it
     Column("detail", "Link / detail", 18, priority=3),
     Column("user_agent", "User agent", UA_WIDTH, priority=5),
     Column("ip_address", "IP", 15, priority=6),
@@ -110,6 +123,7 @@ def event_panel(event, tz) -> Text:
     head.append(Text(fmt.when(event.created_at, tz, seconds=True)))
     if by:
         head += [Text(" · "), Text(by)]
+    head += [Text(" · source "), source_text(event.source)]
     lines = [Text.assemble(*head)]
     facts: list[tuple[str, object]] = []
     if kind == "bounce":
@@ -151,3 +165,37 @@ def delivery_rows(recipient, tz) -> list[tuple[str, dict[str, RenderableType]]]:
             (status, {"event_type": fmt.status(status), "detail": fmt.literal(reason or "")})
         )
     return rows
+
+
+def delivered_rows(deliveries, tz) -> list[tuple[str, dict[str, RenderableType]]]:
+    """Timeline rows of a provider's delivery reports (core.events.DeliveryRow), keyed apart
+    from the events' ids."""
+    return [
+        (
+            f"delivery:{d.id}",
+            {
+                "created_at": fmt.when(d.delivered_at, tz, seconds=True),
+                "event_type": Text("delivered", style="green"),
+                "source": fmt.literal(d.provider),
+                "detail": fmt.literal(fmt.clean(d.detail or "")),
+            },
+        )
+        for d in deliveries
+    ]
+
+
+def delivery_panel(delivery, tz) -> Text:
+    """Everything about one delivery report, for the panel under the timeline."""
+    lines = [
+        Text.assemble(
+            ("delivered", "bold green"),
+            " · ",
+            fmt.when(delivery.delivered_at, tz, seconds=True),
+            " · source ",
+            fmt.literal(delivery.provider),
+        ),
+        Text.assemble(("Provider's event id: ", "bold"), fmt.clean(delivery.provider_event_id)),
+    ]
+    if delivery.detail:
+        lines.append(Text.assemble(("Detail: ", "bold"), fmt.clean(delivery.detail)))
+    return Text("\n").join(lines)

@@ -316,7 +316,8 @@ TIMELINE = Walk(
     home=TIMELINE_HOME,
     effects={
         "timeline.back": Effect(expect="rows 1-21 of 21", undo=b"\r"),  # from recipients
-        **row_effects(r"09:00:00\s+sent", r"10:00:00\s+open\s+person", r"reply"),
+        # The second row: the provider's delivery report (tests.tui.data), then the opens.
+        **row_effects(r"09:00:00\s+sent", r"09:02:00\s+delivered\s+ses", r"reply"),
         "table.page_down": Effect(expect=is_selected("reply"), undo=b"g"),
         "table.page_up": Effect(
             setup=b"G", setup_shows=is_selected("reply"), expect=is_selected(r"09:00:00\s+sent")
