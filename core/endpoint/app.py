@@ -36,8 +36,7 @@ from core.endpoint.proxy import client_ip
 from core.endpoint.settings import EndpointSettings
 from core.endpoint.state import Endpoint
 from core.endpoint.writer import WriteFailed
-from core.tracking import Claim, verify
-from core.tracking.urls import TRACK_PREFIX
+from core.tracking import TRACK_PREFIX, Claim, verify
 
 log = logging.getLogger("core.endpoint")
 
@@ -69,9 +68,9 @@ def create_app(settings: EndpointSettings) -> Starlette:
             data,
         )
 
-    async def record(h: Hit) -> bool:
+    async def record(h: Hit, c: Claim) -> bool:
         try:
-            await endpoint.record(h)
+            await endpoint.record(h, c.campaign_pk)
             return True
         except WriteFailed:
             return False
@@ -97,7 +96,7 @@ def create_app(settings: EndpointSettings) -> Starlette:
         c = claim(request, "open")
         if c is None or request.method == "HEAD":
             return pages.pixel()
-        if not await record(hit(request, "open", c, "pixel")):
+        if not await record(hit(request, "open", c, "pixel"), c):
             return Response(status_code=503, headers=pages.NO_STORE)
         return pages.pixel()
 
@@ -118,7 +117,7 @@ def create_app(settings: EndpointSettings) -> Starlette:
             return pages.not_found()
         if request.method != "HEAD":
             data = {"link_url": url, "link_index": position}
-            if not await record(hit(request, "click", c, "link", data)):
+            if not await record(hit(request, "click", c, "link", data), c):
                 return pages.unavailable()
         return RedirectResponse(url, status_code=302, headers=pages.NO_STORE)
 
@@ -134,7 +133,7 @@ def create_app(settings: EndpointSettings) -> Starlette:
         if source is None:
             return pages.bad_request("Use the Unsubscribe button on the previous page.")
         method = "one-click" if source == "one-click" else "page"
-        if not await record(hit(request, "unsubscribe", c, source, {"method": method})):
+        if not await record(hit(request, "unsubscribe", c, source, {"method": method}), c):
             return pages.unavailable()
         return pages.unsubscribed()
 

@@ -17,8 +17,7 @@ from core.endpoint.writer import RECORDED, REJECTED, Writer
 from core.errors import InvalidInput
 from core.events import record_event
 from core.store import Database
-from core.tracking import KeyRing, load_keyring
-from core.tracking.links import link_url
+from core.tracking import KeyRing, link_url, load_keyring
 
 log = logging.getLogger("core.endpoint")
 
@@ -96,11 +95,11 @@ class Endpoint:
 
     # --- writing a hit ------------------------------------------------------------------------
 
-    async def record(self, hit: Hit) -> str:
+    async def record(self, hit: Hit, shard: int = 0) -> str:
         """The hit's outcome once it is durable (see Writer.submit); WriteFailed otherwise."""
         mode = self.settings.writes
         if mode == "batched":
-            return await self.writer.submit(hit)
+            return await self.writer.submit(hit, shard)
         if mode == "none":
             self.metrics.hit(hit.kind, "not-written")
             return "not-written"

@@ -47,7 +47,7 @@ class Writer:
         *,
         batch_size: int = 256,
         max_wait: float = 0.001,
-        writers: int = 2,
+        writers: int = 1,
         replay_every: float = 0.5,
     ) -> None:
         self.db = db
@@ -57,7 +57,9 @@ class Writer:
         self.max_wait = max_wait
         self.writers = writers
         self.replay_every = replay_every
-        self._queue: asyncio.Queue[_Waiting | None] = asyncio.Queue()
+        self._queues: list[asyncio.Queue[_Waiting | None]] = [
+            asyncio.Queue() for _ in range(writers)
+        ]
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -68,7 +70,7 @@ class Writer:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.spool.open)  # adopts what dead workers left
-        self._tasks = [asyncio.create_task(self._run()) for _ in range(self.writers)]
+        self._tasks = [asyncio.create_task(self._run(q)) for q in self._queues]
         self._replayer = threading.Thread(
             target=self._replay_loop, name="spool replay", daemon=True
         )
@@ -77,8 +79,8 @@ class Writer:
 
     async def stop(self) -> None:
         """Answer every hit already handed in, try the spool once more, let the files go."""
-        for _ in self._tasks:
-            self._queue.put_nowait(None)
+        for queue in self._queues:
+            queue.put_nowait(None)
         await asyncio.gather(*self._tasks)
         self._stopping.set()
         self._wake.set()
@@ -89,28 +91,30 @@ class Writer:
 
     # --- the request side ---------------------------------------------------------------------
 
-    async def submit(self, hit: Hit) -> str:
+    async def submit(self, hit: Hit, shard: int = 0) -> str:
         """Waits until the hit is committed (RECORDED, or REJECTED when core refused it: an
-        unknown or never-sent recipient) or spooled (SPOOLED); WriteFailed otherwise."""
+        unknown or never-sent recipient) or spooled (SPOOLED); WriteFailed otherwise. Hits of
+        one shard (the campaign's key) go to one writer, so that batches in flight rarely wait
+        for each other's locks (each locks its campaigns' rows)."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((hit, future))
+        self._queues[shard % len(self._queues)].put_nowait((hit, future))
         outcome = await future
         self.metrics.hit(hit.kind, outcome)
         return outcome
 
     # --- the writer tasks ---------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self, queue: asyncio.Queue[_Waiting | None]) -> None:
         stopping = False
         while not stopping:
-            first = await self._queue.get()
+            first = await queue.get()
             if first is None:
                 return
             batch = [first]
-            stopping = self._take(batch)
+            stopping = self._take(queue, batch)
             if len(batch) < self.batch_size and self.max_wait > 0 and not stopping:
                 await asyncio.sleep(self.max_wait)
-                stopping = self._take(batch)
+                stopping = self._take(queue, batch)
             hits = [hit for hit, _ in batch]
             try:
                 outcomes = await asyncio.to_thread(self._write, hits)
@@ -124,11 +128,11 @@ class Writer:
                 if not future.done():  # its request may have been cancelled
                     future.set_result(outcome)
 
-    def _take(self, batch: list[_Waiting]) -> bool:
+    def _take(self, queue: asyncio.Queue[_Waiting | None], batch: list[_Waiting]) -> bool:
         """Move waiting hits into the batch; True when a stop signal was met."""
         while len(batch) < self.batch_size:
             try:
-                item = self._queue.get_nowait()
+                item = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return False
             if item is None:

@@ -8,7 +8,7 @@ open URLs spread over SAMPLE of them:
       (e) hits batched into one transaction, answered once committed (the endpoint);
       (b) one transaction per hit on a pool (--writes per-hit, listmonk's way);
   - (c) core.events.record_events called directly with the batch sizes (e) had (its
-    /metrics), on as many threads as the endpoint has writers: the ceiling of the writes.
+    /metrics), on as many threads as the endpoint has writers (1): the ceiling of the writes.
 Sides are interleaved over ROUNDS; medians are printed. Targets (issue 14): (e) >= 5x (b),
 (e) >= 0.8 of (c); p99 at 1,000 hits/s <= 50 ms, measured with a paced open-loop client of
 our own (latency from each request's scheduled time, so a stall is not hidden). Time is not
@@ -41,7 +41,6 @@ from sqlalchemy import text
 from core import figures, tracking
 from core.events import EventInput, record_events
 from core.store import Database
-from core.tracking.urls import TRACK_PREFIX
 from tests.endpoint.server import Server, start_server
 from tests.scratch import migrated_database
 
@@ -51,6 +50,7 @@ SAMPLE = 20_000  # recipients the load's URLs are spread over
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 SECONDS = int(os.environ.get("BENCH_TRACKING_SECONDS", 5))  # per side and round
 CLIENTS = 64
+WRITERS = 1  # `campaigns serve --writers`' default: (c) runs on as many threads
 PACED_RATE, PACED_SECONDS = 1000, int(os.environ.get("BENCH_TRACKING_PACED", 10))
 
 
@@ -99,7 +99,7 @@ def _paths(db: Database) -> list[str]:
             text("SELECT campaign_id, id FROM campaign_recipients ORDER BY md5(id::text) LIMIT :n"),
             {"n": SAMPLE},
         ).all()
-    return [f"{TRACK_PREFIX}/{tracking.sign(ring, c, r)}/open" for c, r in rows]
+    return [f"{tracking.TRACK_PREFIX}/{tracking.sign(ring, c, r)}/open" for c, r in rows]
 
 
 def _lua(paths: list[str], where: Path) -> Path:
@@ -259,7 +259,7 @@ def test_tracking_endpoint(tracking_url):
                 if mode != "none":
                     answered += warm + done
             size = max(1, round(batches[-1]))
-            rates["direct"].append(direct(db, rids, size, 2, SECONDS))
+            rates["direct"].append(direct(db, rids, size, WRITERS, SECONDS))
 
         print(
             f"\ntracking endpoint: {RECIPIENTS:,} recipients, {CLIENTS} keep-alive clients"
@@ -278,19 +278,25 @@ def test_tracking_endpoint(tracking_url):
             f"(e)/(a) = {med['batched'] / med['none']:.2f}"
         )
 
-        server = _serve(tracking_url, tmp / "spool", "batched")
-        try:
-            host, port = server.url.removeprefix("http://").rsplit(":", 1)
-            lat = asyncio.run(paced(host, int(port), paths, PACED_RATE, PACED_SECONDS))
-        finally:
-            assert server.stop() == 0, server.stderr()
-        lat.sort()
-        p50, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
-        print(
-            f"  paced {PACED_RATE:,} hits/s for {PACED_SECONDS} s (open loop): "
-            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {lat[-1] * 1000:.1f} ms (target p99 <= 50)"
-        )
-        answered += len(lat)
+        # At 1,000 hits/s, and at half of what (e) sustained when that is less: a rate
+        # beyond the capacity only measures the queue.
+        paced_rates = [PACED_RATE]
+        if med["batched"] < 1.25 * PACED_RATE:
+            paced_rates.append(int(med["batched"] / 2))
+        for rate in paced_rates:
+            server = _serve(tracking_url, tmp / "spool", "batched")
+            try:
+                host, port = server.url.removeprefix("http://").rsplit(":", 1)
+                lat = asyncio.run(paced(host, int(port), paths, rate, PACED_SECONDS))
+            finally:
+                assert server.stop() == 0, server.stderr()
+            lat.sort()
+            p50, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
+            print(
+                f"  paced {rate:,} hits/s for {PACED_SECONDS} s (open loop): p50 {p50:.1f} ms,"
+                f" p99 {p99:.1f} ms, max {lat[-1] * 1000:.1f} ms (target at 1,000/s: p99 <= 50)"
+            )
+            answered += len(lat)
 
         with db.transaction() as session:
             stored = session.scalar(

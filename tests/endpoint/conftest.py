@@ -14,6 +14,7 @@ from tests.endpoint.server import Server, World, make_world, start_server
 from tests.scratch import scratch_database
 
 _names = itertools.count(1)
+PUBLIC_URL = "https://t.example.com/mail"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,11 @@ def server(module_db, module_db_url, tmp_path_factory) -> Iterator[Server]:
     make_world(module_db, 1, "camp_ep_key")  # the first key, made before the server starts
     spool = tmp_path_factory.mktemp("endpoint") / "spool"
     # 127.0.0.2 is a trusted proxy: tests connect from it to send X-Forwarded-For.
-    started = start_server(module_db_url, spool, "--trusted-proxy", "127.0.0.2/32")
+    started = start_server(
+        module_db_url,
+        spool,
+        *("--trusted-proxy", "127.0.0.2/32", "--public-url", PUBLIC_URL),
+    )
     yield started
     assert started.stop() == 0, started.stderr()
 

@@ -19,8 +19,6 @@ from sqlalchemy import text
 from core import tracking
 from core.endpoint.pages import PIXEL
 from core.store import Database
-from core.tracking.links import save_links
-from core.tracking.urls import TRACK_PREFIX
 from tests.factories import make_campaign, make_recipients
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,14 +106,14 @@ class World:
     ring: tracking.KeyRing = field(repr=False)
 
     def open_path(self, rid: int) -> str:
-        return f"{TRACK_PREFIX}/{self.token(rid)}/open"
+        return f"{tracking.TRACK_PREFIX}/{self.token(rid)}/open"
 
     def click_path(self, rid: int, position: int) -> str:
         token = tracking.sign(self.ring, self.campaign_pk, rid, position)
-        return f"{TRACK_PREFIX}/{token}/click/{position}"
+        return f"{tracking.TRACK_PREFIX}/{token}/click/{position}"
 
     def unsubscribe_path(self, rid: int) -> str:
-        return f"{TRACK_PREFIX}/{self.token(rid)}/unsubscribe"
+        return f"{tracking.TRACK_PREFIX}/{self.token(rid)}/unsubscribe"
 
     def token(self, rid: int) -> str:
         return tracking.sign(self.ring, self.campaign_pk, rid)
@@ -126,7 +124,7 @@ def make_world(db: Database, recipients: int = 5, campaign_id: str = "camp_ep") 
         sent = session.scalar(text("SELECT now() - interval '1 day'"))
         campaign = make_campaign(session, campaign_id, status="running", started_at=sent)
         rids = make_recipients(session, campaign, recipients, status="sent", sent_at=sent)
-        positions = save_links(session, campaign.id, LINKS)
+        positions = tracking.save_links(session, campaign.id, LINKS)
         pk = campaign.id
     ring = db.run(tracking.load_keyring)
     return World(pk, campaign_id, rids, positions, ring)

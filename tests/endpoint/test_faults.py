@@ -48,14 +48,14 @@ def test_sigkill_under_load_loses_no_answered_hit(db, db_url, tmp_path):
     spool = tmp_path / "spool"
     server = start_server(db_url, spool)
     paths = [world.open_path(rid) for rid in world.recipients]
-    load = Load(server.url, paths, clients=16).start()
+    load = Load(server.url, paths, clients=12).start()
     try:
-        load.wait_for(300)
+        load.wait_for(100)
         server.stop(signal.SIGKILL)
         killed_at = len(load.answered)
         # The same port again, so the clients (still trying) carry on against the new one.
         server = start_server(db_url, spool, port=port_of(server.url))
-        load.wait_for(killed_at + 200)
+        load.wait_for(killed_at + 50)
     finally:
         answered = load.stop()
     assert server.stop() == 0, server.stderr()
@@ -68,18 +68,18 @@ def test_database_stopped_under_load_answers_from_the_spool_and_replays(own_serv
     world = make_world(db, 40)
     server = start_server(url, tmp_path / "spool")
     paths = [world.open_path(rid) for rid in world.recipients]
-    load = Load(server.url, paths, clients=16).start()
+    load = Load(server.url, paths, clients=12).start()
     try:
-        load.wait_for(200)
+        load.wait_for(60)
         own_server.stop()
         stopped_at = len(load.answered)
-        load.wait_for(stopped_at + 300)  # answered while the database is away: spooled
+        load.wait_for(stopped_at + 100)  # answered while the database is away: spooled
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 503
         depth = httpx.get(f"{server.url}/healthz", timeout=10).json()["spool_depth"]
         assert depth > 0
         own_server.start()
         restarted_at = len(load.answered)
-        load.wait_for(restarted_at + 200)
+        load.wait_for(restarted_at + 60)
     finally:
         answered = load.stop()
         own_server.start()
@@ -88,5 +88,35 @@ def test_database_stopped_under_load_answers_from_the_spool_and_replays(own_serv
         assert time.monotonic() < deadline, "the spool was never replayed"
         time.sleep(0.1)
     assert server.stop() == 0, server.stderr()
+    assert_each_answer_stored_once(db, answered)
+    db.close()
+
+
+def test_a_spool_left_by_a_killed_server_is_adopted_and_replayed(own_server, tmp_path):
+    """The database away, hits spooled, the server SIGKILLed: a new server of two workers
+    (one adopts the dead one's file; the other finds it held) replays it once."""
+    url = own_server.new_database("cc_ep_adopt")
+    db = Database(url)
+    world = make_world(db, 20)
+    spool = tmp_path / "spool"
+    server = start_server(url, spool)
+    load = Load(server.url, [world.open_path(rid) for rid in world.recipients], clients=8)
+    load.start()
+    try:
+        load.wait_for(10)
+        own_server.stop()
+        load.wait_for(len(load.answered) + 30)  # spooled
+    finally:
+        answered = load.stop()
+        server.stop(signal.SIGKILL)
+        own_server.start()
+    assert any(spool.iterdir())
+    server = start_server(url, spool, "--workers", "2")
+    deadline = time.monotonic() + 15
+    while len(stored(db)) < len(answered):
+        assert time.monotonic() < deadline, "the dead server's spool was never replayed"
+        time.sleep(0.1)
+    assert server.stop() == 0, server.stderr()
+    assert list(spool.iterdir()) == []
     assert_each_answer_stored_once(db, answered)
     db.close()

@@ -3,7 +3,10 @@ wrote to the database (events, recipient timestamps and status, counters and rol
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -12,8 +15,7 @@ from sqlalchemy import text
 from core import figures, tracking
 from core.endpoint.pages import PIXEL
 from core.events import recipient_timeline
-from core.tracking.urls import TRACK_PREFIX
-from tests.endpoint.server import LINKS
+from tests.endpoint.server import LINKS, REPO
 
 _EVENTS = """
 SELECT event_type, source, user_agent, host(ip_address), event_data, dedup_key
@@ -112,7 +114,7 @@ def test_a_bad_click_is_a_404_page_never_a_redirect(client, module_db, world):
 
 def test_a_link_the_campaign_does_not_have_is_404(client, module_db, world):
     token = tracking.sign(world.ring, world.campaign_pk, world.recipients[0], 77)
-    r = client.get(f"{TRACK_PREFIX}/{token}/click/77")
+    r = client.get(f"{tracking.TRACK_PREFIX}/{token}/click/77")
     assert r.status_code == 404 and "location" not in r.headers
     assert events_of(module_db, world.recipients[0]) == []
 
@@ -208,3 +210,24 @@ def test_healthz_and_metrics(client, world):
 def test_other_methods_are_refused(client, world, method):
     r = client.request(method, world.open_path(world.recipients[0]))
     assert r.status_code == 405
+
+
+def test_serve_saved_its_public_url(server, module_db):
+    from tests.endpoint.conftest import PUBLIC_URL
+
+    with module_db.reading() as session:
+        assert tracking.public_url(session) == PUBLIC_URL
+
+
+def test_serve_refuses_a_bad_public_url_before_starting(module_db_url, tmp_path):
+    env = dict(os.environ, DATABASE_URL=module_db_url)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "serve", "--port", "0", "--public-url", "ftp://x/"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "Listening" not in done.stdout

@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 from core import tracking
 from core.store import FeedState
-from core.tracking.urls import TRACK_PREFIX
 from tests.endpoint.server import start_server
 from tests.tui.helpers import cell_text, table
 
@@ -60,7 +59,7 @@ async def test_an_open_through_the_endpoint_shows_on_the_campaigns_screen(
             )
             assert spring_cell(app, "open_rate") == f"{9 * 100 / 17:.1f}"
             async with httpx.AsyncClient(base_url=server.url) as client:
-                r = await client.get(f"{TRACK_PREFIX}/{token}/open")
+                r = await client.get(f"{tracking.TRACK_PREFIX}/{token}/open")
             assert r.status_code == 200
             await until(
                 lambda: spring_cell(app, "open_rate") == f"{10 * 100 / 17:.1f}",

@@ -10,31 +10,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core import endpoint, store
+from core import endpoint, store, tracking
 from core.errors import InvalidInput
-from core.tracking.urls import set_public_url
 from tui.cli.common import Subcommands, say, subcommand, with_db
 
 
 def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
+    if args.public_url:  # checked (an http(s) base URL) and saved before anything starts
+        db.run(lambda session: tracking.set_public_url(session, args.public_url))
+    with db.reading() as session:
+        public = tracking.public_url(session)
     settings = endpoint.EndpointSettings(
         database_url=db.url,
-        public_url=args.public_url or f"http://{args.host}:{args.port}",
+        public_url=public,
         host=args.host,
         port=args.port,
         workers=args.workers,
         trusted_proxies=endpoint.networks(args.trusted_proxy),
         batch_size=args.batch_size,
+        writers=args.writers,
         spool_dir=Path(args.spool_dir) if args.spool_dir else endpoint.default_spool_dir(),
         writes=args.writes,
+        keyring_refresh_s=args.keyring_refresh,
     )
-    if args.public_url:
-        db.run(lambda session: set_public_url(session, args.public_url))
     db.close()  # the workers open their own
 
     def announce(url: str) -> None:
         print(f"Listening on {url}", flush=True)
-        say(f"Tracking URLs start with {settings.public_url}; spool in {settings.spool_dir}")
+        say(f"Tracking URLs start with {public}; spool in {settings.spool_dir}")
 
     endpoint.run(settings, announce)
     return 0
@@ -57,6 +60,16 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0 to 65535)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.05 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{value:g} s is not between 0.05 and 3600")
     return value
 
 
@@ -102,9 +115,23 @@ def add_commands(sub: Subcommands) -> None:
         "--batch-size", type=_positive, default=256, help="hits per transaction at most (256)"
     )
     p.add_argument(
+        "--writers",
+        type=_positive,
+        default=1,
+        help="batches written at once per worker (default: 1; batches of one campaign take "
+        "the same locks, so more rarely help)",
+    )
+    p.add_argument(
         "--writes",
         choices=endpoint.WRITE_MODES,
         default="batched",
         help="batched (default); per-hit and none are the benchmark's baselines",
+    )
+    p.add_argument(
+        "--keyring-refresh",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often the tracking keys are read again, after a rotation say (default: 5)",
     )
     p.set_defaults(handler=with_db(cmd_serve))
