@@ -5,7 +5,7 @@ in batches by the writer, spooled to disk while the database is away (spool), co
 Nothing else in core imports this package: it is a program of its own, run by `campaigns
 serve` through run()."""
 
-from core.endpoint.app import create_app
+from core.endpoint.app import check_environment, create_app
 from core.endpoint.serve import listening_url, run
 from core.endpoint.settings import (
     DEFAULT_PORT,
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_PORT",
     "WRITE_MODES",
     "EndpointSettings",
+    "check_environment",
     "create_app",
     "default_spool_dir",
     "listening_url",

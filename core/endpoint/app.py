@@ -9,6 +9,7 @@ process), and its routes.
                                                       mail scanners fetch links)
     POST {TRACK_PREFIX}/{token}/unsubscribe           List-Unsubscribe=One-Click (RFC 8058), or the
                                                       page's own form: unsubscribes at once
+    POST /api/v1/webhooks/{ses,sendgrid,mailgun,postmark}   core.endpoint.webhooks
 
 Tokens are checked with the keyring in memory (core.tracking.verify), so a forged one costs
 no database read. A refused token writes nothing and answers as a good one would where an
@@ -35,8 +36,10 @@ from core.endpoint.metrics import CONTENT_TYPE
 from core.endpoint.proxy import client_ip
 from core.endpoint.settings import EndpointSettings
 from core.endpoint.state import Endpoint
+from core.endpoint.webhooks import WebhookConfig
+from core.endpoint.webhooks import routes as webhook_routes
 from core.endpoint.writer import WriteFailed
-from core.tracking import TRACK_PREFIX, Claim, verify
+from core.tracking import TRACK_PREFIX, Claim, env_secret, verify
 
 log = logging.getLogger("core.endpoint")
 
@@ -44,7 +47,15 @@ MAX_FORM_BYTES = 16 * 1024
 MAX_POSITION = 0xFFFF  # a link position is a u16 in the token
 
 
-def create_app(settings: EndpointSettings) -> Starlette:
+def check_environment() -> None:
+    """Refuse (InvalidInput, naming the variable, never its value) a tracking key or a
+    webhook secret in the environment that can't be used, before anything starts."""
+    env_secret()
+    WebhookConfig.from_env()
+
+
+def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None) -> Starlette:
+    """The app; the providers' webhooks configured from the environment unless given."""
     endpoint = Endpoint(settings)
 
     def claim(request: Request, kind: str, link: int | None = None) -> Claim | None:
@@ -150,6 +161,7 @@ def create_app(settings: EndpointSettings) -> Starlette:
         Route(f"{track}/open", open_hit, methods=["GET"]),
         Route(f"{track}/click/{{position:int}}", click, methods=["GET"]),
         Route(f"{track}/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+        *webhook_routes(endpoint.db, webhooks or WebhookConfig.from_env()),
     ]
     return Starlette(
         routes=routes,

@@ -16,6 +16,7 @@ from tui.cli.common import Subcommands, say, subcommand, with_db
 
 
 def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
+    endpoint.check_environment()
     if args.public_url:  # checked (an http(s) base URL) and saved before anything starts
         db.run(lambda session: tracking.set_public_url(session, args.public_url))
     with db.reading() as session:
