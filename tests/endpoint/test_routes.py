@@ -231,3 +231,10 @@ def test_serve_refuses_a_bad_public_url_before_starting(module_db_url, tmp_path)
     )
     assert done.returncode == 1
     assert done.stderr.startswith("error: ") and "Listening" not in done.stdout
+
+
+def test_the_served_app_carries_the_providers_webhooks(client):
+    # (core.endpoint.webhooks' own tests drive them fully.) Postmark is not configured in
+    # this server's environment; SES needs no secret and refuses a body that isn't JSON.
+    assert client.post("/api/v1/webhooks/postmark", json={}).status_code == 404
+    assert client.post("/api/v1/webhooks/ses", content=b"not json").status_code == 400
