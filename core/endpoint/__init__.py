@@ -14,6 +14,7 @@ from core.endpoint.settings import (
     default_spool_dir,
     networks,
 )
+from core.endpoint.spool import prepare_directory as prepare_spool_directory
 
 __all__ = [
     "DEFAULT_PORT",
@@ -24,5 +25,6 @@ __all__ = [
     "default_spool_dir",
     "listening_url",
     "networks",
+    "prepare_spool_directory",
     "run",
 ]

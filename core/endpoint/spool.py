@@ -22,6 +22,7 @@ from pathlib import Path
 
 from core.endpoint.hits import Hit
 from core.endpoint.metrics import Metrics
+from core.errors import InvalidInput
 
 log = logging.getLogger("core.endpoint.spool")
 
@@ -71,6 +72,21 @@ def _hits(lines: Sequence[bytes], path: Path) -> list[Hit]:
         except (ValueError, KeyError, TypeError):
             log.error("skipping a spool line of %s that is not a hit: %r", path.name, line[:200])
     return hits
+
+
+def prepare_directory(directory: Path) -> None:
+    """Make the spool directory (0700) if needed and check a file can be made there; an
+    InvalidInput that says why not, before the endpoint starts."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = directory / f".probe-{os.getpid()}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise InvalidInput(
+            f"Can't keep a spool in {directory}: {exc.strerror or exc}. Give --spool-dir a "
+            "directory this user can write."
+        ) from None
 
 
 class Spool:

@@ -219,10 +219,17 @@ def test_serve_saved_its_public_url(server, module_db):
         assert tracking.public_url(session) == PUBLIC_URL
 
 
-def test_serve_refuses_a_bad_public_url_before_starting(module_db_url, tmp_path):
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--public-url", "ftp://x/"), "public URL"),
+        (("--spool-dir", "/proc/self/no/spool"), "Can't keep a spool in /proc/self/no/spool"),
+    ],
+)
+def test_serve_refuses_bad_settings_before_starting(module_db_url, args, said):
     env = dict(os.environ, DATABASE_URL=module_db_url)
     done = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "serve", "--port", "0", "--public-url", "ftp://x/"],
+        [sys.executable, "-m", "tui.cli", "serve", "--port", "0", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -230,7 +237,8 @@ def test_serve_refuses_a_bad_public_url_before_starting(module_db_url, tmp_path)
         timeout=60,
     )
     assert done.returncode == 1
-    assert done.stderr.startswith("error: ") and "Listening" not in done.stdout
+    assert done.stderr.startswith("error: ") and said in done.stderr
+    assert "Listening" not in done.stdout
 
 
 def test_the_served_app_carries_the_providers_webhooks(client):

@@ -17,6 +17,8 @@ from tui.cli.common import Subcommands, say, subcommand, with_db
 
 def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
     endpoint.check_environment()
+    spool_dir = Path(args.spool_dir) if args.spool_dir else endpoint.default_spool_dir()
+    endpoint.prepare_spool_directory(spool_dir)
     if args.public_url:  # checked (an http(s) base URL) and saved before anything starts
         db.run(lambda session: tracking.set_public_url(session, args.public_url))
     with db.reading() as session:
@@ -30,7 +32,7 @@ def cmd_serve(args: argparse.Namespace, db: store.Database) -> int:
         trusted_proxies=endpoint.networks(args.trusted_proxy),
         batch_size=args.batch_size,
         writers=args.writers,
-        spool_dir=Path(args.spool_dir) if args.spool_dir else endpoint.default_spool_dir(),
+        spool_dir=spool_dir,
         writes=args.writes,
         keyring_refresh_s=args.keyring_refresh,
         write_timeout_s=args.write_timeout,
