@@ -47,7 +47,8 @@ def listening_url(host: str, port: int) -> str:
 
 
 def run(settings: EndpointSettings, announce: Callable[[str], None] = print) -> None:
-    """Serve until SIGTERM or SIGINT; announce(url) once the socket listens."""
+    """Serve until SIGTERM, SIGINT or (one worker) SIGHUP; announce(url) once the socket
+    listens."""
     os.environ.update(settings.to_env())
     # A database host that doesn't answer at all (not even a refusal) must not hold the hits
     # for libpq's default of waiting for ever: after this long they go to the spool.
@@ -59,15 +60,23 @@ def run(settings: EndpointSettings, announce: Callable[[str], None] = print) -> 
     # uvicorn raises the signal that stopped it again once it has stopped; a handler that
     # does nothing makes that the end of a clean stop, not an exception.
     previous = {s: signal.signal(s, _ignore) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.getsignal(signal.SIGHUP)
     try:
         if settings.workers > 1:
-            Multiprocess(config, sockets=[sock]).run()
+            Multiprocess(config, sockets=[sock]).run()  # SIGHUP: uvicorn restarts the workers
         else:
-            uvicorn.Server(config).run(sockets=[sock])
+            server = uvicorn.Server(config)
+
+            def hang_up(signum: int, frame: FrameType | None) -> None:
+                server.handle_exit(signal.SIGTERM, frame)  # a dropped session: stop cleanly
+
+            signal.signal(signal.SIGHUP, hang_up)
+            server.run(sockets=[sock])
     finally:
         sock.close()
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            if handler is not None:
+                signal.signal(s, handler)
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

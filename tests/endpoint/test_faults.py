@@ -150,7 +150,7 @@ def test_a_batch_stuck_on_a_lock_is_spooled_answered_and_replayed(db, db_url, tm
             assert time.monotonic() < deadline, "never replayed after the lock went"
             time.sleep(0.1)
     finally:
-        assert server.stop() == 0, server.stderr()
+        assert server.stop(signal.SIGHUP) == 0, server.stderr()  # a hang-up stops it cleanly
     with db.reading() as session:
         assert (
             session.scalar(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import signal
 import struct
 import time
 from datetime import timedelta
@@ -119,7 +120,7 @@ def test_an_old_key_verifies_through_its_grace_period_after_a_rotation(db, db_ur
         assert opens(db, world.recipients[0]) == 1  # refused now
         assert opens(db, world.recipients[1]) == 1
     finally:
-        assert server.stop() == 0, server.stderr()
+        assert server.stop(signal.SIGINT) == 0, server.stderr()  # as ctrl+c
 
 
 def signed_open(ring, world, rid: int) -> str:
