@@ -195,3 +195,17 @@ def test_racing_writers_with_the_same_keys_store_each_once(db, world):
     with db.reading() as s:
         assert s.execute(text("SELECT count(*) FROM email_tracking")).scalar_one() == len(rids)
         assert recount(s, pk) == ()
+
+
+def test_the_stored_keys_are_looked_up_by_the_unique_index(session):
+    session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force the choice
+    plan = "\n".join(
+        session.scalars(
+            text(
+                "EXPLAIN SELECT dedup_key FROM email_tracking"
+                " WHERE dedup_key = ANY(CAST(:keys AS text[]))"
+            ),
+            {"keys": ["hit:a", "hit:b"]},
+        )
+    )
+    assert "uq_email_tracking_dedup_key" in plan, plan
