@@ -21,7 +21,7 @@ from core.endpoint.webhooks.config import (
 from core.store import Database
 from tests.endpoint import payloads
 from tests.endpoint.signing import Mailgun, SendGrid, Sns, basic
-from tests.endpoint.webhook_app import CERT_ENV
+from tests.endpoint.webhook_app import CERT_ENV, SPOOL_ENV
 from tests.endpoint.webhook_db import (
     deliveries,
     events,
@@ -57,6 +57,7 @@ def hooks(pg_admin_url, template_url, tmp_path_factory) -> Iterator[Hooks]:
         env = {
             "DATABASE_URL": url,
             CERT_ENV: str(cert),
+            SPOOL_ENV: str(folder / "spool"),
             ENV_SENDGRID_PUBLIC_KEY: sg.public_b64,
             ENV_MAILGUN_SIGNING_KEY: mg.key.decode(),
             ENV_POSTMARK_AUTH: ":".join(POSTMARK),
@@ -340,6 +341,7 @@ def test_database_away_answers_503_then_records(own_server, tmp_path):
     env = {
         "DATABASE_URL": url,
         CERT_ENV: str(tmp_path / "none.pem"),
+        SPOOL_ENV: str(tmp_path / "spool"),
         ENV_POSTMARK_AUTH: ":".join(POSTMARK),
     }
     bounce = payloads.postmark_bounce(a.email, a.campaign)

@@ -1,5 +1,6 @@
 """A real uvicorn process on a loopback socket the test made (passed as --fd, so there is no
-race for a port), serving tests.endpoint.webhook_app; secrets only in its environment."""
+race for a port), serving tests.endpoint.webhook_app (the endpoint's own app); secrets only in
+its environment."""
 
 from __future__ import annotations
 
