@@ -122,8 +122,7 @@ def add_commands(sub: Subcommands) -> None:
         "--writers",
         type=_positive,
         default=1,
-        help="batches written at once per worker (default: 1; batches of one campaign take "
-        "the same locks, so more rarely help)",
+        help="batches written at once per worker, each for its share of the campaigns (default: 1)",
     )
     p.add_argument(
         "--writes",
