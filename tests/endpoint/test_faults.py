@@ -51,12 +51,12 @@ def test_sigkill_under_load_loses_no_answered_hit(db, db_url, tmp_path):
     paths = [world.open_path(rid) for rid in world.recipients]
     load = Load(server.url, paths, clients=12).start()
     try:
-        load.wait_for(100)
+        load.wait_for(60)
         server.stop(signal.SIGKILL)
         killed_at = len(load.answered)
         # The same port again, so the clients (still trying) carry on against the new one.
         server = start_server(db_url, spool, port=port_of(server.url))
-        load.wait_for(killed_at + 50)
+        load.wait_for(killed_at + 30)
     finally:
         answered = load.stop()
     assert server.stop() == 0, server.stderr()
@@ -71,16 +71,16 @@ def test_database_stopped_under_load_answers_from_the_spool_and_replays(own_serv
     paths = [world.open_path(rid) for rid in world.recipients]
     load = Load(server.url, paths, clients=12).start()
     try:
-        load.wait_for(60)
+        load.wait_for(40)
         own_server.stop()
         stopped_at = len(load.answered)
-        load.wait_for(stopped_at + 100)  # answered while the database is away: spooled
+        load.wait_for(stopped_at + 60)  # answered while the database is away: spooled
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 503
         depth = httpx.get(f"{server.url}/healthz", timeout=10).json()["spool_depth"]
         assert depth > 0
         own_server.start()
         restarted_at = len(load.answered)
-        load.wait_for(restarted_at + 60)
+        load.wait_for(restarted_at + 40)
     finally:
         answered = load.stop()
         own_server.start()

@@ -3,10 +3,7 @@ wrote to the database (events, recipient timestamps and status, counters and rol
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -15,7 +12,8 @@ from sqlalchemy import text
 from core import figures, tracking
 from core.endpoint.pages import PIXEL
 from core.events import recipient_timeline
-from tests.endpoint.server import LINKS, REPO
+from tests.endpoint.server import LINKS
+from tui.cli.main import main
 
 _EVENTS = """
 SELECT event_type, source, user_agent, host(ip_address), event_data, dedup_key
@@ -226,19 +224,12 @@ def test_serve_saved_its_public_url(server, module_db):
         (("--spool-dir", "/proc/self/no/spool"), "Can't keep a spool in /proc/self/no/spool"),
     ],
 )
-def test_serve_refuses_bad_settings_before_starting(module_db_url, args, said):
-    env = dict(os.environ, DATABASE_URL=module_db_url)
-    done = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "serve", "--port", "0", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1
-    assert done.stderr.startswith("error: ") and said in done.stderr
-    assert "Listening" not in done.stdout
+def test_serve_refuses_bad_settings_before_starting(module_db_url, args, said, capsys):
+    # The command itself, in this process: it refuses before it would listen.
+    assert main(["serve", "--port", "0", *args, "--database-url", module_db_url]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines()[-1].startswith("error: ") and said in err
+    assert "Listening" not in out
 
 
 def test_the_served_app_carries_the_providers_webhooks(client):
