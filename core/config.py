@@ -45,6 +45,14 @@ def data_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / APP_NAME
 
 
+def state_home(env: Mapping[str, str] | None = None) -> Path:
+    """$XDG_STATE_HOME/campaign-console (~/.local/state when unset): what the app and the
+    endpoint keep between runs (the app's sorts, the endpoint's spool)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / APP_NAME
+
+
 ROOT_PGDATA = Path("/var/lib") / APP_NAME / "pgdata"
 
 

@@ -1,7 +1,7 @@
 """The `campaigns` command: the argument parser and main(); with no subcommand it opens the app.
 
 Each subcommand lives in the module of what it works on (tui.cli.campaigns, recipients,
-events, export, db, demo) and registers itself with add_commands(sub); tui.cli.common holds
+events, export, db, demo, serve) and registers itself with add_commands(sub); tui.cli.common holds
 what they share. `campaigns` is main() (pyproject's entry point tui.cli:main), and so is
 `python -m tui.cli`.
 """
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from core import config, store
 from core.errors import CampaignConsoleError
 from tui import outer_edge
-from tui.cli import campaigns, db, demo, events, export, recipients, tracking, web
+from tui.cli import campaigns, db, demo, events, export, recipients, serve, tracking, web
 from tui.cli.common import DATABASE_URL_HELP, connect, print_error, run_handler
 from tui.signals import exit_on_signals, run_app
 
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipients.add_suppression_command(sub)
     tracking.add_commands(sub)
     demo.add_commands(sub)
+    serve.add_commands(sub)
     web.add_commands(sub)
     return parser
 

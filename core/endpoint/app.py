@@ -1,0 +1,196 @@
+"""The endpoint's ASGI app: create_app(settings), a factory (uvicorn's --workers start one per
+process), and its routes.
+
+    GET  /healthz                                     200 {"database": "ok"} or 503
+    GET  /metrics                                     Prometheus text (core.endpoint.metrics)
+    GET  {TRACK_PREFIX}/{token}/open                  the pixel, always (a hit: good token)
+    GET  {TRACK_PREFIX}/{token}/click/{position}      302 to the campaign's own link, else 404
+    GET  {TRACK_PREFIX}/{token}/unsubscribe           a page with a button (writes nothing:
+                                                      mail scanners fetch links)
+    POST {TRACK_PREFIX}/{token}/unsubscribe           List-Unsubscribe=One-Click (RFC 8058), or the
+                                                      page's own form: unsubscribes at once
+    POST /api/v1/webhooks/{ses,sendgrid,mailgun,postmark}   core.endpoint.webhooks
+
+Tokens are checked with the keyring in memory (core.tracking.verify), so a forged one costs
+no database read. A refused token writes nothing and answers as a good one would where an
+answer could tell them apart (the pixel), else a plain 404 page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+import core.endpoint.pages as pages
+from core.endpoint.hits import Hit
+from core.endpoint.metrics import CONTENT_TYPE
+from core.endpoint.proxy import client_ip
+from core.endpoint.settings import EndpointSettings
+from core.endpoint.state import Endpoint
+from core.endpoint.webhooks import WebhookConfig
+from core.endpoint.webhooks import routes as webhook_routes
+from core.endpoint.writer import WriteFailed
+from core.tracking import TRACK_PREFIX, Claim, env_secret, verify
+
+log = logging.getLogger("core.endpoint")
+
+MAX_FORM_BYTES = 16 * 1024
+MAX_POSITION = 0xFFFF  # a link position is a u16 in the token
+
+
+def check_environment() -> None:
+    """Refuse (InvalidInput, naming the variable, never its value) a tracking key or a
+    webhook secret in the environment that can't be used, before anything starts."""
+    env_secret()
+    WebhookConfig.from_env()
+
+
+def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None) -> Starlette:
+    """The app; the providers' webhooks configured from the environment unless given."""
+    endpoint = Endpoint(settings)
+
+    def claim(request: Request, kind: str, link: int | None = None) -> Claim | None:
+        ring = endpoint.ring
+        token = request.path_params["token"]
+        found = verify(ring, token, link=link) if ring is not None else None
+        if found is None and ring is not None:
+            endpoint.metrics.refuse(kind)
+        return found
+
+    def hit(request: Request, kind: str, c: Claim, source: str, data: Any = None) -> Hit:
+        peer = request.client.host if request.client else None
+        ip = client_ip(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies)
+        return Hit.new(
+            kind,
+            c.recipient_id,
+            source,
+            datetime.now(UTC),
+            request.headers.get("user-agent"),
+            ip,
+            data,
+        )
+
+    async def record(h: Hit, c: Claim) -> bool:
+        try:
+            await endpoint.record(h, c.campaign_pk)
+            return True
+        except WriteFailed:
+            return False
+        except Exception:  # per-hit writes: the database is away
+            log.exception("a hit could not be written")
+            endpoint.metrics.hit(h.kind, "failed")
+            return False
+
+    async def healthz(request: Request) -> Response:
+        spool = endpoint.metrics.spool_depth
+        try:
+            await asyncio.to_thread(endpoint.db.ping)
+        except Exception:
+            return JSONResponse({"database": "unavailable", "spool_depth": spool}, 503)
+        return JSONResponse({"database": "ok", "spool_depth": spool})
+
+    async def metrics(request: Request) -> Response:
+        return Response(endpoint.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def open_hit(request: Request) -> Response:
+        if endpoint.ring is None:
+            return pages.unavailable()
+        c = claim(request, "open")
+        if c is None or request.method == "HEAD":
+            return pages.pixel()
+        if not await record(hit(request, "open", c, "pixel"), c):
+            return Response(status_code=503, headers=pages.NO_STORE)
+        return pages.pixel()
+
+    async def click(request: Request) -> Response:
+        if endpoint.ring is None:
+            return pages.unavailable()
+        position: int = request.path_params["position"]
+        if position > MAX_POSITION:
+            return pages.not_found()
+        c = claim(request, "click", position)
+        if c is None:
+            return pages.not_found()
+        try:
+            url = await endpoint.link(c.campaign_pk, position)
+        except Exception:
+            return pages.unavailable()  # the database is away and the link not cached
+        if url is None:
+            return pages.not_found()
+        if request.method != "HEAD":
+            data = {"link_url": url, "link_index": position}
+            if not await record(hit(request, "click", c, "link", data), c):
+                return pages.unavailable()
+        return RedirectResponse(url, status_code=302, headers=pages.NO_STORE)
+
+    async def unsubscribe(request: Request) -> Response:
+        if endpoint.ring is None:
+            return pages.unavailable()
+        c = claim(request, "unsubscribe")
+        if c is None:
+            return pages.not_found()
+        if request.method != "POST":
+            return pages.confirm_unsubscribe()
+        source = await _unsubscribe_source(request)
+        if source is None:
+            return pages.bad_request("Use the Unsubscribe button on the previous page.")
+        method = "one-click" if source == "one-click" else "page"
+        if not await record(hit(request, "unsubscribe", c, source, {"method": method}), c):
+            return pages.unavailable()
+        return pages.unsubscribed()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 405:
+            return Response(status_code=405, headers=pages.NO_STORE)
+        return pages.not_found()
+
+    track = f"{TRACK_PREFIX}/{{token}}"
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route(f"{track}/open", open_hit, methods=["GET"]),
+        Route(f"{track}/click/{{position:int}}", click, methods=["GET"]),
+        Route(f"{track}/unsubscribe", unsubscribe, methods=["GET", "POST"]),
+        *webhook_routes(endpoint.db, webhooks or WebhookConfig.from_env()),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=endpoint.lifespan,
+        exception_handlers={404: not_found, 405: not_found},
+    )
+
+
+async def _unsubscribe_source(request: Request) -> str | None:
+    """one-click for RFC 8058's List-Unsubscribe=One-Click, unsubscribe-page for the page's
+    form, None for anything else (the body read up to MAX_FORM_BYTES)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind == "multipart/form-data":
+        # RFC 8058 allows it; the one field is all there is to find.
+        one_click = b'name="List-Unsubscribe"' in body and b"One-Click" in body
+        return "one-click" if one_click else None
+    form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    if "One-Click" in form.get("List-Unsubscribe", []):
+        return "one-click"
+    if "yes" in form.get("confirm", []):
+        return "unsubscribe-page"
+    return None
+
+
+def app_from_env() -> Starlette:
+    """The factory uvicorn's worker processes call: settings from the environment."""
+    return create_app(EndpointSettings.from_env())
