@@ -63,9 +63,10 @@ async def test_timeline_has_a_sent_row_who_did_it_and_a_bounce_read_once(started
     async with started(size=(80, 24)) as (app, pilot):
         app.push_screen(TimelineScreen(ids["ana"]))
         await settle(pilot)
-        assert column_values(app, "#events", "event_type")[0] == "sent"
+        assert column_values(app, "#events", "event_type")[:2] == ["sent", "delivered"]
         assert column_values(app, "#events", "who") == [
             "",
+            "",  # the provider's delivery report
             "person",
             "person",
             "person",

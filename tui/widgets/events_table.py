@@ -103,10 +103,11 @@ LOG_COLUMNS = (
     Column("who", "By", 7, priority=4),  # at 80 columns the panel says it
     Column("email_address", "Recipient", 18, priority=0, flex=True),
     Column("campaign", "Campaign", 13, priority=2),
-    Column("source", "Source", 10, priority=3),  # at 80 columns the panel says it
     Column("detail", "Link / detail", 18, priority=3),
     Column("user_agent", "User agent", UA_WIDTH, priority=5),
-    Column("ip_address", "IP", 15, priority=6),
+    # Past the user agent (support's question is "who opened it?"); the panel always says it.
+    Column("source", "Source", 10, priority=6),
+    Column("ip_address", "IP", 15, priority=7),
 )
 
 
