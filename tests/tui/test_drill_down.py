@@ -205,7 +205,11 @@ async def test_palette_runs_screen_actions(started, db):
 
 async def test_event_log_shows_each_events_source(make_app):
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 40)) as pilot:  # a column past the user agent's
         await press(pilot, "l")
         sources = column_values(app, "#log", "source")
         assert sources == ["—", "ses", "—", "link", "pixel", "pixel"]  # "—": not recorded
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:  # else the panel says it
+        await press(pilot, "l")
+        assert "source —" in str(app.screen.query_one("#event-detail").render())
