@@ -81,7 +81,7 @@ def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None
 
     async def record(h: Hit, c: Claim) -> bool:
         try:
-            await endpoint.record(h, c.campaign_pk)
+            await endpoint.record(h)
             return True
         except WriteFailed:
             return False

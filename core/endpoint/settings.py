@@ -40,7 +40,7 @@ class EndpointSettings:
     trusted_proxies: tuple[Network, ...] = ()
     batch_size: int = 256  # hits in one transaction at most
     max_wait_ms: float = 1.0  # how long the writer waits for more hits to join a batch
-    writers: int = 1  # batches in flight at once (each its own connection)
+    writers: int = 2  # batches in flight at once (each its own connection)
     spool_dir: Path = field(default_factory=default_spool_dir)
     writes: str = "batched"
     # The keys are re-read this often (never per request): a key made by a rotation verifies

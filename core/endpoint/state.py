@@ -96,11 +96,11 @@ class Endpoint:
 
     # --- writing a hit ------------------------------------------------------------------------
 
-    async def record(self, hit: Hit, shard: int = 0) -> str:
+    async def record(self, hit: Hit) -> str:
         """The hit's outcome once it is durable (see Writer.submit); WriteFailed otherwise."""
         mode = self.settings.writes
         if mode == "batched":
-            return await self.writer.submit(hit, shard)
+            return await self.writer.submit(hit)
         if mode == "none":
             self.metrics.hit(hit.kind, "not-written")
             return "not-written"

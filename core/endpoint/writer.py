@@ -51,7 +51,7 @@ class Writer:
         *,
         batch_size: int = 256,
         max_wait: float = 0.001,
-        writers: int = 1,
+        writers: int = 2,
         replay_every: float = 0.5,
         write_timeout: float = 5.0,
     ) -> None:
@@ -63,9 +63,9 @@ class Writer:
         self.writers = writers
         self.replay_every = replay_every
         self._timeout = {"ms": str(max(1, round(write_timeout * 1000)))}
-        self._queues: list[asyncio.Queue[_Waiting | None]] = [
-            asyncio.Queue() for _ in range(writers)
-        ]
+        # One queue that every writer takes from: while one batch commits, the next is gathered
+        # and written by another writer, so the requests' HTTP work overlaps the commits.
+        self._queue: asyncio.Queue[_Waiting | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -76,7 +76,7 @@ class Writer:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.spool.open)  # adopts what dead workers left
-        self._tasks = [asyncio.create_task(self._run(q)) for q in self._queues]
+        self._tasks = [asyncio.create_task(self._run(self._queue)) for _ in range(self.writers)]
         self._replayer = threading.Thread(
             target=self._replay_loop, name="spool replay", daemon=True
         )
@@ -85,8 +85,8 @@ class Writer:
 
     async def stop(self) -> None:
         """Answer every hit already handed in, try the spool once more, let the files go."""
-        for queue in self._queues:
-            queue.put_nowait(None)
+        for _ in self._tasks:
+            self._queue.put_nowait(None)
         await asyncio.gather(*self._tasks)
         self._stopping.set()
         self._wake.set()
@@ -97,13 +97,11 @@ class Writer:
 
     # --- the request side ---------------------------------------------------------------------
 
-    async def submit(self, hit: Hit, shard: int = 0) -> str:
+    async def submit(self, hit: Hit) -> str:
         """Waits until the hit is committed (RECORDED, or REJECTED when core refused it: an
-        unknown or never-sent recipient) or spooled (SPOOLED); WriteFailed otherwise. Hits of
-        one shard (the campaign's key) go to one writer, so that batches in flight rarely wait
-        for each other's locks (each locks its campaigns' rows)."""
+        unknown or never-sent recipient) or spooled (SPOOLED); WriteFailed otherwise."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._queues[shard % len(self._queues)].put_nowait((hit, future))
+        self._queue.put_nowait((hit, future))
         outcome = await future
         self.metrics.hit(hit.kind, outcome)
         return outcome

@@ -53,7 +53,8 @@ SAMPLE = 20_000  # recipients the load's URLs are spread over
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 SECONDS = int(os.environ.get("BENCH_TRACKING_SECONDS", 5))  # per side and round
 CLIENTS = 64
-WRITERS = 1  # `campaigns serve --writers`' default: (c) runs on as many threads
+WRITERS = int(os.environ.get("BENCH_TRACKING_WRITERS", 2))  # `campaigns serve --writers`
+WORKERS = int(os.environ.get("BENCH_TRACKING_WORKERS", 1))  # `campaigns serve --workers`
 PACED_RATE, PACED_SECONDS = 1000, int(os.environ.get("BENCH_TRACKING_PACED", 10))
 
 
@@ -223,7 +224,9 @@ async def paced(host: str, port: int, paths: list[str], rate: int, seconds: int)
 
 
 def _serve(url: str, spool: Path, mode: str) -> Server:
-    return start_server(url, spool, "--writes", mode)
+    return start_server(
+        url, spool, "--writes", mode, "--writers", str(WRITERS), "--workers", str(WORKERS)
+    )
 
 
 def test_tracking_endpoint(tracking_url):

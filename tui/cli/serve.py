@@ -121,8 +121,8 @@ def add_commands(sub: Subcommands) -> None:
     p.add_argument(
         "--writers",
         type=_positive,
-        default=1,
-        help="batches written at once per worker, each for its share of the campaigns (default: 1)",
+        default=2,
+        help="batches in flight per worker: one commits while the next is gathered (default: 2)",
     )
     p.add_argument(
         "--writes",
