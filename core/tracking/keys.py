@@ -30,7 +30,8 @@ ENV_KEY = "CAMPAIGN_CONSOLE_TRACKING_KEY"
 ENV_KID = 0  # the key id of the environment's key (database key ids start at 1)
 SECRET_BYTES = 32
 MAX_GRACE = timedelta(days=3650)
-_LOCK = text("SELECT pg_advisory_xact_lock(0x43435452)")  # "CCTR": one key writer at a time
+# "CCTR": one key writer at a time. Decimal in the SQL: PostgreSQL 15 reads no hex literals.
+_LOCK = text(f"SELECT pg_advisory_xact_lock({0x43435452})")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 

@@ -18,7 +18,8 @@ from core.errors import InvalidInput
 
 MAX_LINKS = 65535  # a click token carries the position as 16 bits
 MAX_URL_CHARS = 8192
-_LOCK = text("SELECT pg_advisory_xact_lock(0x43434C4B, :campaign)")  # "CCLK", per campaign
+# "CCLK", per campaign. Decimal in the SQL: PostgreSQL 15 reads no hex literals.
+_LOCK = text(f"SELECT pg_advisory_xact_lock({0x43434C4B}, :campaign)")
 _SAVED = text("SELECT position, url FROM campaign_links WHERE campaign_id = :campaign")
 _ADD = text(
     "INSERT INTO campaign_links (campaign_id, position, url)"
