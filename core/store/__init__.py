@@ -40,6 +40,7 @@ from core.store.models import (
     User,
     percent,
 )
+from core.store.replica import Replica, ReplicaState, ReplicaStatus
 from core.store.rollup_tables import (
     ROLLUP_EVENT_COUNTS,
     ROLLUP_RECIPIENT_FIGURES,
@@ -94,6 +95,9 @@ __all__ = [
     "FeedStatus",
     "Lead",
     "RecipientStatus",
+    "Replica",
+    "ReplicaState",
+    "ReplicaStatus",
     "Setting",
     "Suppression",
     "SuppressionReason",
