@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -77,6 +78,20 @@ def read_only_everywhere(on: bool) -> None:
     and those of Alembic, the drift check and the revision lookups in core.store.schema."""
     global _read_only_everywhere
     _read_only_everywhere = on
+
+
+def raw_connect(url: str, **kwargs: Any) -> psycopg.Connection:
+    """A psycopg connection as the engine's are: UTC, no server-side prepared statements, and
+    through a pooler that refuses `options` (core.store.pooler) connected without them."""
+    conninfo = libpq_url(url)
+    kwargs.setdefault("prepare_threshold", None)
+    try:
+        return psycopg.connect(conninfo, options="-c timezone=UTC", **kwargs)
+    except psycopg.OperationalError as exc:
+        if pooler.REFUSED not in str(exc):
+            raise
+    os.environ["PGTZ"] = "UTC"  # as core.store.pooler does
+    return psycopg.connect(conninfo, **kwargs)
 
 
 def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
