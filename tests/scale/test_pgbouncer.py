@@ -6,9 +6,7 @@ The core tests run through PgBouncer in .ci/run's second pass (tests/conftest.py
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC
 
 import psycopg
@@ -20,16 +18,10 @@ from core import campaigns, store
 from core.errors import ReadOnly
 from core.store import Database, FeedState
 from tests.pgbouncer import PgBouncer, pgbouncer
+from tests.scale.helpers import OPEN_INES, open_spring, stats_text, until, until_feed
 from tests.tui.data import NOW, seed
-from tests.tui.helpers import select_campaign
 from tui.app import CampaignConsoleApp
-from tui.screens.recipients import RecipientsScreen
 from tui.screens.timeline import TimelineScreen
-
-OPEN_INES = (
-    "UPDATE campaign_recipients SET opened_at = now() WHERE email_address = 'ines@example.com'"
-    " AND campaign_id = (SELECT id FROM campaigns WHERE campaign_id = 'camp_spring')"
-)
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +37,6 @@ def pooled(bouncer, db, db_url) -> str:
     with db.transaction() as session:
         seed(session)
     return bouncer.url_of(db_url)
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
-def stats_text(app) -> str:
-    return str(app.screen.query_one("#stats").render())
 
 
 def test_reads_writes_and_read_only_through_the_pooler(pooled):
@@ -86,17 +67,10 @@ async def test_the_app_through_the_pooler_polls_and_drills_down(pooled, db_url):
     app = CampaignConsoleApp(db, tz=UTC, clock=lambda: NOW, label="pooled", live=True)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(
-                lambda: app.feed_status is not None and app.feed_status.state is FeedState.POLLING,
-                "polling",
-            )
+            await until_feed(app, FeedState.POLLING)
             assert "polling every 2 s" in app.title
             assert app.feed_status is not None and "--listen-url" in app.feed_status.detail
-            await until(lambda: bool(getattr(app.screen, "summaries", None)), "campaigns")
-            await select_campaign(pilot, "camp_spring")
-            await pilot.press("enter")
-            await until(lambda: isinstance(app.screen, RecipientsScreen), "recipients")
-            await until(lambda: "Opened  9" in stats_text(app), "stats")
+            await open_spring(app, pilot)
             with psycopg.connect(db_url) as conn:
                 conn.execute(OPEN_INES)
             await until(lambda: "Opened  10" in stats_text(app), "the polled open")
@@ -112,15 +86,9 @@ async def test_listen_url_makes_the_app_live_behind_the_pooler(pooled, listen_ur
     app = CampaignConsoleApp(db, tz=UTC, clock=lambda: NOW, label="pooled", live=True)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(
-                lambda: app.feed_status is not None and app.feed_status.state is FeedState.LIVE,
-                "live",
-            )
+            await until_feed(app, FeedState.LIVE)
             assert "· live" in app.title
-            await until(lambda: bool(getattr(app.screen, "summaries", None)), "campaigns")
-            await select_campaign(pilot, "camp_spring")
-            await pilot.press("enter")
-            await until(lambda: "Opened  9" in stats_text(app), "stats")
+            await open_spring(app, pilot)
             with psycopg.connect(db_url) as conn:
                 conn.execute(OPEN_INES)
             await until(lambda: "Opened  10" in stats_text(app), "the notified open")

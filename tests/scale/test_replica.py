@@ -5,9 +5,7 @@ replica (a drill-down, and a commit elsewhere painted only once replayed), and t
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
 from datetime import UTC
 
 import psycopg
@@ -15,20 +13,10 @@ from sqlalchemy import text
 
 from core import campaigns, events, figures, recipients, store
 from core.store import ChangeFeed, Database, FeedState, ReplicaState
+from tests.scale.helpers import OPEN_INES, open_spring, stats_text, until
 from tests.tui.data import NOW, seed
-from tests.tui.helpers import select_campaign
 from tui.app import CampaignConsoleApp
-from tui.screens.recipients import RecipientsScreen
 from tui.screens.timeline import TimelineScreen
-
-OPEN_INES = (
-    "INSERT INTO email_tracking (campaign_recipient_id, event_type, created_at)"
-    " SELECT id, 'open', now() FROM campaign_recipients"
-    " WHERE email_address = 'ines@example.com'"
-    " AND campaign_id = (SELECT id FROM campaigns WHERE campaign_id = 'camp_spring');"
-    "UPDATE campaign_recipients SET opened_at = now() WHERE email_address = 'ines@example.com'"
-    " AND campaign_id = (SELECT id FROM campaigns WHERE campaign_id = 'camp_spring')"
-)
 
 
 def on_standby(session) -> bool:
@@ -152,22 +140,6 @@ def test_a_stopped_standby_sends_reads_to_the_primary_until_it_is_back(replicate
         db.close()
 
 
-async def until(
-    predicate: Callable[[], bool],
-    timeout: float = 20.0,
-    what: str = "",
-    extra: Callable[[], str] = lambda: "",
-) -> None:
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, f"timed out waiting for {what}: {extra()}"
-        await asyncio.sleep(0.02)
-
-
-def stats_text(app) -> str:
-    return str(app.screen.query_one("#stats").render())
-
-
 async def test_the_app_on_a_replica_drills_down_and_paints_a_commit_once_replayed(replicated):
     db = replicated.database()
     with db.transaction() as session:
@@ -175,12 +147,8 @@ async def test_the_app_on_a_replica_drills_down_and_paints_a_commit_once_replaye
     app = CampaignConsoleApp(db, tz=UTC, clock=lambda: NOW, label="primary", live=True)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(lambda: "replica lag" in app.title and " live " in f"{app.title} ")
-            await until(lambda: bool(getattr(app.screen, "summaries", None)), what="campaigns")
-            await select_campaign(pilot, "camp_spring")
-            await pilot.press("enter")
-            await until(lambda: isinstance(app.screen, RecipientsScreen), what="recipients")
-            await until(lambda: "Opened  9" in stats_text(app), what="stats")
+            await until(lambda: "replica lag" in app.title and " live " in f"{app.title} ", "live")
+            await open_spring(app, pilot)
             # Replay stops; a commit elsewhere: the screen must not paint the old figures
             # from the standby, but the primary's (after the wait) or the standby's once
             # replayed.
@@ -195,14 +163,14 @@ async def test_the_app_on_a_replica_drills_down_and_paints_a_commit_once_replaye
                 )
                 conn.execute("SELECT pg_wal_replay_resume()")
             await pilot.press("enter")
-            await until(lambda: isinstance(app.screen, TimelineScreen), what="the timeline")
-            await until(lambda: bool(getattr(app.screen, "events", None)), what="timeline")
+            await until(lambda: isinstance(app.screen, TimelineScreen), "the timeline")
+            await until(lambda: bool(getattr(app.screen, "events", None)), "timeline")
             replicated.pair.standby.stop()
             try:
-                await until(lambda: "replica unreachable: reading primary" in app.title)
+                await until(lambda: "replica unreachable: reading primary" in app.title, "gone")
             finally:
                 replicated.pair.standby.start()
-            await until(lambda: "replica lag" in app.title, what="back")
+            await until(lambda: "replica lag" in app.title, "back")
     finally:
         db.close()
 
@@ -224,12 +192,9 @@ async def test_read_only_on_a_standby_alone_is_live_by_polling(replicated):
             )
             assert "polling every 2 s" in app.title
             assert "during recovery" in app.feed_status.detail
-            await until(lambda: bool(getattr(app.screen, "summaries", None)), what="campaigns")
-            await select_campaign(pilot, "camp_spring")
-            await pilot.press("enter")
-            await until(lambda: "Opened  9" in stats_text(app), what="stats")
+            await open_spring(app, pilot)
             with psycopg.connect(replicated.url) as conn:
                 conn.execute(OPEN_INES)
-            await until(lambda: "Opened  10" in stats_text(app), what="the polled open")
+            await until(lambda: "Opened  10" in stats_text(app), "the polled open")
     finally:
         db.close()
