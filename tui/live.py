@@ -81,7 +81,7 @@ def describe_replica(status: ReplicaStatus | None) -> str:
     if status.state is ReplicaState.BEHIND:
         return f"replica {status.lag or 0.0:.0f} s behind: reading primary"
     if status.state is ReplicaState.GONE:
-        return "replica unreachable: reading primary"
+        return "replica gone: reading primary"
     return "replica not a standby: reading primary"
 
 

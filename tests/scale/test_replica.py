@@ -167,7 +167,7 @@ async def test_the_app_on_a_replica_drills_down_and_paints_a_commit_once_replaye
             await until(lambda: bool(getattr(app.screen, "events", None)), "timeline")
             replicated.pair.standby.stop()
             try:
-                await until(lambda: "replica unreachable: reading primary" in app.title, "gone")
+                await until(lambda: "replica gone: reading primary" in app.title, "gone")
             finally:
                 replicated.pair.standby.start()
             await until(lambda: "replica lag" in app.title, "back")
