@@ -84,7 +84,8 @@ def command(ini: Path) -> list[str]:
     user = _user()
     if user is not None:
         shutil.chown(ini.parent, user)
-    return [program, *(["-u", user] if user else []), str(ini)]
+    # -q: its log goes to the logfile only, not to stderr as well.
+    return [program, "-q", *(["-u", user] if user else []), str(ini)]
 
 
 @dataclass
@@ -113,7 +114,7 @@ def pgbouncer(host: str, port: int) -> Iterator[PgBouncer]:
     directory.chmod(0o755)
     listen_port = free_port()
     ini = write_config(directory, host, port, listen_port)
-    process = subprocess.Popen(command(ini), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command(ini), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bouncer = PgBouncer(process, listen_port, directory)
     try:
         deadline = time.monotonic() + START_TIMEOUT
