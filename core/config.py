@@ -39,6 +39,19 @@ def resolve(cli_url: str | None = None, env: Mapping[str, str] | None = None) ->
     return DatabaseTarget(None, "embedded")
 
 
+def replica_url(cli_url: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """The hot standby for the app's reads: --replica-url, else DATABASE_REPLICA_URL, else none."""
+    env = os.environ if env is None else env
+    return cli_url or env.get("DATABASE_REPLICA_URL") or None
+
+
+def listen_url(cli_url: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """A direct connection for LISTEN when the database URL is a pooler's: --listen-url, else
+    DATABASE_LISTEN_URL, else none (LISTEN goes to the database URL)."""
+    env = os.environ if env is None else env
+    return cli_url or env.get("DATABASE_LISTEN_URL") or None
+
+
 def data_home(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

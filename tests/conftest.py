@@ -1,7 +1,11 @@
 """Every test gets a clean, migrated database on a real PostgreSQL server.
 
 TEST_DATABASE_URL names a server to use (any database on it; the harness creates its own);
-without it an embedded server is started once per session (per xdist worker). The schema is
+without it an embedded server is started once per session (per xdist worker). When it is a
+pooler's (PgBouncer, .ci/run's second pass), TEST_DIRECT_DATABASE_URL names the server behind
+it: databases are created, migrated and dropped there (a pooler's idle server connections
+would hold a template), and LISTEN goes there (listen_url); the tests' own work goes through
+the pooler. The schema is
 migrated once into a template database, and each test gets a fresh clone of it.
 
 Every embedded server the tests start comes from start_embedded() here: the suite's own, the
@@ -22,6 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from core import store
 from core.store import Database, libpq_url
@@ -107,11 +112,23 @@ def start_embedded(prefix: str, *, durable: bool = False) -> EmbeddedServer:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL")
+    url = os.environ.get("TEST_DIRECT_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if url:
         yield libpq_url(url)
         return
     yield start_embedded("cc-test-pg-").admin_url
+
+
+def through_the_pooler(url: str) -> str:
+    """url's database through TEST_DATABASE_URL's pooler when there is one, else url."""
+    pooler = os.environ.get("TEST_DATABASE_URL")
+    if not (pooler and os.environ.get("TEST_DIRECT_DATABASE_URL")):
+        return url
+    return (
+        make_url(libpq_url(pooler))
+        .set(database=make_url(libpq_url(url)).database)
+        .render_as_string(hide_password=False)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -138,10 +155,22 @@ def empty_db_url(pg_admin_url) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(pg_admin_url, template_url) -> Iterator[str]:
-    """A migrated database of this test's own, cloned from the template."""
+def direct_db_url(pg_admin_url, template_url) -> Iterator[str]:
+    """A migrated database of this test's own, cloned from the template, on the server."""
     with scratch_database(pg_admin_url, "cc_t", template_url=template_url) as url:
         yield url
+
+
+@pytest.fixture
+def db_url(direct_db_url) -> str:
+    """The test's database, through the pooler when the run has one."""
+    return through_the_pooler(direct_db_url)
+
+
+@pytest.fixture
+def listen_url(direct_db_url) -> str:
+    """The test's database for LISTEN: never through a pooler (--listen-url's case)."""
+    return direct_db_url
 
 
 @pytest.fixture

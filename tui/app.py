@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 
-from textual import on
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import Monochrome
@@ -15,10 +15,17 @@ from textual.screen import Screen
 
 from core import config
 from core.errors import CampaignConsoleError, DatabaseUnavailable
-from core.store import ChangeFeed, ChangeSet, Database, FeedStatus, explain
+from core.store import ChangeFeed, ChangeSet, Database, FeedStatus, ReplicaStatus, explain
 from tui import keymap
 from tui.format import error_text
-from tui.live import DataChanged, FeedStatusChanged, consume, describe
+from tui.live import (
+    DataChanged,
+    FeedStatusChanged,
+    ReplicaChecked,
+    consume,
+    describe,
+    describe_replica,
+)
 from tui.messages import OpenAnalytics, OpenCompare, OpenRecipients, OpenScreen, OpenTimeline
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
@@ -35,12 +42,15 @@ from tui.screens.suppressions import SuppressionsScreen
 from tui.screens.timeline import TimelineScreen
 from tui.signals import quit_when_terminal_hangs_up
 
+REPLICA_CHECK_INTERVAL = 2.0  # s between two looks at the replica's lag
+
 
 class CampaignConsoleApp(App):
     # What the title says of live refresh (tui.live.describe) follows these two (`var`: a
     # change sets the title, it does not repaint every screen).
     live_paused: var[bool] = var(False, init=False)
     feed_status: var[FeedStatus | None] = var(None, init=False)
+    replica_status: var[ReplicaStatus | None] = var(None, init=False)
     TITLE = "Campaign Console"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
@@ -116,12 +126,18 @@ class CampaignConsoleApp(App):
         self.push_screen(CampaignsScreen())
         if not self.is_headless:
             quit_when_terminal_hangs_up(self)  # a terminal gone without a SIGHUP
+        if self.database.replica is not None:
+            self._check_replica()
+            self.set_interval(REPLICA_CHECK_INTERVAL, self._check_replica)
         if self.live:
             self.feed = ChangeFeed(
-                self.database.url,
+                # A pooler's URL can't LISTEN (the feed then polls); --listen-url can.
+                self.database.listen_url or self.database.url,
                 retry_max=2.0,  # back within 2 s of the server's return
                 revive=self.database.revive,  # the embedded server: started again if it died
                 on_status=self._feed_status_from_thread,
+                # With a replica: each change says how far it must have replayed.
+                with_lsn=self.database.replica is not None,
             )
             self.run_worker(
                 partial(consume, self, self.feed),
@@ -139,9 +155,25 @@ class CampaignConsoleApp(App):
         if self.feed is not None:
             self.feed.stop()
 
+    # -- the replica -----------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="replica")
+    def _check_replica(self) -> None:
+        if self.database.replica is not None:
+            self.post_message(ReplicaChecked(self.database.replica.check()))
+
+    @on(ReplicaChecked)
+    def _replica_checked(self, message: ReplicaChecked) -> None:
+        self.replica_status = message.status
+
+    def watch_replica_status(self) -> None:
+        self._show_live_state()
+
     # -- live refresh ----------------------------------------------------------------------
     @on(DataChanged)
     def _data_changed(self, message: DataChanged) -> None:
+        if self.database.replica is not None:
+            # Before any refresh reads: the replica's reads wait for these commits.
+            self.database.replica.want(message.change.lsn)
         if self.live_paused:
             self.missed = True
             return
@@ -166,7 +198,10 @@ class CampaignConsoleApp(App):
 
     def _show_live_state(self) -> None:
         state = describe(self.feed_status, self.live_paused, self.tz) if self.live else ""
-        self.title = f"Campaign Console · {state}" if state else "Campaign Console"
+        parts = ["Campaign Console", state]
+        if self.database.replica is not None:
+            parts.append(describe_replica(self.replica_status))
+        self.title = " · ".join(part for part in parts if part)
 
     def action_toggle_live(self) -> None:
         if not self.live:
@@ -185,6 +220,8 @@ class CampaignConsoleApp(App):
         url = self.database.url
         error = explain(error, url, reading=reading is not None) or error
         text = config.mask_secrets(error_text(error), url)
+        for other in (self.database.replica_url, self.database.listen_url):
+            text = config.mask_secrets(text, other)
         if reading is not None:
             reason = "server unreachable" if isinstance(error, DatabaseUnavailable) else text
             self.notify(

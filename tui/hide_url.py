@@ -2,7 +2,8 @@
 
 `campaigns --database-url URL ...` starts again at once (os.execve, same pid) with the URL
 moved into DATABASE_URL, which only the process's own user (and root) can read in
-/proc/PID/environ. The URL is on the command line only for the moment before that.
+/proc/PID/environ. The URL is on the command line only for the moment before that. So are
+--replica-url (to DATABASE_REPLICA_URL) and --listen-url (to DATABASE_LISTEN_URL).
 """
 
 from __future__ import annotations
@@ -11,29 +12,41 @@ import os
 import sys
 
 FLAG = "--database-url"
-_SHORTEST = "--da"  # argparse takes a unique prefix of the flag; no other flag starts so
+# Each URL flag: its variable, and the shortest prefix argparse takes for it (no other flag
+# of any subcommand starts so: --re is also --read-only's, --li also --limit's).
+FLAGS = {
+    FLAG: ("DATABASE_URL", "--da"),
+    "--replica-url": ("DATABASE_REPLICA_URL", "--rep"),
+    "--listen-url": ("DATABASE_LISTEN_URL", "--lis"),
+}
 
 
-def _is_flag(arg: str) -> bool:
+def _flag_of(arg: str) -> str | None:
     name = arg.split("=", 1)[0]
-    return len(name) >= len(_SHORTEST) and FLAG.startswith(name)
+    for flag, (_, shortest) in FLAGS.items():
+        if len(name) >= len(shortest) and flag.startswith(name):
+            return flag
+    return None
 
 
-def without_database_url(argv: list[str]) -> tuple[list[str], str | None]:
-    """argv without its --database-url options (the last one wins, as in argparse), and it."""
+def without_url_flags(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """argv without its URL options (of each, the last one wins, as in argparse), and their
+    values by variable name."""
     kept: list[str] = []
-    url = None
+    urls: dict[str, str] = {}
     i = 0
     while i < len(argv):
         arg = argv[i]
         if arg == "--":
             kept += argv[i:]
             break
-        if _is_flag(arg):
+        flag = _flag_of(arg)
+        if flag is not None:
+            variable = FLAGS[flag][0]
             if "=" in arg:
-                url = arg.split("=", 1)[1]
+                urls[variable] = arg.split("=", 1)[1]
             elif i + 1 < len(argv):
-                url = argv[i + 1]
+                urls[variable] = argv[i + 1]
                 i += 1
             else:
                 kept.append(arg)  # no value: argparse says so
@@ -41,27 +54,26 @@ def without_database_url(argv: list[str]) -> tuple[list[str], str | None]:
             continue
         kept.append(arg)
         i += 1
-    return kept, url
+    return kept, urls
 
 
 def reexec_if_the_command() -> None:
     """Run as the `campaigns` script: restart before the heavy imports (SQLAlchemy, Textual
     take seconds on a busy machine, the URL showing all that time)."""
     if os.path.basename(sys.argv[0]) == "campaigns":
-        reexec_without_database_url()
+        reexec_without_urls()
 
 
-def reexec_without_database_url() -> None:
-    """Start again with --database-url moved to DATABASE_URL; returns when there is none."""
+def reexec_without_urls() -> None:
+    """Start again with --database-url moved to DATABASE_URL (and the other URL flags to
+    theirs); returns when none of them holds a password."""
     interpreter_args = sys.orig_argv[: len(sys.orig_argv) - len(sys.argv) + 1]
-    rest, url = without_database_url(sys.argv[1:])
-    if url is None:
-        return
+    rest, urls = without_url_flags(sys.argv[1:])
     from core.config import passwords  # light: os, re and urllib only
 
-    if not passwords(url):
-        return  # nothing secret in it: no second start (about 0.4 s of Python imports)
-    env = dict(os.environ, DATABASE_URL=url)
+    if not any(passwords(url) for url in urls.values()):
+        return  # nothing secret in them: no second start (about 0.4 s of Python imports)
+    env = dict(os.environ, **urls)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [*interpreter_args, *rest], env)

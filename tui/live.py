@@ -17,7 +17,7 @@ from textual.message_pump import MessagePump
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from core.store import ChangeFeed, ChangeSet, FeedState, FeedStatus
+from core.store import ChangeFeed, ChangeSet, FeedState, FeedStatus, ReplicaState, ReplicaStatus
 
 
 class LiveScreen(Protocol):
@@ -39,6 +39,11 @@ class DataChanged(Message):
 @dataclass
 class FeedStatusChanged(Message):
     status: FeedStatus
+
+
+@dataclass
+class ReplicaChecked(Message):
+    status: ReplicaStatus
 
 
 def consume(app: MessagePump, feed: ChangeFeed) -> None:
@@ -65,6 +70,19 @@ def describe(status: FeedStatus | None, paused: bool, tz: tzinfo | None) -> str:
         FeedState.POLLING: "polling every 2 s",
         FeedState.STOPPED: "not live",
     }[status.state]
+
+
+def describe_replica(status: ReplicaStatus | None) -> str:
+    """The replica's part of the title: its lag, or why reads went to the primary."""
+    if status is None or status.state is ReplicaState.UNCHECKED:
+        return "replica: checking"
+    if status.state is ReplicaState.READING:
+        return f"replica lag {status.lag or 0.0:.1f} s"
+    if status.state is ReplicaState.BEHIND:
+        return f"replica {status.lag or 0.0:.0f} s behind: reading primary"
+    if status.state is ReplicaState.GONE:
+        return "replica gone: reading primary"
+    return "replica not a standby: reading primary"
 
 
 class RefreshPacer:

@@ -50,7 +50,7 @@ from core.demo.copy import (
 from core.demo.reset import delete_campaign_rows
 from core.demo.rows import CampaignRows
 from core.recipients import suppress_from_events
-from core.store import CHANNEL, Database, libpq_url
+from core.store import CHANNEL, Database, libpq_url, raw_connect
 
 CHUNK = 20_000
 EVENT_STREAMS = 2
@@ -258,9 +258,10 @@ class _Parallel:
 
 
 def _connect(db: Database) -> psycopg.Connection:
-    conn = psycopg.connect(libpq_url(db.url), options="-c timezone=UTC")
-    # No per-row foreign-key checks or triggers: see the module's docstring.
-    conn.execute("SET session_replication_role = replica")
+    conn = raw_connect(db.url)
+    # No per-row foreign-key checks or triggers: see the module's docstring. LOCAL: the
+    # connection's one transaction (its COPY, then commit), never a pooled server's session.
+    conn.execute("SET LOCAL session_replication_role = replica")
     return conn
 
 
@@ -328,7 +329,7 @@ def _report(progress: Progress, done: int, n: int, events: int, started: float) 
 
 def _analyze(db: Database) -> None:
     """Fresh planner statistics, so the first screens on the new data get good plans."""
-    with psycopg.connect(libpq_url(db.url), autocommit=True) as conn:
+    with raw_connect(db.url, autocommit=True) as conn:
         conn.execute("ANALYZE leads, campaign_recipients, email_tracking")
 
 

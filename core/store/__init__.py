@@ -17,6 +17,7 @@ from core.store.db import (
     connect,
     explain,
     libpq_url,
+    raw_connect,
     read_only_everywhere,
     rows_written,
     sqlalchemy_url,
@@ -40,6 +41,7 @@ from core.store.models import (
     User,
     percent,
 )
+from core.store.replica import Replica, ReplicaState, ReplicaStatus
 from core.store.rollup_tables import (
     ROLLUP_EVENT_COUNTS,
     ROLLUP_RECIPIENT_FIGURES,
@@ -94,6 +96,9 @@ __all__ = [
     "FeedStatus",
     "Lead",
     "RecipientStatus",
+    "Replica",
+    "ReplicaState",
+    "ReplicaStatus",
     "Setting",
     "Suppression",
     "SuppressionReason",
@@ -118,6 +123,7 @@ __all__ = [
     "nesting_depth",
     "percent",
     "psql_command",
+    "raw_connect",
     "read_only_everywhere",
     "restore",
     "revisions",

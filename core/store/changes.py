@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import selectors
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from time import monotonic
@@ -42,6 +43,10 @@ CONNECT_TIMEOUT = 5
 # Under a sustained stream of notifications a drain ends after this long, so the consumer
 # still hears about changes several times a second.
 DRAIN_WINDOW = 0.05
+# LISTEN is checked on each connect: a notification from a second connection must arrive
+# within this long, else the feed polls.
+PROBE_WAIT = 3.0
+PROBE_APPLICATION_NAME = "campaign-console-changes-probe"
 
 
 class FeedState(StrEnum):
@@ -62,6 +67,9 @@ class ChangeSet:
 
     campaign_ids: frozenset[int]
     resync: bool = False
+    # The primary's WAL position read when the notifications arrived (with_lsn feeds): the
+    # commits that sent them are before it, so a replica that has replayed it shows them.
+    lsn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +80,12 @@ class FeedStatus:
 
 
 class _ListenRefused(Exception):
-    """The server (or a pooler in front of it) answered LISTEN with an error."""
+    """The server (or a pooler in front of it) answered LISTEN with an error, or LISTEN hears
+    nothing (a transaction-mode pooler)."""
+
+
+class _ProbeFailed(OSError):
+    """The second connection that checks LISTEN could not send its notification."""
 
 
 class ChangeFeed:
@@ -92,9 +105,12 @@ class ChangeFeed:
         retry_max: float = 5.0,
         on_status: Callable[[FeedStatus], None] | None = None,
         revive: Callable[[], bool] | None = None,
+        with_lsn: bool = False,
+        probe_wait: float = PROBE_WAIT,
     ) -> None:
         """revive: called when the server can't be reached, to start it again (the embedded
-        server this process started); it returns whether it did."""
+        server this process started); it returns whether it did. with_lsn: each change set
+        carries the primary's WAL position (one more round trip a change set)."""
         if poll_interval <= 0 or retry_initial <= 0 or retry_max < retry_initial:
             raise ValueError(
                 "poll_interval and retry_initial must be positive and retry_max at least "
@@ -109,6 +125,8 @@ class ChangeFeed:
         self._display = mask_dsn(url)
         self._on_status = on_status
         self._revive = revive
+        self._with_lsn = with_lsn
+        self._probe_wait = probe_wait
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._running = False
@@ -217,19 +235,10 @@ class ChangeFeed:
             return f"could not start the server ({self._describe(exc)}); "
 
     def _open(self) -> psycopg.Connection:
-        conn = psycopg.connect(
-            self._conninfo,
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT,
-            application_name=APPLICATION_NAME,
-            # Without keepalives a silently dropped TCP connection would look idle forever.
-            keepalives=1,
-            keepalives_idle=30,
-            keepalives_interval=10,
-            keepalives_count=3,
-        )
+        conn = self._connect(APPLICATION_NAME)
         try:
             conn.execute(self.listen_statement())
+            self._probe(conn)
             # Notifications that arrived with LISTEN's reply sit in psycopg's backlog, where
             # select() cannot see them; the resync that follows covers them.
             self._drain(conn)
@@ -243,6 +252,51 @@ class ChangeFeed:
             conn.close()
             raise
         return conn
+
+    def _connect(self, application_name: str) -> psycopg.Connection:
+        return psycopg.connect(
+            self._conninfo,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name=application_name,
+            prepare_threshold=None,  # a pooler may hand each statement another server
+            # Without keepalives a silently dropped TCP connection would look idle forever.
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+        )
+
+    def _probe(self, conn: psycopg.Connection) -> None:
+        """Refuse LISTEN that would hear nothing: a notification sent from a second connection
+        must reach this one. Through a transaction-mode pooler (PgBouncer) the LISTEN ran on
+        a server connection that went back to the pool; nothing ever arrives here."""
+        channel = sql.Identifier(f"{self.channel}_probe")
+        token = secrets.token_hex(8)
+        conn.execute(sql.SQL("LISTEN {}").format(channel))
+        try:
+            with self._connect(PROBE_APPLICATION_NAME) as other:
+                other.execute("SELECT pg_notify(%s, %s)", (f"{self.channel}_probe", token))
+        except psycopg.Error as exc:  # the server's trouble: retried, not a refused LISTEN
+            raise _ProbeFailed(str(exc)) from exc
+        deadline = monotonic() + self._probe_wait
+        heard = False
+        while not heard and (remaining := deadline - monotonic()) > 0:
+            for note in conn.notifies(timeout=remaining, stop_after=1):
+                heard = heard or note.payload == token
+        conn.execute(sql.SQL("UNLISTEN {}").format(channel))
+        if not heard:
+            raise _ListenRefused(
+                f"a notification sent on another connection did not arrive within "
+                f"{self._probe_wait:g} s: a transaction-mode pooler in between? "
+                "Give --listen-url a direct connection to the primary"
+            )
+
+    def _lsn(self, conn: psycopg.Connection) -> str | None:
+        if not self._with_lsn:
+            return None
+        row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+        return None if row is None else str(row[0])
 
     def _listen(self, conn: psycopg.Connection, timeout: float) -> Iterator[ChangeSet | None]:
         assert self._wake_r is not None
@@ -266,6 +320,8 @@ class ChangeFeed:
                         # Readable with no notification: a notice, or the server's goodbye
                         # (the next read then raises). Keep waiting out the timeout.
                         change = _fold(self._drain(conn))
+                        if change is not None and self._with_lsn:
+                            change = replace(change, lsn=self._lsn(conn))
                 if self._stopped.is_set():
                     return
                 yield change

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -27,6 +29,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 import core.store.embedded as embedded
 import core.store.jsonb as jsonb
+import core.store.pooler as pooler
 from core import config
 from core.errors import (
     CampaignConsoleError,
@@ -35,6 +38,7 @@ from core.errors import (
     InvalidInput,
     ReadOnly,
 )
+from core.store.replica import PRIMARY_LSN_SQL, Replica
 
 T = TypeVar("T")
 RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -76,6 +80,20 @@ def read_only_everywhere(on: bool) -> None:
     _read_only_everywhere = on
 
 
+def raw_connect(url: str, **kwargs: Any) -> psycopg.Connection:
+    """A psycopg connection as the engine's are: UTC, no server-side prepared statements, and
+    through a pooler that refuses `options` (core.store.pooler) connected without them."""
+    conninfo = libpq_url(url)
+    kwargs.setdefault("prepare_threshold", None)
+    try:
+        return psycopg.connect(conninfo, options="-c timezone=UTC", **kwargs)
+    except psycopg.OperationalError as exc:
+        if pooler.REFUSED not in str(exc):
+            raise
+    os.environ["PGTZ"] = "UTC"  # as core.store.pooler does
+    return psycopg.connect(conninfo, **kwargs)
+
+
 def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
     read_only = read_only or _read_only_everywhere
     parsed = _parsed(url)
@@ -87,11 +105,20 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
     if read_only:
         # The server refuses writes itself, so nothing in the app can slip one through.
         options.append("-c default_transaction_read_only=on")
-    connect_args = {"options": " ".join(options), "application_name": "campaign-console"}
+    connect_args: dict[str, Any] = {
+        "options": " ".join(options),
+        "application_name": "campaign-console",
+        # No server-side prepared statements: psycopg prepares a query on its 5th use on a
+        # connection, and through a transaction-mode pooler (PgBouncer 1.18 in Debian 12
+        # keeps no prepared statements) the next transaction may get a server connection
+        # that lacks it, or has one of the same name. README "PgBouncer" has the figures.
+        "prepare_threshold": None,
+    }
     connect_args.update(kwargs.pop("connect_args", {}))
     kwargs.setdefault("json_deserializer", jsonb.loads)  # JSON nested too deep to parse
     engine = create_engine(parsed, connect_args=connect_args, **kwargs)
     _ping_after_idle(engine)
+    pooler.connect_through_poolers(engine, read_only=read_only)
     if read_only:
         event.listen(engine, "connect", _assert_read_only)
     return engine
@@ -123,7 +150,11 @@ def _ping_after_idle(engine: Engine) -> None:
             raise DisconnectionError("connection lost while idle") from exc
 
 
-def _assert_read_only(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+def _assert_read_only(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    if pooler.is_pooled(record):  # each transaction begins READ ONLY instead (core.store.pooler)
+        if not getattr(dbapi_conn, "read_only", False):
+            raise DatabaseUnavailable("The connection is not read-only; not going on.")
+        return
     cur = dbapi_conn.cursor()
     try:
         cur.execute("SHOW default_transaction_read_only")
@@ -142,13 +173,35 @@ class Database:
     read_only: bool = False
     # For the embedded server this process started: start it again if it died.
     revive: Callable[[], bool] | None = None
+    # A hot standby for reading() (core.store.replica); writes and LISTEN stay on `url`.
+    replica_url: str | None = None
+    # Where the change feed LISTENs, when `url` goes through a pooler that can't (PgBouncer).
+    listen_url: str | None = None
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
+    replica: Replica | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.read_only = self.read_only or _read_only_everywhere
         self.engine = make_engine(self.url, read_only=self.read_only)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.replica_url:
+            # A ping at each checkout: a standby that went away is found before the read,
+            # which then goes to the primary, instead of failing half-way.
+            engine = make_engine(self.replica_url, read_only=True, pool_pre_ping=True)
+            self.replica = Replica(self.replica_url, engine, self.primary_lsn)
+
+    def primary_lsn(self) -> str | None:
+        """The primary's WAL position now (what a read after this must see)."""
+        with self.engine.connect() as conn:
+            value = conn.exec_driver_sql(PRIMARY_LSN_SQL).scalar()
+        return None if value is None else str(value)
+
+    def _wrote(self) -> None:
+        """After a commit: reads from the replica wait until it has replayed it."""
+        if self.replica is not None:
+            with contextlib.suppress(DBAPIError):
+                self.replica.want(self.primary_lsn())
 
     @property
     def display_url(self) -> str:
@@ -159,6 +212,7 @@ class Database:
         """One unit of work: commits on success, rolls back (and re-raises) on error."""
         with self.sessions.begin() as session:
             yield session
+        self._wrote()
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
         """work(session) in one transaction, run again (with backoff) if the server aborted it
@@ -169,6 +223,7 @@ class Database:
                 with self.sessions.begin() as session:
                     result = work(session)
                     committing = True
+                self._wrote()
                 return result
             except DBAPIError as exc:
                 if committing and _connection_lost(exc.orig):
@@ -188,8 +243,22 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            yield session
+        """A session for reads: on the replica when there is one that is usable and has
+        replayed every commit this Database has seen, else on the primary."""
+        replica = self.replica
+        on_replica = replica.session() if replica is not None else None
+        if on_replica is None:
+            with self.sessions() as session:
+                yield session
+            return
+        assert replica is not None
+        with on_replica:
+            try:
+                yield on_replica
+            except DBAPIError as exc:
+                if _connection_lost(exc.orig):
+                    replica.lost(exc)
+                raise
 
     def ping(self) -> None:
         try:
@@ -208,13 +277,27 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.close()
 
 
-def connect(target: config.DatabaseTarget, *, read_only: bool = False) -> Database:
+def connect(
+    target: config.DatabaseTarget,
+    *,
+    read_only: bool = False,
+    replica_url: str | None = None,
+    listen_url: str | None = None,
+) -> Database:
     """Open the target database, starting the embedded server when no URL was given."""
     url = embedded.start() if target.embedded else target.url
     assert url is not None
-    db = Database(url, read_only=read_only, revive=embedded.revive if target.embedded else None)
+    db = Database(
+        url,
+        read_only=read_only,
+        revive=embedded.revive if target.embedded else None,
+        replica_url=replica_url,
+        listen_url=listen_url,
+    )
     db.ping()
     return db
 

@@ -18,6 +18,14 @@ SPEC_TABLES = ["campaigns", "campaign_recipients", "email_tracking"]
 
 
 @pytest.fixture
+def db_url(direct_db_url) -> str:
+    """Never through a pooler: pg_dump and pg_restore keep session state (search_path, a
+    snapshot), which a transaction-mode pooler does not (README, "A read replica, and
+    PgBouncer": backups take the server's own URL)."""
+    return direct_db_url
+
+
+@pytest.fixture
 def seeded(db) -> dict[str, int]:
     with db.transaction() as s:
         seed(s)

@@ -128,21 +128,21 @@ def wait_until(predicate: Callable[[], bool], within: float = 3.0) -> bool:
     return True
 
 
-def test_first_change_is_a_resync_and_status_goes_live(db_url, consume):
-    consumer = live(consume, db_url)
+def test_first_change_is_a_resync_and_status_goes_live(listen_url, consume):
+    consumer = live(consume, listen_url)
 
     assert consumer.states() == [FeedState.CONNECTING, FeedState.LIVE]
     status = consumer.feed.status
     assert status.since.tzinfo is UTC
     assert status.detail.startswith("Listening for changes on postgresql://")
-    assert feed_backends(db_url) == 1
+    assert feed_backends(listen_url) == 1
 
 
-def test_commits_from_another_connection_name_their_campaign(db, db_url, consume):
+def test_commits_from_another_connection_name_their_campaign(db, listen_url, consume):
     with db.transaction() as s:
         first, second = make_campaign(s), make_campaign(s)
         [recipient] = make_recipients(s, second, 1)
-    consumer = live(consume, db_url)
+    consumer = live(consume, listen_url)
 
     started = time.monotonic()
     with db.transaction() as s:
@@ -161,10 +161,10 @@ def test_commits_from_another_connection_name_their_campaign(db, db_url, consume
     assert consumer.next_change() == ChangeSet(frozenset({first.id}))
 
 
-def test_a_rolled_back_transaction_sends_nothing(db, db_url, consume):
+def test_a_rolled_back_transaction_sends_nothing(db, listen_url, consume):
     with db.transaction() as s:
         first, second = make_campaign(s), make_campaign(s)
-    consumer = live(consume, db_url)
+    consumer = live(consume, listen_url)
 
     with db.sessions() as s:
         make_recipients(s, first, 5)
@@ -184,15 +184,15 @@ def _commit_burst(url: str, ids: list[int], commits: int) -> None:
             )
 
 
-def test_a_burst_queued_while_the_consumer_is_busy_comes_as_one_change_set(db, db_url):
+def test_a_burst_queued_while_the_consumer_is_busy_comes_as_one_change_set(db, listen_url):
     with db.transaction() as s:
         ids = [make_campaign(s).id for _ in range(3)]
-    feed = ChangeFeed(db_url)
+    feed = ChangeFeed(listen_url)
     changes = feed.changes(timeout=0.3)
     try:
         assert next(changes) == RESYNC
         # The generator is suspended, as while the app redraws: 200 commits pile up.
-        _commit_burst(db_url, ids, 200)
+        _commit_burst(listen_url, ids, 200)
         sets = []
         while (item := next(changes)) is not None:
             sets.append(item)
@@ -205,14 +205,14 @@ def test_a_burst_queued_while_the_consumer_is_busy_comes_as_one_change_set(db, d
     assert not any(c.resync for c in sets)
 
 
-def test_a_burst_during_slow_refreshes_is_coalesced_and_nothing_is_lost(db, db_url, consume):
+def test_a_burst_during_slow_refreshes_is_coalesced_and_nothing_is_lost(db, listen_url, consume):
     with db.transaction() as s:
         ids = [make_campaign(s).id for _ in range(3)]
     # Each change set costs the consumer 50 ms, as a redraw would.
-    consumer = live(consume, db_url, work=0.05)
+    consumer = live(consume, listen_url, work=0.05)
 
     started = time.monotonic()
-    _commit_burst(db_url, ids, 200)
+    _commit_burst(listen_url, ids, 200)
     burst = time.monotonic() - started
     sets: list[ChangeSet] = []
     while (change := consumer.next_change(within=0.6)) is not None:
@@ -224,17 +224,17 @@ def test_a_burst_during_slow_refreshes_is_coalesced_and_nothing_is_lost(db, db_u
     assert len(sets) < 100
 
 
-def test_a_payload_without_a_campaign_id_asks_for_a_resync(db_url, consume):
-    consumer = live(consume, db_url)
-    with psycopg.connect(db_url, autocommit=True) as conn:
+def test_a_payload_without_a_campaign_id_asks_for_a_resync(listen_url, consume):
+    consumer = live(consume, listen_url)
+    with psycopg.connect(listen_url, autocommit=True) as conn:
         conn.execute("NOTIFY campaign_changes, 'not a number'")
     assert consumer.next_change() == RESYNC
 
 
-def test_stop_from_another_thread_ends_the_generator_at_once(db_url, consume):
+def test_stop_from_another_thread_ends_the_generator_at_once(listen_url, consume):
     # A long timeout: only stop()'s wake-up, not the next timeout, can end it promptly.
-    consumer = live(consume, db_url, timeout=30)
-    assert feed_backends(db_url) == 1
+    consumer = live(consume, listen_url, timeout=30)
+    assert feed_backends(listen_url) == 1
 
     started = time.monotonic()
     consumer.feed.stop()
@@ -245,13 +245,13 @@ def test_stop_from_another_thread_ends_the_generator_at_once(db_url, consume):
     assert elapsed < 1.0
     assert consumer.feed.status.state is FeedState.STOPPED
     assert consumer.states()[-1] is FeedState.STOPPED
-    assert wait_until(lambda: feed_backends(db_url) == 0)
+    assert wait_until(lambda: feed_backends(listen_url) == 0)
     # A stopped feed stays stopped.
     assert list(consumer.feed.changes(timeout=0.1)) == []
 
 
-def test_one_consumer_at_a_time(db_url):
-    feed = ChangeFeed(db_url)
+def test_one_consumer_at_a_time(listen_url):
+    feed = ChangeFeed(listen_url)
     first = feed.changes(timeout=0.1)
     try:
         assert next(first) == RESYNC
@@ -260,7 +260,7 @@ def test_one_consumer_at_a_time(db_url):
     finally:
         first.close()
     assert feed.status.state is FeedState.STOPPED
-    assert wait_until(lambda: feed_backends(db_url) == 0)
+    assert wait_until(lambda: feed_backends(listen_url) == 0)
 
 
 def test_unreachable_server_is_retried_with_the_password_masked(consume):
@@ -288,13 +288,13 @@ def test_stop_while_waiting_to_retry_is_prompt(consume):
     assert time.monotonic() - started < 1.0
 
 
-def test_a_killed_connection_is_replaced_and_a_resync_follows(db, db_url, consume):
+def test_a_killed_connection_is_replaced_and_a_resync_follows(db, listen_url, consume):
     with db.transaction() as s:
         campaign = make_campaign(s)
-    consumer = live(consume, db_url)
+    consumer = live(consume, listen_url)
     live_since = consumer.feed.status.since
 
-    with psycopg.connect(db_url, autocommit=True) as conn:
+    with psycopg.connect(listen_url, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = %s AND datname = current_database()",
@@ -329,8 +329,8 @@ class PooledChangeFeed(ChangeFeed):
         )
 
 
-def test_refused_listen_falls_back_to_polling(db, db_url, consume):
-    consumer = consume(db_url, PooledChangeFeed, timeout=0.05, poll_interval=0.2)
+def test_refused_listen_falls_back_to_polling(db, listen_url, consume):
+    consumer = consume(listen_url, PooledChangeFeed, timeout=0.05, poll_interval=0.2)
 
     polls = [consumer.timed_change(within=2) for _ in range(4)]
     assert all(p is not None and p[1] == RESYNC for p in polls)
@@ -341,7 +341,7 @@ def test_refused_listen_falls_back_to_polling(db, db_url, consume):
     assert "transaction pooling" in detail and "every 0.2 s" in detail
     assert consumer.wakeups >= 3  # None between polls, so a consumer can check for cancel
     # Polling holds no connection.
-    assert feed_backends(db_url) == 0
+    assert feed_backends(listen_url) == 0
 
 
 @pytest.mark.slow

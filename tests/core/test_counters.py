@@ -131,7 +131,9 @@ def test_concurrent_plain_sql_writers_keep_counters_exact(db, db_url):
         # Transactions of several statements that lock overlapping rows can deadlock (the
         # counters add the campaign row to what each one holds); like any real writer, retry.
         try:
-            with psycopg.connect(db_url, autocommit=False) as conn:
+            # No server-side prepares: through a transaction-mode pooler (CI's second pass)
+            # the next transaction may run on another server connection.
+            with psycopg.connect(db_url, autocommit=False, prepare_threshold=None) as conn:
                 for step in range(60):
                     col = columns[(seed + step) % len(columns)]
                     chunk = ids[(seed * 37 + step * 11) % len(ids) :][:25]
@@ -199,7 +201,7 @@ def test_service_threads_and_a_plain_sql_writer_keep_counters_exact(db, db_url):
     def plain_sql() -> None:
         rng = random.Random(99)
         try:
-            with psycopg.connect(db_url, autocommit=True) as conn:
+            with psycopg.connect(db_url, autocommit=True, prepare_threshold=None) as conn:
                 for _ in range(150):
                     chunk = rng.sample(ids, 20)
                     column = rng.choice(["sent_at", "opened_at", "clicked_at", "replied_at"])

@@ -1,10 +1,12 @@
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from core.store import Database
 from core.store import db as core_db
 
 
@@ -26,7 +28,17 @@ def test_an_idle_pooled_connection_that_died_is_replaced(db, db_url, monkeypatch
         assert s.execute(text("SELECT 2")).scalar() == 2
 
 
-def test_back_to_back_use_is_not_pinged(db, db_url):
+@pytest.fixture
+def direct_db(direct_db_url) -> Iterator[Database]:
+    """Not through a pooler, which would open a new server connection where this test
+    wants the killed one to surface."""
+    database = Database(direct_db_url)
+    yield database
+    database.close()
+
+
+def test_back_to_back_use_is_not_pinged(direct_db, direct_db_url):
+    db, db_url = direct_db, direct_db_url
     with db.reading() as s:
         s.execute(text("SELECT 1"))
     _kill_others(db_url)

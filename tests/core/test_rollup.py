@@ -221,7 +221,7 @@ def test_a_deleted_campaign_leaves_no_rollup_and_truncate_empties_it(db, db_url,
     # Deleted with triggers off (as core.demo.reset does): discard takes the rollup away.
     second = list(world)[1]
     with psycopg.connect(db_url) as conn:
-        conn.execute("SET session_replication_role = replica")
+        conn.execute("SET LOCAL session_replication_role = replica")  # never a pooled session's
         for sql_text in (
             "DELETE FROM email_tracking e USING campaign_recipients r"
             " WHERE r.id = e.campaign_recipient_id AND r.campaign_id = %s",
@@ -247,7 +247,7 @@ def test_rebuild_after_a_load_that_skipped_the_triggers(db, db_url, world):
     every = [r for rids in world.values() for r in rids]
     pk = next(iter(world))
     with psycopg.connect(db_url) as conn:
-        conn.execute("SET session_replication_role = replica")  # as core.demo.large loads
+        conn.execute("SET LOCAL session_replication_role = replica")  # as core.demo.large
         _plain_insert(conn, rng, world[pk], 300)
     with db.reading() as s:
         assert an.campaign_stats(s, pk).total_opens == 0  # nothing counted yet

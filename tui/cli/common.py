@@ -54,7 +54,12 @@ def connect(args: argparse.Namespace, *, migrate: bool = True) -> store.Database
     target = config.resolve(args.database_url)
     if target.embedded:
         print(f"Using the {target.describe()}", file=sys.stderr)
-    database = store.connect(target, read_only=getattr(args, "read_only", False))
+    database = store.connect(
+        target,
+        read_only=getattr(args, "read_only", False),
+        replica_url=config.replica_url(getattr(args, "replica_url", None)),
+        listen_url=config.listen_url(getattr(args, "listen_url", None)),
+    )
     try:
         if migrate and database.read_only:
             store.check_readable(database.url)
@@ -98,17 +103,21 @@ def run_handler(args: argparse.Namespace) -> int:
     """args.handler(args); what goes wrong outside the program (refused input, the database, a
     file or stdout that can't be written) as `error: ...` on stderr and exit 1."""
     dsn = config.resolve(args.database_url).url
+    others = [
+        config.replica_url(getattr(args, "replica_url", None)),
+        config.listen_url(getattr(args, "listen_url", None)),
+    ]
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # a full or closed stdout fails here, not at exit
         return code
     except CampaignConsoleError as exc:
-        print_error(config.mask_secrets(str(exc), dsn))
+        print_error(_masked(str(exc), dsn, others))
         return 1
     except KeyboardInterrupt:
         return 130
     except OSError as exc:  # a file or stdout that can't be written (not the database's)
-        print_error(config.mask_secrets(outer_edge.os_error_message(exc), dsn))
+        print_error(_masked(outer_edge.os_error_message(exc), dsn, others))
         return 1
     except Exception as exc:
         # A database failure (a timeout, a full disk, a lost server) is a message, not a
@@ -116,5 +125,11 @@ def run_handler(args: argparse.Namespace) -> int:
         explained = store.explain(exc, dsn)
         if explained is None:
             raise
-        print_error(str(explained))
+        print_error(_masked(str(explained), None, others))
         return 1
+
+
+def _masked(text: str, dsn: str | None, others: list[str | None]) -> str:
+    for url in (dsn, *others):
+        text = config.mask_secrets(text, url)
+    return text

@@ -47,6 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read-only database sessions; commands that write are refused",
     )
+    parser.add_argument(
+        "--replica-url",
+        metavar="URL",
+        help="a hot standby for the screens' reads (default: $DATABASE_REPLICA_URL); "
+        "writes and LISTEN stay on the database",
+    )
+    parser.add_argument(
+        "--listen-url",
+        metavar="URL",
+        help="a direct connection to the primary for live refresh, when the database URL "
+        "is a pooler's (default: $DATABASE_LISTEN_URL); without it the app polls there",
+    )
     parser.set_defaults(handler=cmd_app)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     # The order of `campaigns --help`.
@@ -67,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the `campaigns` command itself: its URL out of `ps` (tui.hide_url)
-        hide_url.reexec_without_database_url()
+        hide_url.reexec_without_urls()
     exit_on_signals()
     try:
         outer_edge.check_arguments(sys.argv[1:] if argv is None else argv)
