@@ -67,6 +67,7 @@ from core.store.tracking_tables import (
     CampaignLink,
     Delivery,
     Setting,
+    Template,
     TrackingSecret,
 )
 
@@ -97,6 +98,7 @@ __all__ = [
     "Setting",
     "Suppression",
     "SuppressionReason",
+    "Template",
     "TrackingSecret",
     "User",
     "alembic_config",
