@@ -18,6 +18,7 @@ that HTML. Links are saved in the caller's transaction: commit it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +100,11 @@ def set_mail_from(session: Session, value: str) -> str:
     return checked
 
 
+def _one_line(value: str) -> str:
+    """A header's text: whitespace runs as one space, control characters dropped."""
+    return " ".join("".join(c for c in value if c.isprintable() or c.isspace()).split())
+
+
 def sending_domain(from_address: str) -> str:
     return parseaddr(from_address)[1].rpartition("@")[2]
 
@@ -167,7 +173,7 @@ class CampaignMail:
     ) -> EmailMessage:
         token = sign(self.ring, self.campaign_pk, r.id)
         values = self.fields(r, token)
-        subject = " ".join(render_limited(self.compiled[0], values, "subject").split())
+        subject = _one_line(render_limited(self.compiled[0], values, "subject"))
         html_part = self.html(session, r, values)
         if self.compiled[2] is not None:
             plain = render_limited(self.compiled[2], values, "text body")
@@ -176,7 +182,7 @@ class CampaignMail:
         msg = EmailMessage()
         msg["From"] = self.from_address
         try:
-            msg["To"] = Address(display_name=r.name, addr_spec=r.email)
+            msg["To"] = Address(display_name=_one_line(r.name), addr_spec=r.email)
         except (ValueError, IndexError):
             raise InvalidInput(f"{r.email!r} is not an address a message can be sent to.") from None
         msg["Subject"] = subject
@@ -190,6 +196,10 @@ class CampaignMail:
         msg[HEADER_RECIPIENT] = str(r.id)
         msg.set_content(plain)
         msg.add_alternative(html_part, subtype="html")
+        # The same message renders to the same bytes: a boundary of its content's digest
+        # (which that content can't contain), not a random one.
+        digest = hashlib.sha256(f"{plain}\x00{html_part}".encode()).hexdigest()[:32]
+        msg.set_boundary(f"=_cc_{digest}")
         return msg
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
