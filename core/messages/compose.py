@@ -64,6 +64,11 @@ _RECIPIENT = text(
     "SELECT r.id, r.email_address, l.name, l.company FROM campaign_recipients r"
     " LEFT JOIN leads l ON l.id = r.lead_id WHERE r.id = :id AND r.campaign_id = :pk"
 )
+_CAMPAIGN_FOR = text(
+    "SELECT c.id FROM campaigns c WHERE EXISTS (SELECT 1 FROM campaign_recipients r"
+    " WHERE r.campaign_id = c.id AND lower(r.email_address) = lower(:email))"
+    " ORDER BY c.template_id IS NOT DISTINCT FROM :t DESC, c.id DESC LIMIT 1"
+)
 _FIRST = text(
     "SELECT email_address FROM campaign_recipients WHERE campaign_id = :pk ORDER BY id LIMIT 1"
 )
@@ -203,25 +208,31 @@ class CampaignMail:
         return msg
 
 
-def prepare(session: Session, campaign: int | str) -> CampaignMail:
-    """A campaign's shared parts; NotFound without a campaign, InvalidInput without a
-    template. May create the first signing key (core.tracking.keys): commit."""
+def prepare(
+    session: Session, campaign: int | str, *, template: int | str | None = None
+) -> CampaignMail:
+    """A campaign's shared parts, with its own template or the one given; NotFound without a
+    campaign, InvalidInput without a template. May create the first signing key: commit."""
     pk, _ = campaign_key(session, campaign)
     row = session.execute(_CAMPAIGN, {"pk": pk}).one()
-    if row.template_id is None:
+    if template is not None:
+        chosen = get_template(session, template)
+    elif row.template_id is None:
         raise InvalidInput(f"Campaign {row.campaign_id} has no template: give it one first.")
-    try:
-        template = get_template(session, row.template_id)
-    except NotFound:
-        raise InvalidInput(
-            f"Campaign {row.campaign_id} names template {row.template_id}, which does not exist."
-        ) from None
+    else:
+        try:
+            chosen = get_template(session, row.template_id)
+        except NotFound:
+            raise InvalidInput(
+                f"Campaign {row.campaign_id} names template {row.template_id}, which does not"
+                " exist."
+            ) from None
     sender = mail_from(session)
     return CampaignMail(
         campaign_pk=pk,
         campaign_id=row.campaign_id,
         campaign_name=row.name,
-        template=template,
+        template=chosen,
         ring=load_keyring(session),
         base_url=public_url(session),
         from_address=sender,
@@ -235,12 +246,28 @@ def recipient(session: Session, mail: CampaignMail, email: str) -> Recipient:
     return Recipient(r.id, r.email_address, r.name or "", r.company or "")
 
 
+def campaign_for(session: Session, template: int | str, email: str) -> int:
+    """A campaign `email` is a recipient of, for rendering `template` to it: one that uses the
+    template if any, the newest first. NotFound when no campaign has that recipient."""
+    row = get_template(session, template)
+    pk = session.execute(_CAMPAIGN_FOR, {"email": email, "t": row.id}).scalar_one_or_none()
+    if pk is None:
+        raise NotFound(f"{email!r} is no campaign's recipient: a message needs a campaign.")
+    return int(pk)
+
+
 def message_for(
-    session: Session, campaign: int | str, email: str, *, now: datetime | None = None
+    session: Session,
+    campaign: int | str,
+    email: str,
+    *,
+    template: int | str | None = None,
+    now: datetime | None = None,
 ) -> EmailMessage:
-    """The message `campaign` (campaign_id or row id) sends to its recipient `email`, dated
-    `now` (default: the current time). Saves the links it carries: commit."""
-    mail = prepare(session, campaign)
+    """The message `campaign` (campaign_id or row id) sends to its recipient `email` (with
+    another template if given), dated `now` (default: the current time). Saves the links it
+    carries: commit."""
+    mail = prepare(session, campaign, template=template)
     return mail.message(session, recipient(session, mail, email), date=now or datetime.now(UTC))
 
 

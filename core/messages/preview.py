@@ -38,9 +38,12 @@ def parts(msg: EmailMessage) -> tuple[str, str]:
     )
 
 
-def preview(session: Session, campaign: int | str, email: str) -> Preview:
-    """The message `campaign` sends to `email`, for reading. Saves its links: commit."""
-    msg = message_for(session, campaign, email)
+def preview(
+    session: Session, campaign: int | str, email: str, *, template: int | str | None = None
+) -> Preview:
+    """The message `campaign` sends to `email` (with another template if given), for
+    reading. Saves its links: commit."""
+    msg = message_for(session, campaign, email, template=template)
     plain, html = parts(msg)
     html_text, found = to_text(html)
     ids = parse_message_id(str(msg["Message-ID"]))

@@ -72,7 +72,7 @@ def test_message_for_a_recipient(session, world):
     assert msg["X-Campaign-Console-Recipient"] == str(rids[0])
     plain, html = messages.parts(msg)
     assert "Spring &lt;Launch&gt;" in html  # fields escaped in HTML
-    assert "style=\"color: #123456;\"" in html  # CSS inlined
+    assert 'style="color: #123456;"' in html  # CSS inlined
     assert "mailto:help@example.com" in html and "tel:+441234" in html
     assert 'href="https://private.example.com/"' in html
     assert "https://shop.example.com" not in html
@@ -134,13 +134,17 @@ def test_text_body_used_when_given(session, world):
         ({"html_body": "{% for i in range(10**9) %}{% endfor %}"}, "'**'"),
         ({"html_body": "{% for i in range(99999999) %}{% endfor %}"}, "range() gives at most"),
         (
-            {"html_body": "{% for a in range(999) %}{% for b in range(999) %}"
-             "{% for c in range(999) %}{% endfor %}{% endfor %}{% endfor %}"},
+            {
+                "html_body": "{% for a in range(999) %}{% for b in range(999) %}"
+                "{% for c in range(999) %}{% endfor %}{% endfor %}{% endfor %}"
+            },
             "loops nest at most 2",
         ),
         (
-            {"html_body": "{% for a in range(999) %}{% for b in range(999) %}"
-             "{{ email }}{{ email }}{{ email }}{% endfor %}{% endfor %}"},
+            {
+                "html_body": "{% for a in range(999) %}{% for b in range(999) %}"
+                "{{ email }}{{ email }}{{ email }}{% endfor %}{% endfor %}"
+            },
             "renders to more than",
         ),
         ({"html_body": "{% for x in email recursive %}{{ loop(x) }}{% endfor %}"}, "recursive"),
@@ -175,7 +179,10 @@ def test_markup_in_fields_rendered_literally(session):
     c = make_campaign(session, "camp_hostile", name="<script>x</script>", template_id=t.id)
     session.execute(
         text("INSERT INTO leads (email, name, company) VALUES ('h@x.test', :n, :c)"),
-        {"n": '<a href="https://evil.test">{{ 7*7 }}</a>\r\nBcc: all@x.test', "c": "&amp; \x1b[31m"},
+        {
+            "n": '<a href="https://evil.test">{{ 7*7 }}</a>\r\nBcc: all@x.test',
+            "c": "&amp; \x1b[31m",
+        },
     )
     session.execute(
         text(
@@ -197,7 +204,9 @@ def test_delete_refused_while_an_unfinished_campaign_uses_it(session, world):
     with pytest.raises(Conflict, match="camp_mail \\(draft\\)"):
         messages.delete_template(session, t.id)
     session.rollback()
-    session.execute(text("UPDATE campaigns SET status = 'completed' WHERE campaign_id = 'camp_mail'"))
+    session.execute(
+        text("UPDATE campaigns SET status = 'completed' WHERE campaign_id = 'camp_mail'")
+    )
     assert messages.delete_template(session, "Launch").id == t.id
 
 
