@@ -162,15 +162,21 @@ class CampaignMail:
         ring, pk, base = self.ring, self.campaign_pk, self.base_url
         positions = self.positions
 
-        def track(url: str) -> str:
+        missing: list[str] = []
+
+        def track(url: str) -> str | None:
             position = positions.get(url)
             if position is None:
-                position = save_links(session, pk, [url])[0]
-                positions[url] = position
+                missing.append(url)
+                return None
             return click_url(base, sign(ring, pk, r.id, position), position)
 
-        token = sign(ring, pk, r.id)
-        with_links = rewrite(rendered, track, open_url(base, token))
+        pixel = open_url(base, sign(ring, pk, r.id))
+        with_links = rewrite(rendered, track, pixel)
+        if missing:  # links not saved yet: saved at once, and the rewrite done again
+            positions.update(zip(missing, save_links(session, pk, missing), strict=True))
+            missing.clear()
+            with_links = rewrite(rendered, track, pixel)
         return str(_INLINER.inline(with_links))
 
     def message(

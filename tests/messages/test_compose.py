@@ -95,7 +95,7 @@ def test_message_id_and_links_stable(session, world):
 
 
 def test_forged_bounce_address(session, world):
-    pk, rids, email, _ = world
+    _pk, rids, email, _ = world
     msg = messages.message_for(session, "camp_mail", email)
     ring = load_keyring(session)
     addr = msg["Return-Path"].strip("<>")
@@ -195,7 +195,7 @@ def test_markup_in_fields_rendered_literally(session):
     _, html = messages.parts(msg)
     assert '&lt;a href="https://evil.test"&gt;{{ 7*7 }}&lt;/a&gt;' in html  # text, not a tag
     assert "&amp;amp;" in html
-    assert "Bcc" not in msg.keys() and "\n" not in msg["Subject"]
+    assert "Bcc" not in msg and "\n" not in msg["Subject"]
     assert campaign_links(session, c.id) == ()  # a field's markup is no link
 
 
