@@ -14,6 +14,7 @@ from core.messages.compose import (
     message_for,
     prepare,
     recipient,
+    sample_recipient,
     set_mail_from,
 )
 from core.messages.files import (
@@ -22,6 +23,7 @@ from core.messages.files import (
     decode,
     file_of,
     parse_file,
+    save_file,
     strip_notes,
     with_note,
 )
@@ -74,6 +76,8 @@ __all__ = [
     "preview",
     "recipient",
     "rewrite",
+    "sample_recipient",
+    "save_file",
     "set_mail_from",
     "strip_notes",
     "text_part",

@@ -69,6 +69,11 @@ _CAMPAIGN_FOR = text(
     " WHERE r.campaign_id = c.id AND lower(r.email_address) = lower(:email))"
     " ORDER BY c.template_id IS NOT DISTINCT FROM :t DESC, c.id DESC LIMIT 1"
 )
+_SAMPLE = text(
+    "SELECT c.id, (SELECT r.email_address FROM campaign_recipients r WHERE r.campaign_id = c.id"
+    " ORDER BY r.id LIMIT 1) FROM campaigns c WHERE c.total_recipients > 0"
+    " ORDER BY c.template_id IS NOT DISTINCT FROM :t DESC, c.id DESC LIMIT 1"
+)
 _FIRST = text(
     "SELECT email_address FROM campaign_recipients WHERE campaign_id = :pk ORDER BY id LIMIT 1"
 )
@@ -260,6 +265,14 @@ def campaign_for(session: Session, template: int | str, email: str) -> int:
     if pk is None:
         raise NotFound(f"{email!r} is no campaign's recipient: a message needs a campaign.")
     return int(pk)
+
+
+def sample_recipient(session: Session, template: int | str) -> tuple[int, str] | None:
+    """(campaign, email) to preview `template` with: the first recipient of the newest
+    campaign that uses it, else of the newest campaign with any; None when there is none."""
+    row = get_template(session, template)
+    found = session.execute(_SAMPLE, {"t": row.id}).first()
+    return None if found is None else (int(found[0]), str(found[1]))
 
 
 def message_for(

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from core.errors import InvalidInput
-from core.messages.templates import TemplateRow
+from core.messages.templates import TemplateRow, add_template, edit_template
 
 TEXT_MARKER = "--- text part ---"
 NOTE = "#!"
@@ -104,3 +106,20 @@ def parse_file(content: str) -> TemplateFile:
         headers["name"], headers["subject"], html_body + ("\n" if marker else ""),
         text_body if marker else None,
     )  # fmt: skip
+
+
+def save_file(session: Session, template_id: int | None, f: TemplateFile) -> TemplateRow:
+    """A new template from the file (template_id None), or the template replaced by it."""
+    if template_id is None:
+        return add_template(
+            session, name=f.name, subject=f.subject, html_body=f.html_body, text_body=f.text_body
+        )
+    return edit_template(
+        session,
+        template_id,
+        name=f.name,
+        subject=f.subject,
+        html_body=f.html_body,
+        text_body=f.text_body,
+        clear_text=f.text_body is None,
+    )

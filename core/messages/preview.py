@@ -4,6 +4,7 @@ part as readable text with the links listed (tracked URL and where it goes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import cast
 
@@ -39,11 +40,16 @@ def parts(msg: EmailMessage) -> tuple[str, str]:
 
 
 def preview(
-    session: Session, campaign: int | str, email: str, *, template: int | str | None = None
+    session: Session,
+    campaign: int | str,
+    email: str,
+    *,
+    template: int | str | None = None,
+    now: datetime | None = None,
 ) -> Preview:
-    """The message `campaign` sends to `email` (with another template if given), for
-    reading. Saves its links: commit."""
-    msg = message_for(session, campaign, email, template=template)
+    """The message `campaign` sends to `email` (with another template if given), dated
+    `now`, for reading. Saves its links: commit."""
+    msg = message_for(session, campaign, email, template=template, now=now)
     plain, html = parts(msg)
     html_text, found = to_text(html)
     ids = parse_message_id(str(msg["Message-ID"]))

@@ -58,28 +58,14 @@ def _said(row: TemplateRow, verb: str) -> None:
 
 def cmd_add(args: argparse.Namespace, db: store.Database) -> int:
     f = _read(args.file)
-    row = db.run(
-        lambda s: messages.add_template(
-            s, name=f.name, subject=f.subject, html_body=f.html_body, text_body=f.text_body
-        )
-    )
+    row = _save(db, None, f)
     _said(row, "added")
     print(row.id)
     return 0
 
 
-def _save(db: store.Database, template_id: int, f: TemplateFile) -> TemplateRow:
-    return db.run(
-        lambda s: messages.edit_template(
-            s,
-            template_id,
-            name=f.name,
-            subject=f.subject,
-            html_body=f.html_body,
-            text_body=f.text_body,
-            clear_text=f.text_body is None,
-        )
-    )
+def _save(db: store.Database, template_id: int | None, f: TemplateFile) -> TemplateRow:
+    return db.run(lambda s: messages.save_file(s, template_id, f))
 
 
 def cmd_edit(args: argparse.Namespace, db: store.Database) -> int:
