@@ -3,6 +3,7 @@ template language (sandbox: Jinja2's sandbox, strict, cut to the fields), the HT
 pixel and text (markup), the message of one recipient with its headers (compose), and a
 preview of it for reading (preview)."""
 
+from core.messages import skeleton
 from core.messages.compose import (
     DEFAULT_FROM,
     CampaignMail,
@@ -79,6 +80,7 @@ __all__ = [
     "sample_recipient",
     "save_file",
     "set_mail_from",
+    "skeleton",
     "strip_notes",
     "text_part",
     "to_text",

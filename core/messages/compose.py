@@ -18,7 +18,6 @@ that HTML. Links are saved in the caller's transaction: commit it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +33,9 @@ from sqlalchemy.orm import Session
 from core.campaigns import campaign_key
 from core.errors import InvalidInput, NotFound
 from core.messages.markup import rewrite, text_part
+from core.messages.mime import address, assemble
 from core.messages.sandbox import HTML_ENV, TEXT_ENV, render_limited
+from core.messages.skeleton import Skeleton, build, marked, plain_fields_only
 from core.messages.templates import TemplateRow, get_template
 from core.tracking import (
     HEADER_CAMPAIGN,
@@ -58,6 +59,7 @@ from core.tracking.urls import find_recipient_id
 MAIL_FROM_SETTING = "mail_from"
 DEFAULT_FROM = "Campaign Console <campaigns@localhost>"
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+MAX_SKELETONS = 64  # shapes of one campaign's HTML kept (its if-branches); past it: in full
 
 _CAMPAIGN = text("SELECT campaign_id, name, template_id FROM campaigns WHERE id = :pk")
 _RECIPIENT = text(
@@ -142,6 +144,8 @@ class CampaignMail:
     domain: str
     positions: dict[str, int] = field(default_factory=dict)
     compiled: tuple[Any, Any, Any | None] = field(init=False)
+    skeletons: dict[str, Skeleton | None] = field(default_factory=dict)  # by marked render
+    fast: bool = field(init=False)
 
     def __post_init__(self) -> None:
         t = self.template
@@ -150,6 +154,7 @@ class CampaignMail:
             HTML_ENV.from_string(t.html_body),
             None if t.text_body is None else TEXT_ENV.from_string(t.text_body),
         )
+        self.fast = plain_fields_only(t.html_body)
 
     def fields(self, r: Recipient, token: str) -> Mapping[str, str]:
         return {
@@ -160,6 +165,53 @@ class CampaignMail:
             "campaign_id": self.campaign_id,
             "unsubscribe_url": unsubscribe_url(self.base_url, token),
         }
+
+    def _positions(self, session: Session, urls: list[str]) -> Mapping[str, int]:
+        missing = list(dict.fromkeys(u for u in urls if u not in self.positions))
+        if missing:
+            saved = save_links(session, self.campaign_pk, missing)
+            self.positions.update(zip(missing, saved, strict=True))
+        return self.positions
+
+    def _skeleton(self, session: Session, values: Mapping[str, str]) -> Skeleton | None:
+        if not self.fast:
+            return None
+        rendered = render_limited(self.compiled[1], marked(values), "html body")
+        if rendered in self.skeletons:
+            return self.skeletons[rendered]
+        made = build(
+            rendered,
+            lambda urls: self._positions(session, urls),
+            lambda document: str(_INLINER.inline(document)),
+            with_text=self.compiled[2] is None,
+        )
+        if len(self.skeletons) < MAX_SKELETONS:
+            self.skeletons[rendered] = made
+        return made
+
+    def parts(self, session: Session, r: Recipient, values: Mapping[str, str]) -> tuple[str, str]:
+        """(text part, HTML part): from the campaign's skeleton when it has one."""
+        skeleton = self._skeleton(session, values)
+        if skeleton is None:
+            html_part = self.html(session, r, values)
+            if self.compiled[2] is not None:
+                return render_limited(self.compiled[2], values, "text body"), html_part
+            return text_part(html_part), html_part
+        ring, pk, base = self.ring, self.campaign_pk, self.base_url
+
+        signed: dict[int, str] = {}
+
+        def clicks(position: int) -> str:
+            url = signed.get(position)
+            if url is None:
+                url = signed[position] = click_url(base, sign(ring, pk, r.id, position), position)
+            return url
+
+        token = values["unsubscribe_url"].rsplit("/", 2)[-2]
+        html_part, plain = skeleton.fill(values, clicks, open_url(base, token))
+        if plain is None:
+            plain = render_limited(self.compiled[2], values, "text body")
+        return plain, html_part
 
     def html(self, session: Session, r: Recipient, values: Mapping[str, str]) -> str:
         """The HTML part: rendered, links tracked, pixel, CSS inlined."""
@@ -190,33 +242,23 @@ class CampaignMail:
         token = sign(self.ring, self.campaign_pk, r.id)
         values = self.fields(r, token)
         subject = _one_line(render_limited(self.compiled[0], values, "subject"))
-        html_part = self.html(session, r, values)
-        if self.compiled[2] is not None:
-            plain = render_limited(self.compiled[2], values, "text body")
-        else:
-            plain = text_part(html_part)
-        msg = EmailMessage()
-        msg["From"] = self.from_address
-        try:
-            msg["To"] = Address(display_name=_one_line(r.name), addr_spec=r.email)
-        except (ValueError, IndexError):
-            raise InvalidInput(f"{r.email!r} is not an address a message can be sent to.") from None
-        msg["Subject"] = subject
-        if date is not None:
-            msg["Date"] = format_datetime(date)
-        msg["Message-ID"] = message_id(self.campaign_pk, r.id, self.domain)
-        msg["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg["Return-Path"] = f"<{bounce_address(self.ring, self.campaign_pk, r.id, self.domain)}>"
-        msg[HEADER_CAMPAIGN] = self.campaign_id
-        msg[HEADER_RECIPIENT] = str(r.id)
-        msg.set_content(plain)
-        msg.add_alternative(html_part, subtype="html")
-        # The same message renders to the same bytes: a boundary of its content's digest
-        # (which that content can't contain), not a random one.
-        digest = hashlib.sha256(f"{plain}\x00{html_part}".encode()).hexdigest()[:32]
-        msg.set_boundary(f"=_cc_{digest}")
-        return msg
+        plain, html_part = self.parts(session, r, values)
+        headers = [
+            ("From", self.from_address),
+            ("To", address(_one_line(r.name), r.email)),
+            ("Subject", subject),
+            *((("Date", format_datetime(date)),) if date is not None else ()),
+            ("Message-ID", message_id(self.campaign_pk, r.id, self.domain)),
+            ("List-Unsubscribe", f"<{values['unsubscribe_url']}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            (
+                "Return-Path",
+                f"<{bounce_address(self.ring, self.campaign_pk, r.id, self.domain, token)}>",
+            ),
+            (HEADER_CAMPAIGN, self.campaign_id),
+            (HEADER_RECIPIENT, str(r.id)),
+        ]
+        return assemble(headers, plain, html_part)
 
 
 def prepare(

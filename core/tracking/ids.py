@@ -54,9 +54,13 @@ def check_domain(domain: object) -> str:
     return domain
 
 
-def bounce_address(ring: KeyRing, campaign_pk: int, recipient_id: int, domain: str) -> str:
-    """The VERP return path of one recipient's message: bounces+TOKEN@domain."""
-    return f"{BOUNCE_LOCAL}+{sign(ring, campaign_pk, recipient_id)}@{check_domain(domain)}"
+def bounce_address(
+    ring: KeyRing, campaign_pk: int, recipient_id: int, domain: str, token: str | None = None
+) -> str:
+    """The VERP return path of one recipient's message: bounces+TOKEN@domain (`token`: the
+    recipient's token when the caller has signed it already)."""
+    token = sign(ring, campaign_pk, recipient_id) if token is None else token
+    return f"{BOUNCE_LOCAL}+{token}@{check_domain(domain)}"
 
 
 def parse_bounce_address(ring: KeyRing, address: str) -> Claim | None:

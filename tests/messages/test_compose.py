@@ -193,8 +193,10 @@ def test_markup_in_fields_rendered_literally(session):
     )
     msg = messages.message_for(session, "camp_hostile", "h@x.test")
     _, html = messages.parts(msg)
-    assert '&lt;a href="https://evil.test"&gt;{{ 7*7 }}&lt;/a&gt;' in html  # text, not a tag
-    assert "&amp;amp;" in html
+    shown, found = messages.to_text(html)
+    assert '<a href="https://evil.test">{{ 7*7 }}</a>' in shown  # text, not a tag
+    assert "&amp;" in shown
+    assert not any("evil.test" in u for u in found)
     assert "Bcc" not in msg and "\n" not in msg["Subject"]
     assert campaign_links(session, c.id) == ()  # a field's markup is no link
 
@@ -231,3 +233,56 @@ def test_mail_from_checked(session):
         with pytest.raises(InvalidInput):
             messages.set_mail_from(session, bad)
     assert messages.mail_from(session) == messages.DEFAULT_FROM
+
+
+FAST_CASES = [
+    "<p>Hi {{ name }} ({{ email }})</p><a href='https://a.example/x?y=1&amp;z=[2]'>a</a>",
+    "<p>{% if company %}At {{ company }}{% else %}Hello{% endif %} {{ name or 'you' }}</p>"
+    '<a href="https://b.example/" title="{{ name }}">b</a>'
+    "<a href=\"{{ unsubscribe_url }}\">u</a>{% if name == 'Lead 1' %}<b>one</b>{% endif %}",
+    "<html><head><style>td { color: red }</style></head><body><table><tr><td>{{ name }}</td>"
+    '</tr></table><img alt="{{ company }}" src="https://c.example/i.png"></body></html>',
+]
+
+
+@pytest.mark.parametrize("body", FAST_CASES)
+def test_skeleton_means_what_the_full_rendering_does(session, body):
+    """The campaign's skeleton (core.messages.skeleton) and the full path, on recipients whose
+    values hold markup, quotes, ampersands and non-ASCII: the same text, links and pixel."""
+    t = messages.add_template(session, name="Fast", subject="S {{ name }}", html_body=body)
+    c = make_campaign(session, "camp_fast", name="Fast", template_id=t.id)
+    make_recipients(session, c, 2)
+    session.execute(
+        text("UPDATE leads SET name = :n, company = :c WHERE id = (SELECT min(id) FROM leads)"),
+        {"n": "Zoë \"<b>\" & 'x'", "c": "A&amp;B <i>"},
+    )
+    emails = session.scalars(text("SELECT email_address FROM campaign_recipients")).all()
+    fast = messages.prepare(session, "camp_fast")
+    slow = messages.prepare(session, "camp_fast")
+    slow.fast = False
+    assert fast.fast
+    for address in emails:
+        r = messages.recipient(session, fast, address)
+        a_text, a_html = messages.parts(fast.message(session, r, date=T0))
+        b_text, b_html = messages.parts(slow.message(session, r, date=T0))
+        assert messages.to_text(a_html) == messages.to_text(b_html)
+        assert " ".join(a_text.split()) == " ".join(b_text.split())
+    assert len(fast.skeletons) >= 1
+
+
+def test_fields_in_filters_or_links_take_the_full_path(session):
+    for body in ("<p>{{ name|upper }}</p>", "<p>{% for c in name %}{{ c }}{% endfor %}</p>"):
+        assert not messages.skeleton.plain_fields_only(body)
+    t = messages.add_template(
+        session,
+        name="Per",
+        subject="S",
+        html_body='<a href="https://x.example/?e={{ email }}">x</a>',
+    )
+    c = make_campaign(session, "camp_per", template_id=t.id)
+    make_recipients(session, c, 2)
+    mail = messages.prepare(session, "camp_per")
+    for address in session.scalars(text("SELECT email_address FROM campaign_recipients")):
+        mail.message(session, messages.recipient(session, mail, address))
+    assert list(mail.skeletons.values()) == [None]  # no skeleton: each recipient its own link
+    assert len(campaign_links(session, c.id)) == 2
