@@ -160,11 +160,18 @@ def test_text_body_used_when_given(session, world):
         ({"html_body": " "}, "needs an HTML body"),
     ],
 )
-def test_hostile_templates_refused_and_nothing_written(session, fields, message):
-    base = {"name": "Hostile", "subject": "Hi", "html_body": "<p>ok</p>"}
+def test_hostile_templates_refused(fields, message):
+    """check_template is what every save runs first (pure: no database needed here)."""
+    base = {"name": "Hostile", "subject": "Hi", "html_body": "<p>ok</p>", "text_body": None}
     with pytest.raises(InvalidInput) as caught:
-        messages.add_template(session, **(base | fields))
+        messages.check_template(**(base | fields))
     assert message in str(caught.value)
+
+
+def test_a_refused_save_writes_nothing(session):
+    for bad in ("{{ ''.__class__ }}", "{% for i in range(10**6) %}x{% endfor %}", "x" * 5_000_000):
+        with pytest.raises(InvalidInput):
+            messages.add_template(session, name="Hostile", subject="Hi", html_body=bad)
     session.rollback()
     assert session.execute(text("SELECT count(*) FROM templates")).scalar_one() == 0
 

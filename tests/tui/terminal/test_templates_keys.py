@@ -5,9 +5,14 @@ delete, ctrl+r reads again, Escape goes back."""
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from tests.messages.test_template_cli import editor_script
 from tests.tui.terminal.effects import CAMPAIGNS_HOME
 from tests.tui.terminal.terminal import KEY_BYTES
+from tests.tui.terminal.test_walk_main import check_walk
 from tests.tui.terminal.walk import wait
 
 ESC = KEY_BYTES["escape"]
@@ -46,3 +51,10 @@ def test_templates_keys(terminal, tmp_path, monkeypatch, db):
     t.wait_for("2 templates")
     t.send(ESC)
     wait(t, CAMPAIGNS_HOME)
+
+
+@pytest.mark.parametrize("name", ["templates", "preview"])
+def test_every_help_listed_binding_has_its_effect(terminal, db, name, monkeypatch):
+    # The editor keys: an editor that saves the file empty, so nothing is saved.
+    monkeypatch.setenv("VISUAL", f"{sys.executable} -c 'import sys; open(sys.argv[1], \"w\")'")
+    check_walk(terminal, db, name)
