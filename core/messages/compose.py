@@ -334,8 +334,18 @@ def message_for(
 
 def check_renders(session: Session, campaign: int | str) -> None:
     """Refuse (InvalidInput) a campaign whose template does not render for its first
-    recipient; the links it saves are the campaign's anyway."""
-    mail = prepare(session, campaign)
+    recipient, before it starts; one without a template is not checked here. The links it
+    saves are the campaign's anyway."""
+    pk, _ = campaign_key(session, campaign)
+    if session.execute(_CAMPAIGN, {"pk": pk}).one().template_id is None:
+        return
+    mail = prepare(session, pk)
     first = session.execute(_FIRST, {"pk": mail.campaign_pk}).scalar_one_or_none()
     if first is not None:
-        mail.message(session, recipient(session, mail, first))
+        try:
+            mail.message(session, recipient(session, mail, first))
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"Campaign {mail.campaign_id} can't start: its template does not render for"
+                f" its first recipient {first!r}: {exc}"
+            ) from None

@@ -117,3 +117,21 @@ def test_edit_in_the_editor_error_reopens(cli, tmp_path, monkeypatch, session):
     assert seen[1].startswith("#! html body, line 1: no field 'compny'")
     html = session.execute(text("SELECT html_body FROM templates")).scalar_one()
     assert "Dear {{ name }}" in html
+
+
+def test_no_start_on_a_template_that_does_not_render(cli, session):
+    # Written past the checks (as another program could): the save would have refused it.
+    session.execute(
+        text(
+            "INSERT INTO templates (id, name, subject, html_body) VALUES"
+            " (50, 'Broken', 'Hi', '<p>{{ nope }}</p>')"
+        )
+    )
+    c = make_campaign(session, "camp_broken", template_id=50)
+    make_recipients(session, c, 1)
+    session.commit()
+    code, _, err = cli("status", "camp_broken", "start")
+    assert code == 1 and "can't start: its template does not render" in err
+    assert "no field 'nope'" not in err or "nope" in err
+    status = session.execute(text("SELECT status FROM campaigns WHERE id = :i"), {"i": c.id})
+    assert status.scalar_one() == "draft"
