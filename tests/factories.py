@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import itertools
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from core.store import Campaign, CampaignRecipient, Lead
 
 _seq = itertools.count(1)
+
+
+def make_template(session: Session, template_id: int | None = None, name: str = "") -> int:
+    """A template row (plain SQL, no checks), with this id if given; returns its id."""
+    n = next(_seq)
+    return int(
+        session.execute(
+            text(
+                "INSERT INTO templates (id, name, subject, html_body)"
+                " VALUES (COALESCE(:id, nextval('templates_id_seq')), :name, 'Hi', '<p>Hi</p>')"
+                " RETURNING id"
+            ),
+            {"id": template_id, "name": name or f"T{n}"},
+        ).scalar_one()
+    )
 
 
 def make_campaign(session: Session, campaign_id: str | None = None, **fields) -> Campaign:

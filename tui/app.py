@@ -26,7 +26,14 @@ from tui.live import (
     describe,
     describe_replica,
 )
-from tui.messages import OpenAnalytics, OpenCompare, OpenRecipients, OpenScreen, OpenTimeline
+from tui.messages import (
+    OpenAnalytics,
+    OpenCompare,
+    OpenPreview,
+    OpenRecipients,
+    OpenScreen,
+    OpenTimeline,
+)
 from tui.no_color import ReadableMonochrome
 from tui.palette import CampaignJump
 from tui.screens.analytics import AnalyticsScreen
@@ -35,10 +42,12 @@ from tui.screens.compare import CompareScreen
 from tui.screens.event_log import EventLogScreen
 from tui.screens.find import FindScreen
 from tui.screens.help import HelpScreen
+from tui.screens.preview import PreviewScreen
 from tui.screens.recipients import RecipientsScreen
 from tui.screens.shared.base import DataScreen
 from tui.screens.shared.sorting import SortableScreen
 from tui.screens.suppressions import SuppressionsScreen
+from tui.screens.templates import TemplatesScreen
 from tui.screens.timeline import TimelineScreen
 from tui.signals import quit_when_terminal_hangs_up
 
@@ -90,6 +99,14 @@ class CampaignConsoleApp(App):
             show=False,
             id="app.suppressions",
             tooltip="Addresses not to mail again; lift one",
+        ),
+        Binding(
+            "T",
+            "templates",
+            "Templates",
+            show=False,
+            id="app.templates",
+            tooltip="The templates campaigns send: edit, preview",
         ),
     ]
 
@@ -257,6 +274,10 @@ class CampaignConsoleApp(App):
         if not isinstance(self.screen, EventLogScreen):
             self.push_screen(EventLogScreen())
 
+    def action_templates(self) -> None:
+        if not isinstance(self.screen, TemplatesScreen):
+            self.push_screen(TemplatesScreen())
+
     def action_suppressions(self) -> None:
         if not isinstance(self.screen, SuppressionsScreen):
             self.push_screen(SuppressionsScreen())
@@ -278,6 +299,10 @@ class CampaignConsoleApp(App):
     @on(OpenCompare)
     def _open_compare(self, m: OpenCompare) -> None:
         self._open(m, lambda: CompareScreen(m.first, m.second))
+
+    @on(OpenPreview)
+    def _open_preview(self, m: OpenPreview) -> None:
+        self._open(m, lambda: PreviewScreen(m.template_id, m.template_name))
 
     @on(OpenTimeline)
     def _open_timeline(self, m: OpenTimeline) -> None:

@@ -39,3 +39,9 @@ class OpenCompare(OpenScreen):
 @dataclass
 class OpenTimeline(OpenScreen):
     recipient_id: int
+
+
+@dataclass
+class OpenPreview(OpenScreen):
+    template_id: int
+    template_name: str = ""

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,17 @@ def check_template_id(template_id: Any) -> int | None:
     return template_id
 
 
+_TEMPLATE = text("SELECT 1 FROM templates WHERE id = :id FOR KEY SHARE")
+
+
+def check_template_exists(session: Session, template_id: int | None) -> None:
+    """Refuse a template_id no template has (the row is locked against a delete meanwhile)."""
+    if template_id is not None and session.execute(_TEMPLATE, {"id": template_id}).first() is None:
+        raise InvalidInput(
+            f"No template with id {template_id}: `campaigns template list` shows them."
+        )
+
+
 def _duplicate_id(campaign_id: str) -> Conflict:
     return Conflict(
         f"A campaign with id {campaign_id!r} already exists; choose another id or leave it"
@@ -109,6 +120,7 @@ def create_campaign(
     """A new draft campaign. Conflict if campaign_id is taken; InvalidInput for bad fields."""
     name = clean_name(name)
     template_id = check_template_id(template_id)
+    check_template_exists(session, template_id)
     if scheduled_at is not None:
         check_aware(scheduled_at, "scheduled_at")
     if created_by is not None:
@@ -177,7 +189,8 @@ def edit_campaign(
         c.scheduled_at = scheduled_at
     if name is not UNSET:
         c.name = name
-    if template_id is not UNSET:
+    if template_id is not UNSET and template_id != c.template_id:
+        check_template_exists(session, template_id)
         c.template_id = template_id
     return load_summary(session, c.id)
 

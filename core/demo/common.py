@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.demo import data as d
 from core.demo.rows import campaign_times
+from core.demo.templates import ensure_templates
 from core.store import Database
 
 DEFAULT_SEED = 20261126
@@ -120,6 +121,7 @@ def insert_campaigns(session: Session, plans: list[d.CampaignPlan], now: float) 
     returns campaign_id -> id."""
     if not plans:
         return {}
+    ensure_templates(session, plans)
     times = [campaign_times(p, now) for p in plans]
     rows = session.execute(
         text(_INSERT_CAMPAIGNS),

@@ -366,7 +366,10 @@ SMALL_CAMPAIGNS = (
     CampaignPlan(
         "annual_customer_survey", "Annual Customer Survey", "draft", 600, -3, template_id=110
     ),
-    CampaignPlan("partner_program_invitation", "Partner Program Invitation", "draft", 0, -1),
+    CampaignPlan(
+        "partner_program_invitation", "Partner Program Invitation", "draft", 0, -1,
+        template_id=112,
+    ),
     CampaignPlan(
         "pricing_update_notice", "Pricing Update Notice", "failed", 1000, -8 * 24, -7 * 24, 6,
         sent_share=0.3, open_rate=0.38, click_rate=0.05, template_id=111,

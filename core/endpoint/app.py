@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import core.endpoint.pages as pages
@@ -130,7 +130,7 @@ def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None
             data = {"link_url": url, "link_index": position}
             if not await record(hit(request, "click", c, "link", data), c):
                 return pages.unavailable()
-        return RedirectResponse(url, status_code=302, headers=pages.NO_STORE)
+        return pages.redirect(url)
 
     async def unsubscribe(request: Request) -> Response:
         if endpoint.ring is None:

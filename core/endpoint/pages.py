@@ -3,6 +3,8 @@ holds anything taken from the request, so nothing a client sends is ever echoed 
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlsplit, urlunsplit
+
 from starlette.responses import HTMLResponse, Response
 
 # A 1x1 transparent GIF (GIF89a, one colour, transparency on): 43 bytes.
@@ -23,6 +25,31 @@ _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
     "X-Frame-Options": "DENY",
 }
+
+
+def location(url: str) -> str:
+    """A saved link as a Location header: an ASCII one byte for byte (Starlette's
+    RedirectResponse would percent-encode `{`, `|`, `^`, `"` and the like, changing it); one
+    with other characters as its URI: the host in IDNA, the rest percent-encoded UTF-8."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        ascii_host = quote(host, safe="")
+    netloc = parts.netloc.replace(host, ascii_host, 1) if host else parts.netloc
+    rest = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+    return f"{parts.scheme}://{_percent(netloc)}{_percent(rest)}"
+
+
+def _percent(text: str) -> str:
+    return "".join(c if c.isascii() else quote(c, safe="") for c in text)
+
+
+def redirect(url: str) -> Response:
+    return Response(status_code=302, headers={"location": location(url), **NO_STORE})
 
 
 def pixel() -> Response:

@@ -69,6 +69,7 @@ from core.store.tracking_tables import (
     CampaignLink,
     Delivery,
     Setting,
+    Template,
     TrackingSecret,
 )
 
@@ -102,6 +103,7 @@ __all__ = [
     "Setting",
     "Suppression",
     "SuppressionReason",
+    "Template",
     "TrackingSecret",
     "User",
     "alembic_config",

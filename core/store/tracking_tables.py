@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    String,
     Text,
     UniqueConstraint,
     func,
@@ -84,4 +85,23 @@ class Setting(Base):
 
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Template(Base):
+    """What a campaign sends (migration 0011): a subject, an HTML body and an optional text
+    body, Jinja2 templates rendered per recipient by core.messages."""
+
+    __tablename__ = "templates"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_templates_name"),
+        CheckConstraint("length(btrim(name)) > 0", name="ck_templates_name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -2,7 +2,16 @@
 (keys), signed tokens (tokens, pure), the links of a campaign (links), a recipient's URLs
 (urls), and the Message-ID and provider metadata that name a recipient (ids)."""
 
-from core.tracking.ids import HEADER_CAMPAIGN, METADATA_CAMPAIGN, message_id, parse_message_id
+from core.tracking.ids import (
+    HEADER_CAMPAIGN,
+    HEADER_RECIPIENT,
+    METADATA_CAMPAIGN,
+    bounce_address,
+    check_domain,
+    message_id,
+    parse_bounce_address,
+    parse_message_id,
+)
 from core.tracking.keys import (
     ENV_KEY,
     ENV_KID,
@@ -28,7 +37,9 @@ from core.tracking.urls import (
     open_url,
     public_url,
     recipient_urls,
+    save_setting,
     set_public_url,
+    setting,
     unsubscribe_url,
 )
 
@@ -37,6 +48,7 @@ __all__ = [
     "ENV_KEY",
     "ENV_KID",
     "HEADER_CAMPAIGN",
+    "HEADER_RECIPIENT",
     "MAX_LINKS",
     "METADATA_CAMPAIGN",
     "TRACK_PREFIX",
@@ -46,7 +58,9 @@ __all__ = [
     "RecipientUrls",
     "RotatedKey",
     "TrackingKey",
+    "bounce_address",
     "campaign_links",
+    "check_domain",
     "check_link",
     "check_public_url",
     "click_url",
@@ -56,6 +70,7 @@ __all__ = [
     "load_keyring",
     "message_id",
     "open_url",
+    "parse_bounce_address",
     "parse_message_id",
     "public_url",
     "recipient_urls",
@@ -63,7 +78,9 @@ __all__ = [
     "ring_of",
     "rotate_key",
     "save_links",
+    "save_setting",
     "set_public_url",
+    "setting",
     "sign",
     "unsubscribe_url",
     "verify",

@@ -1,14 +1,24 @@
 """What a sent message carries to name its recipient: a Message-ID we can read back (bounces
-and provider webhooks quote it), and the header / provider metadata key for the campaign."""
+and provider webhooks quote it), the header / provider metadata key for the campaign, and the
+VERP return path `bounces+TOKEN@domain` a bounce comes back to.
+
+TOKEN is the recipient's signed tracking token (core.tracking.tokens, base64url, 50
+characters: the local part stays under RFC 5321's 64), so a bounce names exactly one
+recipient and nobody can make one up; parse_bounce_address() reads it back."""
 
 from __future__ import annotations
 
 import re
 
 from core.errors import InvalidInput
+from core.tracking.keys import KeyRing
+from core.tracking.tokens import Claim, sign, verify
 
 METADATA_CAMPAIGN = "cc_campaign"  # provider metadata / custom args: the campaign's campaign_id
 HEADER_CAMPAIGN = "X-Campaign-Console-Campaign"
+HEADER_RECIPIENT = "X-Campaign-Console-Recipient"  # campaign_recipients.id
+BOUNCE_LOCAL = "bounces"
+_BOUNCE = re.compile(r"\s*<?\s*bounces\+([A-Za-z0-9_-]{1,64})@([^\s<>@]+?)\s*>?\s*")
 _INT4 = 2**31 - 1
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _MESSAGE_ID = re.compile(r"\s*<?\s*cc\.(\d{1,10})\.(\d{1,10})@([^\s<>@]+)\s*>?\s*", re.I)
@@ -36,3 +46,30 @@ def parse_message_id(value: str) -> tuple[int, int] | None:
     if not (1 <= campaign_pk <= _INT4 and 1 <= recipient_id <= _INT4):
         return None
     return campaign_pk, recipient_id
+
+
+def check_domain(domain: object) -> str:
+    if not isinstance(domain, str) or not _DOMAIN.fullmatch(domain):
+        raise InvalidInput(f"{domain!r} is not a mail domain (like mail.example.com).")
+    return domain
+
+
+def bounce_address(
+    ring: KeyRing, campaign_pk: int, recipient_id: int, domain: str, token: str | None = None
+) -> str:
+    """The VERP return path of one recipient's message: bounces+TOKEN@domain (`token`: the
+    recipient's token when the caller has signed it already)."""
+    token = sign(ring, campaign_pk, recipient_id) if token is None else token
+    return f"{BOUNCE_LOCAL}+{token}@{check_domain(domain)}"
+
+
+def parse_bounce_address(ring: KeyRing, address: str) -> Claim | None:
+    """The recipient a bounce_address() names (the token verified with the ring: a forged,
+    altered or expired one gives None), with or without angle brackets; None for any other
+    address. The domain is not checked: the mail that arrived there is ours to read."""
+    if not isinstance(address, str) or len(address) > 1000:
+        return None
+    match = _BOUNCE.fullmatch(address)
+    if match is None:
+        return None
+    return verify(ring, match[1])

@@ -90,9 +90,19 @@ def check_public_url(url: object) -> str:
     return url.rstrip("/")
 
 
+def setting(session: Session, name: str) -> str | None:
+    """A named value of the settings table (public_url, mail_from, ...), or None."""
+    value: str | None = session.execute(_GET, {"name": name}).scalar_one_or_none()
+    return value
+
+
+def save_setting(session: Session, name: str, value: str) -> None:
+    """Save a named value (checked by its caller); writes in the caller's transaction."""
+    session.execute(_SET, {"name": name, "value": value})
+
+
 def _saved_public_url(session: Session) -> str:
-    saved = session.execute(_GET, {"name": PUBLIC_URL_SETTING}).scalar_one_or_none()
-    return saved or DEFAULT_PUBLIC_URL
+    return setting(session, PUBLIC_URL_SETTING) or DEFAULT_PUBLIC_URL
 
 
 def public_url(session: Session) -> str:
@@ -102,10 +112,11 @@ def public_url(session: Session) -> str:
 
 def set_public_url(session: Session, url: str) -> None:
     """Save the public URL (checked first); writes in the caller's transaction."""
-    session.execute(_SET, {"name": PUBLIC_URL_SETTING, "value": check_public_url(url)})
+    save_setting(session, PUBLIC_URL_SETTING, check_public_url(url))
 
 
-def _recipient_id(session: Session, campaign_pk: int, campaign: str | int, email: str) -> int:
+def find_recipient_id(session: Session, campaign_pk: int, campaign: str | int, email: str) -> int:
+    """The id of the recipient `email` of the campaign (exact spelling first, then any case)."""
     if not isinstance(email, str) or not email or "\x00" in email:
         raise InvalidInput("An email address is text, like jane@example.com.")
     params = {"campaign": campaign_pk, "email": email}
@@ -129,7 +140,7 @@ def recipient_urls(
     campaign_id or row id). May create the first signing key (core.tracking.keys): commit."""
     base = _saved_public_url(session) if public_url is None else check_public_url(public_url)
     campaign_pk, _ = campaign_key(session, campaign)
-    recipient_id = _recipient_id(session, campaign_pk, campaign, email)
+    recipient_id = find_recipient_id(session, campaign_pk, campaign, email)
     ring = load_keyring(session)
     token = sign(ring, campaign_pk, recipient_id)
     clicks = tuple(

@@ -21,7 +21,7 @@ from core.store import (
     RecipientStatus,
     User,
 )
-from tests.factories import make_campaign, make_recipients
+from tests.factories import make_campaign, make_recipients, make_template
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(days=3)
@@ -252,6 +252,7 @@ def test_create_with_and_without_an_id(db):
         user = User(email="ops@example.com", name="Ops")
         s.add(user)
         s.flush()
+        make_template(s, 7)
         a = campaigns.create_campaign(
             s,
             name="  Spring sale  ",
@@ -336,6 +337,7 @@ def test_name_of_255_characters_is_fine(db):
 
 def test_edit_changes_only_what_is_given(db):
     with db.transaction() as s:
+        make_template(s, 3)
         campaigns.create_campaign(s, name="Old", campaign_id="c1", template_id=3, scheduled_at=NOW)
     with db.transaction() as s:
         edited = campaigns.edit_campaign(s, "c1", name="New")
@@ -398,6 +400,7 @@ def test_delete_cascades_and_reports_recipients(db):
 
 def test_duplicate_campaign_copies_leads_as_pending(db):
     with db.transaction() as s:
+        make_template(s, 4)
         src = _make(s, "c1", S.COMPLETED, recipients=0, name="Launch", template_id=4)
         make_recipients(s, src, 3, status=RecipientStatus.SENT, sent_at=NOW, opened_at=NOW)
         make_recipients(s, src, 1, status=RecipientStatus.BOUNCED, error_message="550")

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from core import demo, figures, store
+from core import demo, figures, messages, store, tracking
 from core import events as machine
 from core.demo import DEFAULT_SEED, reset_demo, seed_campaign_count, seed_demo, seed_large
 from core.store import Database
@@ -376,3 +376,33 @@ def test_demo_command_if_empty_seeds_only_an_empty_database(db, db_url, capsys):
     assert "Simulator started" not in err
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM campaigns").fetchone()[0] == 12
+
+
+def test_every_demo_campaign_names_a_real_template(db):
+    seed_demo(db, now=NOW)
+    seed_campaign_count(db, 30, now=NOW)
+    with db.transaction() as s:
+        missing = s.execute(
+            text(
+                "SELECT campaign_id FROM campaigns c WHERE template_id IS NULL OR NOT EXISTS"
+                " (SELECT 1 FROM templates t WHERE t.id = c.template_id)"
+            )
+        ).all()
+        assert missing == []
+        # A demo message renders, its links saved as the campaign's.
+        pk, email = s.execute(
+            text(
+                "SELECT c.id, r.email_address FROM campaigns c JOIN campaign_recipients r"
+                " ON r.campaign_id = c.id WHERE c.campaign_id = 'demo_q4_product_launch'"
+                " ORDER BY r.id LIMIT 1"
+            )
+        ).one()
+        msg = messages.message_for(s, pk, email)
+        assert "Q4 Product Launch" in msg["Subject"]
+        assert len(tracking.campaign_links(s, pk)) >= 4
+    assert reset_demo(db).campaigns == 30
+    with db.transaction() as s:  # templates stay; seeding again adds none twice
+        count = s.execute(text("SELECT count(*) FROM templates")).scalar_one()
+    seed_demo(db, now=NOW)
+    with db.transaction() as s:
+        assert s.execute(text("SELECT count(*) FROM templates")).scalar_one() == count

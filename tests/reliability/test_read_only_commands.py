@@ -22,6 +22,8 @@ READING = {
     ("export",),
     ("suppression", "list"),
     ("tracking", "keys"),
+    ("template", "list"),
+    ("template", "show"),
     ("db", "current"),
     ("db", "check"),
     ("db", "backup"),  # pg_dump only reads; the file goes to the test's own directory
@@ -32,6 +34,7 @@ SAMPLE = {  # positional argument (its dest) -> a value that names something in 
     "email": "ana@example.com",
     "file": "{dir}/input",
     "revision": "base",
+    "template": "Spring launch",  # tests/tui/data.seed's
 }
 
 

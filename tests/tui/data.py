@@ -199,13 +199,47 @@ def seed(session: Session) -> dict[str, int]:
         )
     )
     session.flush()
+    tpl = (
+        session.execute(
+            text(
+                "INSERT INTO templates (name, subject, html_body, text_body, created_at,"
+                " updated_at) VALUES (:n1, :s1, :h1, NULL, :t, :t),"
+                " (:n2, :s2, :h2, :x2, :t, :t) RETURNING id"
+            ),
+            {"t": T0, **TEMPLATES},
+        )
+        .scalars()
+        .all()
+    )
+    spring.template_id = tpl[0]
+    session.flush()
     return {
         "spring": spring.id,
+        "template": tpl[0],
         "ana": ana.id,
         "olga": bounced.id,
         "hostile": h.id,
         "evil": evil.id,
     }
+
+
+TEMPLATES = {
+    "n1": "Spring launch",
+    "s1": "Spring is here, {{ name }}",
+    "h1": (
+        "<html><head><style>.cta { font-weight: bold }</style></head><body>\n"
+        "<h1>Hello {{ name }} at {{ company }}</h1>\n"
+        '<p>Our <a class="cta" href="https://example.com/spring?utm_source=email&amp;'
+        'utm_campaign=spring">spring range</a> is out.</p>\n'
+        '<p><a href="https://shop.example.org/a/b#sizes">Sizes</a> · '
+        '<a href="mailto:help@example.com">Ask us</a></p>\n'
+        '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>\n</body></html>\n'
+    ),
+    "n2": "December digest",
+    "s2": "Your December digest",
+    "h2": "<p>The month in short, {{ name }}.</p>\n",
+    "x2": "The month in short, {{ name }}.\n",
+}
 
 
 # -- more data for the analytics tests only (seed() above stays as it is) --------------------

@@ -69,14 +69,15 @@ async def test_sort_picker_and_direction(started):
         assert table(app, "#campaigns").columns["name"].label.plain.endswith("▼")
 
 
-async def test_new_campaign_by_form(started, db):
+async def test_new_campaign_by_form(started, db, ids):
     async with started(size=(100, 30)) as (app, pilot):
         await press(pilot, "n")
         await pilot.press(*"Holiday promo")
-        await press(pilot, "tab", "4", "2", "enter")
+        await press(pilot, "tab", "enter", "down", "down", "enter")  # the template picker
+        await press(pilot, "enter")
         with db.reading() as s:
             created = s.scalar(select(Campaign).where(Campaign.name == "Holiday promo"))
-        assert created is not None and created.template_id == 42
+        assert created is not None and created.template_id == ids["template"]
         assert created.status == CampaignStatus.DRAFT
         assert "Holiday promo" in column_values(app, "#campaigns", "name")
 

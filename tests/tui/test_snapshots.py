@@ -98,3 +98,15 @@ class TestNoColor:
         monkeypatch.setenv("NO_COLOR", "1")
         run = steps("enter", campaign="camp_spring")
         assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+class TestTemplates:
+    def test_templates(self, snap_compare, make_app, size):
+        assert snap_compare(make_app(), terminal_size=size, run_before=steps("T"))
+
+    def test_preview(self, snap_compare, make_app, size, monkeypatch):
+        # A fixed signing key: the tracked URLs are the same on every run.
+        monkeypatch.setenv("CAMPAIGN_CONSOLE_TRACKING_KEY", "0123456789abcdef" * 2)
+        run = steps("T", "down", "enter")
+        assert snap_compare(make_app(), terminal_size=size, run_before=run)

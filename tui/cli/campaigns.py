@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from core import campaigns, figures, local_time, recipients, store
+from core import campaigns, figures, local_time, messages, recipients, store
 from core.campaigns import CampaignSummary
 from core.errors import InvalidInput
 from tui.cli.common import Subcommands, one_line, subcommand, with_db
@@ -98,15 +98,20 @@ def cmd_recount(args: argparse.Namespace, db: store.Database) -> int:
     return 0
 
 
+def _move(session: Any, campaign: str, action: str, at: datetime | None) -> CampaignSummary:
+    """The move; before a start, the template renders for the first recipient (core.messages)."""
+    if action == "start":
+        messages.check_renders(session, campaign)
+    return campaigns.transition(session, campaign, action, at=at)
+
+
 def cmd_status(args: argparse.Namespace, db: store.Database) -> int:
     # The app's schedule form reads a time the same way: no zone = the local zone.
     at = local_time.parse_time(args.at) if args.at else None
     if args.action == "schedule" and at is None:
         example = local_time.example_time(datetime.now(UTC)).isoformat(timespec="minutes")
         raise InvalidInput(f"schedule needs --at TIME (ISO-8601, e.g. {example})")
-    summary = db.run(
-        lambda session: campaigns.transition(session, args.campaign, args.action, at=at)
-    )
+    summary = db.run(lambda session: _move(session, args.campaign, args.action, at))
     when = ""
     if args.action == "schedule" and summary.scheduled_at is not None:
         local = summary.scheduled_at.astimezone()

@@ -19,10 +19,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from core import config
+from core import config, messages
 from core.errors import CampaignConsoleError
 from core.local_time import FORMAT, example_time, parse_time, zone_label
 from core.store import explain
@@ -141,7 +141,12 @@ class CampaignFields:
 
 
 class CampaignForm(FormDialog):
-    """Name and template id, for a new campaign or an edit; `save(session, CampaignFields)`."""
+    """Name and template (picked from the list of templates), for a new campaign or an edit;
+    `save(session, CampaignFields)`."""
+
+    @dataclass
+    class TemplatesRead(Message):
+        options: list[tuple[str, int]]
 
     def __init__(
         self,
@@ -153,7 +158,8 @@ class CampaignForm(FormDialog):
     ) -> None:
         super().__init__(save)
         self.title_text = title
-        self.initial = (name, "" if template_id is None else str(template_id))
+        self.initial_name = name
+        self.initial_template = template_id
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
@@ -161,27 +167,48 @@ class CampaignForm(FormDialog):
             yield Label("Name")
             # No max_length: the Input would drop keys past it silently; core refuses a name
             # that is too long with its length (core.campaigns.manage.clean_name).
-            yield Input(self.initial[0], id="name")
-            yield Label("Template id (optional, a whole number)")
-            yield Input(self.initial[1], id="template", type="integer")
+            yield Input(self.initial_name, id="name")
+            yield Label("Template")
+            yield Select[int]([], prompt="(no template)", id="template")
             yield Static("", id="problem")
             yield Label("Enter: save   Escape: cancel", classes="hint")
 
+    def on_mount(self) -> None:
+        self._read_templates()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="templates")
+    def _read_templates(self) -> None:
+        with console_of(self).database.reading() as session:
+            rows = messages.list_templates(session)
+        self.post_message(self.TemplatesRead([(f"{t.name} ({t.id})", t.id) for t in rows]))
+
+    @on(TemplatesRead)
+    def _templates_read(self, message: TemplatesRead) -> None:
+        options = list(message.options)
+        known = {value for _, value in options}
+        chosen = self.initial_template
+        if chosen is not None and chosen not in known:  # an id no template has (seed data)
+            options.append((f"id {chosen} (no such template)", chosen))
+        select = self.query_one("#template", Select)
+        select.set_options(options)
+        if chosen is not None:
+            select.value = chosen
+
     def values(self) -> CampaignFields:
         name = self.query_one("#name", Input).value.strip()
-        template = self.query_one("#template", Input).value.strip()
         if not name:
             self.query_one("#name", Input).focus()
             raise ValueError("A campaign needs a name.")
-        try:
-            template_id = int(template) if template else None
-        except ValueError:
-            raise ValueError("Template id must be a whole number.") from None
-        return CampaignFields(name, template_id)
+        value = self.query_one("#template", Select).value
+        return CampaignFields(name, value if isinstance(value, int) else None)
 
     @on(Input.Submitted)
     def _enter(self) -> None:
         self.submit()
+
+    @on(Select.Changed)
+    def _picked(self) -> None:
+        self.query_one("#name", Input).focus()  # Enter then saves
 
 
 class ScheduleDialog(FormDialog):
@@ -250,6 +277,34 @@ class AddRecipientsDialog(FormDialog):
     def values(self) -> tuple[str, str]:
         path = self.query_one("#path", Input).value.strip()
         return ("csv", os.path.expanduser(path)) if path else ("all", "")
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.submit()
+
+
+class AddressDialog(FormDialog):
+    """An email address to show something for (a recipient to preview a template with).
+    `save(session, address)`."""
+
+    def __init__(self, title: str, default: str = "", *, save: Callable[[Any, str], Any]):
+        super().__init__(save)
+        self.title_text = title
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Label(self.title_text, classes="title")
+            yield Label("Recipient's email address")
+            yield Input(self.default, id="address", placeholder="jane@example.com")
+            yield Static("", id="problem")
+            yield Label("Enter: show   Escape: cancel", classes="hint")
+
+    def values(self) -> str:
+        address = self.query_one("#address", Input).value.strip()
+        if not address:
+            raise ValueError("Type a recipient's email address.")
+        return address
 
     @on(Input.Submitted)
     def _enter(self) -> None:

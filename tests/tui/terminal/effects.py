@@ -143,6 +143,9 @@ def refresh(change, shows: str) -> Effect:
     return Effect(setup=CTRL_L, setup_shows="paused", change=change, expect=shows, undo=CTRL_L)
 
 
+TEMPLATES_LISTED = re.compile(r"\d templates · n: new")
+
+
 def app_effects(walk_open: bytes, home_keys: bytes = b"") -> dict[str, Effect]:
     """The app's keys, on any screen; `walk_open` reopens the screen from the campaign list."""
     return {
@@ -150,6 +153,7 @@ def app_effects(walk_open: bytes, home_keys: bytes = b"") -> dict[str, Effect]:
         "app.find": Effect(expect="email address or part of one", undo=ESC),
         "app.events": Effect(expect="newest 1-100", undo=ESC),
         "app.suppressions": Effect(expect="suppression list", undo=ESC),
+        "app.templates": Effect(expect=TEMPLATES_LISTED, undo=ESC),
         "app.live": Effect(expect=notified("Live refresh paused"), undo=CTRL_L),
         "app.home": Effect(setup=home_keys, expect=CAMPAIGNS_HOME, reopen=True),
     }
@@ -466,6 +470,69 @@ COMPARE = Walk(
     },
 )
 
+
+def _add_template(name: str):
+    def change(db) -> None:
+        with db.transaction() as s:
+            s.execute(
+                text("INSERT INTO templates (name, subject, html_body) VALUES (:n, 'S', '<p>x')"),
+                {"n": name},
+            )
+
+    return change
+
+
+def _rename_lead(email: str, name: str):
+    def change(db) -> None:
+        with db.transaction() as s:
+            s.execute(text("UPDATE leads SET name = :n WHERE email = :e"), {"n": name, "e": email})
+
+    return change
+
+
+# The editor keys run $VISUAL: the walk sets one that saves the file empty (nothing saved).
+TEMPLATES_HOME = TEMPLATES_LISTED  # 3 once templates.refresh has added one
+TEMPLATES = Walk(
+    open=b"T",
+    home=TEMPLATES_HOME,
+    effects={
+        "templates.back": Effect(expect=CAMPAIGNS_HOME, undo=b"T"),
+        "templates.preview": Effect(expect="Subject: ", undo=ESC),
+        "templates.new": Effect(expect=notified("Nothing saved.")),
+        "templates.edit": Effect(expect=notified("Nothing saved.")),
+        "templates.delete": Effect(expect="Delete template", undo=ESC),
+        **row_effects(r"^December digest", r"^Spring launch", r"^Spring launch"),
+        "table.page_down": Effect(expect=is_selected("^Spring launch"), undo=b"g"),
+        "table.page_up": Effect(
+            setup=b"G",
+            setup_shows=is_selected("^Spring launch"),
+            expect=is_selected("^December digest"),
+        ),
+        "templates.refresh": Effect(
+            setup=CTRL_L,
+            setup_shows="paused",
+            change=_add_template("Walked"),
+            expect="3 templates",
+            undo=CTRL_L,
+        ),
+        **app_effects(b"T"),
+        "app.templates": Effect(expect=TEMPLATES_HOME),  # already here: stays
+    },
+)
+
+PREVIEW_HOME = "Subject: Spring is here, "
+PREVIEW = Walk(
+    open=b"T",
+    open_steps=((TEMPLATES_LISTED, DOWN + b"\r"),),  # once the rows are there
+    home=PREVIEW_HOME,
+    effects={
+        "preview.back": Effect(expect=TEMPLATES_HOME, undo=b"\r"),
+        "preview.recipient": Effect(expect="Recipient's email address", undo=ESC),
+        "preview.refresh": refresh(_rename_lead("ana@example.com", "Annie"), "here, Annie"),
+        **app_effects(b"T" + DOWN + b"\r"),
+    },
+)
+
 WALKS = {
     "campaigns": CAMPAIGNS,
     "recipients": RECIPIENTS,
@@ -475,4 +542,6 @@ WALKS = {
     "analytics": ANALYTICS,
     "find": FIND,
     "compare": COMPARE,
+    "templates": TEMPLATES,
+    "preview": PREVIEW,
 }

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual import work
 
-from core import campaigns, figures, recipients
+from core import campaigns, figures, messages, recipients
 from core.campaigns import CampaignSummary, MovePreview
 from core.local_time import zone_label
 from tui import format as fmt
@@ -94,6 +94,8 @@ class CampaignWrites(DataScreen):
 
     def _move(self, pk: int, campaign_id: str, action: str) -> None:
         def move(session) -> str:
+            if action == "start":  # the template renders for the first recipient
+                messages.check_renders(session, pk)
             return f"{campaign_id} is now {campaigns.transition(session, pk, action).status}"
 
         self.write(move)
