@@ -21,6 +21,7 @@ from core.store.db import (
     rows_written,
     sqlalchemy_url,
 )
+from core.store.delivery_tables import ATTEMPT_OUTCOMES, DeliverySender, SendAttempt
 from core.store.embedded import ensure_database, start_server
 from core.store.enums import (
     CampaignStatus,
@@ -72,6 +73,7 @@ from core.store.tracking_tables import (
 
 __all__ = [
     "APPLICATION_NAME",
+    "ATTEMPT_OUTCOMES",
     "CHANNEL",
     "MIN_SECRET_BYTES",
     "ROLLUP_EVENT_COUNTS",
@@ -87,6 +89,7 @@ __all__ = [
     "Database",
     "DeepJson",
     "Delivery",
+    "DeliverySender",
     "EmailTracking",
     "EventSource",
     "EventType",
@@ -94,6 +97,7 @@ __all__ = [
     "FeedStatus",
     "Lead",
     "RecipientStatus",
+    "SendAttempt",
     "Setting",
     "Suppression",
     "SuppressionReason",
