@@ -161,6 +161,7 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     # Migration 0011 (core.delivery): why an alarm paused it, and the alarms' thresholds.
     pause_reason: Mapped[str | None] = mapped_column(Text)
+    alarm_since: Mapped[datetime | None]  # the error alarm counts attempts from then on
     alarm_error_percent: Mapped[float] = mapped_column(Float, server_default=text("50"))
     alarm_error_window: Mapped[int] = mapped_column(server_default=text("100"))
     alarm_bounce_percent: Mapped[float] = mapped_column(Float, server_default=text("5"))

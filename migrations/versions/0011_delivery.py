@@ -8,7 +8,8 @@
                               attempts made so far; a recipient waiting after a temporary
                               (4xx) failure is pending with next_attempt_at in the future
     campaigns.pause_reason    why a campaign's alarm paused it (NULL: not paused by an alarm)
-    campaigns.alarm_*         the alarms' thresholds, per campaign
+    campaigns.alarm_*         the alarms' thresholds, per campaign; alarm_since: the error
+                              alarm counts attempts from then on (set when it is resumed)
     send_attempts             every attempt to deliver a message: time, reply code, enhanced
                               status, reply text, what followed (sent, retry, failed, bounced)
     delivery_senders          one heartbeat row per running sender (host, pid, the campaign
@@ -79,6 +80,7 @@ def upgrade() -> None:
         postgresql_where="status = 'queued' AND lease_expires_at IS NOT NULL",
     )
     op.add_column("campaigns", sa.Column("pause_reason", sa.Text(), nullable=True))
+    op.add_column("campaigns", sa.Column("alarm_since", sa.DateTime(timezone=True), nullable=True))
     for name, kind, default, check in ALARMS:
         op.add_column(
             "campaigns", sa.Column(name, kind, server_default=sa.text(default), nullable=False)
@@ -110,9 +112,7 @@ def upgrade() -> None:
             f"outcome IN ({', '.join(repr(o) for o in OUTCOMES)})", name="ck_send_attempts_outcome"
         ),
     )
-    op.create_index(
-        "ix_send_attempts_recipient", "send_attempts", ["campaign_recipient_id", "id"]
-    )
+    op.create_index("ix_send_attempts_recipient", "send_attempts", ["campaign_recipient_id", "id"])
     op.create_index("ix_send_attempts_campaign", "send_attempts", ["campaign_id", "id"])
     op.create_table(
         "delivery_senders",
@@ -143,6 +143,7 @@ def downgrade() -> None:
     for name, _, _, _ in reversed(ALARMS):
         op.drop_constraint(f"ck_campaigns_{name}", "campaigns", type_="check")
         op.drop_column("campaigns", name)
+    op.drop_column("campaigns", "alarm_since")
     op.drop_column("campaigns", "pause_reason")
     r = "campaign_recipients"
     op.drop_index("ix_campaign_recipients_leases", r)

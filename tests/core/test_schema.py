@@ -42,6 +42,7 @@ EXTRA_COLUMNS: set[tuple[str, str]] = {
     ("campaign_recipients", "send_attempts"),
     ("campaign_recipients", "next_attempt_at"),
     ("campaigns", "pause_reason"),
+    ("campaigns", "alarm_since"),
     ("campaigns", "alarm_error_percent"),
     ("campaigns", "alarm_error_window"),
     ("campaigns", "alarm_bounce_percent"),
