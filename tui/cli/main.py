@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from core import config, store
 from core.errors import CampaignConsoleError
 from tui import outer_edge
-from tui.cli import campaigns, db, demo, events, export, recipients, serve, tracking, web
+from tui.cli import (
+    campaigns,
+    db,
+    demo,
+    events,
+    export,
+    recipients,
+    send,
+    serve,
+    tracking,
+    web,
+)
 from tui.cli.common import DATABASE_URL_HELP, connect, print_error, run_handler
 from tui.signals import exit_on_signals, run_app
 
@@ -61,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     tracking.add_commands(sub)
     demo.add_commands(sub)
     serve.add_commands(sub)
+    send.add_commands(sub)
     web.add_commands(sub)
     return parser
 
