@@ -7,7 +7,7 @@ One asyncio loop; the database calls run in threads (the core is synchronous). T
 
     feeder     keeps the local queue about two batches deep, campaign after campaign
     workers    one per connection: a message at a time, after the throttles let it go
-    flusher    writes outcomes every flush_s (or flush_max of them), releases what will not
+    flusher    writes outcomes every flush_s (or half a window of them), releases what will not
                be sent, renews leases, beats the heartbeat, checks alarms
     watcher    reads the statuses of the campaigns it holds every poll_s: a paused campaign's
                queued recipients are released, and nothing more of it is started
@@ -16,7 +16,8 @@ stop() (SIGTERM, SIGINT) ends it cleanly: no new message starts, those in flight
 their outcomes are written, the rest is released, the heartbeat row removed. A sender that
 dies (kill -9) leaves its leases, which expire after lease_s and are claimed again; the
 duplicates this can make are at most the messages between the relay's 250 and the commit of
-its outcome (in flight, or waiting up to flush_s to be written), each with the same Message-ID.
+its outcome: those in flight (one a connection) and those written or waiting to be (at most
+settings.window: no message starts while that many wait), each with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class Sender:
         self._results: list[Result] = []
         self._releases: list[int] = []
         self._flush_now = asyncio.Event()
+        self._written = asyncio.Event()  # set after each commit of outcomes
+        self._unwritten = 0  # outcomes not yet committed (in self._results or being written)
         self._not_running: set[int] = set()
         self._workers_done = False
         self._campaign: int | None = None
@@ -202,6 +205,10 @@ class Sender:
                 continue
             async with self._domains.slot(item.recipient.email_address):
                 await self._throttle.wait()
+                while self._unwritten >= s.window:  # the crash window is full: wait for a commit
+                    self._flush_now.set()
+                    self._written.clear()
+                    await self._written.wait()
                 if self._stopping.is_set() or item.campaign_pk in self._not_running:
                     self._releases.append(rid)
                     continue
@@ -221,7 +228,8 @@ class Sender:
                 item.campaign_pk, rid, item.recipient.email_address, attempt, at, reply, outcome
             )
             self._results.append(result)
-            if len(self._results) >= s.flush_max:
+            self._unwritten += 1
+            if len(self._results) >= max(1, s.window // 2):
                 self._flush_now.set()
 
     async def _watcher(self) -> None:
@@ -304,6 +312,8 @@ class Sender:
             return written, released, fired
 
         written, released, fired = await self._db(work)
+        self._unwritten -= len(results)
+        self._written.set()
         for r in results:
             self._held.pop(r.recipient_id, None)
         for rid in releases:

@@ -37,8 +37,9 @@ class SendSettings:
     retry_base_s: float = 60.0  # first retry after this, doubling each time...
     retry_max_s: float = 3600.0  # ...up to this
     lease_s: float = 300.0  # a claimed recipient is ours this long, renewed while held
-    flush_s: float = 0.1  # outcomes written at least this often...
-    flush_max: int = 500  # ...or when this many wait
+    flush_s: float = 0.1  # outcomes written at least this often, or when half the window waits
+    window: int = 500  # messages sent whose outcome is not yet written, at most: no message
+    # starts while this many wait, so a crash can send at most window + connections again
     poll_s: float = 0.25  # campaign statuses read this often (a pause is seen within it)
     idle_s: float = 1.0  # nothing to send: look again after this
     campaigns: tuple[str, ...] = ()  # only these (campaign_id or row id); () every running one
@@ -59,7 +60,7 @@ class SendSettings:
         whole("batch_size", 1, 10_000)
         whole("per_domain", 1, 1000)
         whole("max_attempts", 1, 100)
-        whole("flush_max", 1, 10_000)
+        whole("window", 1, 10_000)
         if self.per_hour is not None:
             whole("per_hour", 1, 10_000_000)
         if self.per_second is not None and not 0.01 <= self.per_second <= 100_000:

@@ -25,7 +25,9 @@ FAST = SendSettings(
 )
 
 
-def running_campaign(db: Database, campaign_id: str, emails: list[str]) -> tuple[int, dict[str, int]]:
+def running_campaign(
+    db: Database, campaign_id: str, emails: list[str]
+) -> tuple[int, dict[str, int]]:
     """A running campaign with these recipients: its row id, and recipient id by address."""
     with db.transaction() as s:
         c = Campaign(campaign_id=campaign_id, name=campaign_id, status="running")

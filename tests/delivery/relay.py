@@ -20,6 +20,7 @@ import asyncio
 import collections
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -57,10 +58,12 @@ class Behaviour:
         self.in_data: collections.Counter[str] = collections.Counter()
         self.most_in_data: collections.Counter[str] = collections.Counter()
         self.hold = hold  # every accepted message waits this long before its 250
+        self.started: list[float] = []  # time.monotonic() of each RCPT
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@", 1)[0].lower()
         with self.lock:
+            self.started.append(time.monotonic())
             self.rcpts[address] += 1
             first = self.rcpts[address] == 1
         if local.startswith("greylist") and first:

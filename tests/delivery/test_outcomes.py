@@ -40,7 +40,7 @@ def test_each_answer_of_the_relay_has_its_outcome(db, db_url, relay):
 
     sent = {"ok@a.test", "greylist@a.test", "drop@c.test", "slow@c.test", "ok2@c.test"}
     for address in sent:
-        status, error, n, sent_at, lease = rows[address]
+        status, error, _n, sent_at, lease = rows[address]
         assert (status, error, lease) == ("sent", None, None), address
         assert sent_at is not None
     assert [a[:3] for a in attempts(db, ids["ok@a.test"])] == [(1, 250, "sent")]
@@ -65,9 +65,7 @@ def test_each_answer_of_the_relay_has_its_outcome(db, db_url, relay):
     assert rows["nouser@b.test"][:3] == ("bounced", "550 5.1.1 No such user here", 1)
     with db.reading() as s:
         events = s.execute(
-            text(
-                "SELECT campaign_recipient_id, event_type, source, event_data FROM email_tracking"
-            )
+            text("SELECT campaign_recipient_id, event_type, source, event_data FROM email_tracking")
         ).all()
         suppressed = s.execute(text("SELECT email_address, reason FROM suppressions")).all()
     assert len(events) == 1
@@ -102,7 +100,9 @@ def test_each_answer_of_the_relay_has_its_outcome(db, db_url, relay):
 
 
 def test_retry_failed_requeues_what_failed_and_it_is_tried_afresh(db, db_url, relay):
-    pk, ids = running_campaign(db, "camp_retry", ["busy@a.test", "rejected@a.test", "nouser@a.test"])
+    pk, ids = running_campaign(
+        db, "camp_retry", ["busy@a.test", "rejected@a.test", "nouser@a.test"]
+    )
     send(db, relay.url, max_attempts=1)
     from core.recipients import retry_failed
 

@@ -48,7 +48,7 @@ def test_auth_with_a_password_that_never_shows(db, db_url, tmp_path):
         auth_required=True,
     )
     relay.controller.start()
-    pk, ids = running_campaign(db, "camp_auth", [f"a{i}@x.test" for i in range(100)])
+    pk, _ids = running_campaign(db, "camp_auth", [f"a{i}@x.test" for i in range(100)])
     url = f"smtp://mailer:{PASSWORD}@127.0.0.1:{relay.port}"
     sender = start_send(db_url, tmp_path, "--smtp", url, "--rate", "50", "--until-done")
     try:
@@ -68,7 +68,7 @@ def test_auth_with_a_password_that_never_shows(db, db_url, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_it_cleanly(db, db_url, tmp_path, sig):
     relay = LoopbackRelay(Behaviour(hold=0.02)).start()
-    pk, ids = running_campaign(db, f"camp_sig{int(sig)}", [f"s{i}@x.test" for i in range(2000)])
+    pk, _ids = running_campaign(db, f"camp_sig{int(sig)}", [f"s{i}@x.test" for i in range(2000)])
     sender = start_send(db_url, tmp_path, "--smtp", relay.url, "--connections", "3")
     try:
         sender.wait_for("started")

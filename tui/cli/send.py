@@ -79,6 +79,7 @@ def cmd_send(args: argparse.Namespace, db: store.Database) -> int:
         retry_base_s=args.retry_after,
         retry_max_s=max(args.retry_after, 3600.0),
         lease_s=args.lease,
+        window=args.window,
         campaigns=tuple(args.campaign),
         until_done=args.until_done,
     ).check()
@@ -165,6 +166,12 @@ def add_commands(sub: Subcommands) -> None:
         default=300.0,
         metavar="SECONDS",
         help="a killed sender's claimed recipients are sent by another after this (300)",
+    )
+    p.add_argument(
+        "--window",
+        type=whole,
+        default=500,
+        help="messages sent and not yet recorded at most: what a crash can send twice (500)",
     )
     p.add_argument(
         "--until-done",
