@@ -11,7 +11,7 @@ from core.delivery.alarms import (
     check_and_pause,
     set_alarms,
 )
-from core.delivery.claims import Item, envelope_from
+from core.delivery.claims import Item, envelope_from, serialized
 from core.delivery.relay import SMTP_URL_ENV, Relay, parse_relay
 from core.delivery.replies import Outcome, Reply, Result, Stage, decide, retry_delay
 from core.delivery.sender import Sender, Totals
@@ -38,5 +38,6 @@ __all__ = [
     "envelope_from",
     "parse_relay",
     "retry_delay",
+    "serialized",
     "set_alarms",
 ]

@@ -42,7 +42,9 @@ class SendSettings:
     # starts while this many wait, so a crash can send at most window + connections again
     poll_s: float = 0.25  # campaign statuses read this often (a pause is seen within it)
     idle_s: float = 1.0  # nothing to send: look again after this
-    campaigns: tuple[str, ...] = ()  # only these (campaign_id or row id); () every running one
+    campaigns: tuple[
+        int | str, ...
+    ] = ()  # only these (row id, or campaign_id); () every running one
     until_done: bool = False  # stop once the campaigns have nothing left to send
 
     def check(self) -> SendSettings:
