@@ -1,4 +1,5 @@
-"""The sender against a real SMTP server on loopback whose answers depend on the address:
+"""The sender (core.delivery) against a real SMTP server on loopback (tests/delivery/relay.py)
+whose answers depend on the address, here so that CI runs its SQL on PostgreSQL 15 too:
 the database after each (statuses, attempts, errors, bounce events, suppressions, counters
 equal to a recount) and the messages the server received, parsed."""
 
