@@ -181,6 +181,8 @@ class Sender:
         n = s.batch_size
         if s.per_second:  # no more than about two seconds' worth waits in our queue
             n = max(1, min(n, int(s.per_second * 2)))
+        if s.per_hour:  # nor more than a minute's worth of the hourly limit
+            n = max(1, min(n, s.per_hour // 60))
 
         def work(session: Session) -> tuple[list[claims.Item], int]:
             return claims.claim_items(
