@@ -8,9 +8,10 @@
     bounced                 failed, and a hard bounce event (source smtp) through
                             core.events.record_events: status bounced, the address suppressed
 
-A replayed batch (the same recipient and attempt) stores its bounce once (the event's dedup
-key) and never counts an attempt twice (send_attempts only grows to the attempt's number).
-Recipients a sender claimed and did not send (a pause, a stop) are released: pending again.
+The attempt itself was counted when the recipient was claimed (send_attempts, by
+core.recipients.claim_batch); a bounce is stored once (the event's dedup key). Recipients a
+sender claimed and did not try (a pause, a stop) are released: pending again, that attempt
+uncounted.
 """
 
 from __future__ import annotations
@@ -37,11 +38,6 @@ _ATTEMPTS = text(
                          CAST(:outcome AS text[]), CAST(:sender AS text[]))
     """
 )
-_COUNT = text(
-    "UPDATE campaign_recipients r SET send_attempts = GREATEST(r.send_attempts, x.attempt)"
-    " FROM unnest(CAST(:rid AS int[]), CAST(:attempt AS int[])) AS x(id, attempt)"
-    " WHERE r.id = x.id AND r.send_attempts < x.attempt"
-)
 _RETRY = text(
     "UPDATE campaign_recipients r SET status = 'pending', lease_owner = NULL,"
     " lease_expires_at = NULL, next_attempt_at = now() + x.delay * interval '1 second'"
@@ -50,8 +46,8 @@ _RETRY = text(
 )
 _RELEASE = text(
     "UPDATE campaign_recipients SET status = 'pending', lease_owner = NULL,"
-    " lease_expires_at = NULL WHERE id = ANY(CAST(:ids AS int[]))"
-    " AND status = 'queued' AND lease_owner = :owner"
+    " lease_expires_at = NULL, send_attempts = greatest(send_attempts - 1, 0)"
+    " WHERE id = ANY(CAST(:ids AS int[])) AND status = 'queued' AND lease_owner = :owner"
 )
 _RENEW = text(
     "UPDATE campaign_recipients SET lease_expires_at = now() + CAST(:lease AS interval)"
@@ -111,7 +107,6 @@ def write_results(
         "sender": [owner] * len(results),
     }
     session.execute(_ATTEMPTS, params)
-    session.execute(_COUNT, {"rid": params["rid"], "attempt": params["attempt"]})
     by: dict[Outcome, list[Result]] = defaultdict(list)
     for r in results:
         by[r.outcome].append(r)

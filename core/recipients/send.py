@@ -55,8 +55,9 @@ def claim_batch(
     """Up to n pending recipients, now queued for this sender; () unless the campaign runs.
 
     With `owner` (a sender's id) and `lease`, the rows are leased to it until `lease` from
-    now, and queued recipients whose lease has expired are taken first. Pending recipients
-    whose next_attempt_at is still to come are not taken.
+    now, and queued recipients whose lease has expired are taken first; each counts the
+    attempt about to be made (send_attempts + 1; ClaimedRecipient.attempts is the count
+    before it). Pending recipients whose next_attempt_at is still to come are not taken.
 
     Rows another sender holds are skipped (FOR UPDATE SKIP LOCKED), so concurrent senders
     never get the same recipient. Suppression holds here, at send time: a picked recipient
@@ -103,13 +104,16 @@ def claim_batch(
 
 _SUPPRESSED_STATUS = {"unsubscribe": RS.UNSUBSCRIBED.value, "complaint": RS.UNSUBSCRIBED.value}
 # One statement for the picked rows (locked by the caller): queued, or refused as suppressed.
-# A queued row is leased when the claim names an owner; a refused one holds no lease.
+# A queued row is leased when the claim names an owner, and counts the attempt its sender is
+# about to make (send_attempts + 1: one write a message, not two); a refused one holds no lease.
 _QUEUE = text(
     "UPDATE campaign_recipients r SET status = x.status,"
     " error_message = coalesce('suppressed: ' || x.reason, r.error_message),"
     " lease_owner = CASE WHEN x.reason IS NULL THEN CAST(:owner AS text) END,"
     " lease_expires_at = CASE WHEN x.reason IS NULL AND CAST(:owner AS text) IS NOT NULL"
     "   THEN now() + CAST(:lease AS interval) END,"
+    " send_attempts = r.send_attempts"
+    "   + CASE WHEN x.reason IS NULL AND CAST(:owner AS text) IS NOT NULL THEN 1 ELSE 0 END,"
     " next_attempt_at = NULL"
     " FROM unnest(CAST(:ids AS int[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]))"
     " AS x(id, status, reason) WHERE r.id = x.id"
@@ -132,7 +136,12 @@ def _queue(
     params = {"ids": ids, "statuses": statuses, "reasons": reasons, "owner": owner}
     params["lease"] = lease
     rows = session.execute(_QUEUE, params)
-    return [ClaimedRecipient(*r[:4]) for r in rows if r[4] == RS.QUEUED.value]
+    counted = 1 if owner is not None else 0  # the attempt a leasing sender is about to make
+    return [
+        ClaimedRecipient(r[0], r[1], r[2], r[3] - counted)
+        for r in rows
+        if r[4] == RS.QUEUED.value
+    ]
 
 
 def _at(at: datetime | None) -> ColumnElement[datetime] | datetime:

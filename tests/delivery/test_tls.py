@@ -78,7 +78,7 @@ def test_tls_modes_deliver(db, certificate, mode):
         relay = _relay(tls_context=_context(certificate), require_starttls=True)
         query = "&starttls=require" if mode == "starttls-required" else ""
         url = f"smtp://127.0.0.1:{relay.port}?cafile={cafile}{query}"
-    pk, ids = running_campaign(db, f"camp_{mode.replace('-', '_')}", ["t1@x.test", "t2@x.test"])
+    pk, _ids = running_campaign(db, f"camp_{mode.replace('-', '_')}", ["t1@x.test", "t2@x.test"])
     send(db, url)
     relay.stop()
     assert {row[0] for row in recipients(db, pk).values()} == {"sent"}
@@ -87,7 +87,7 @@ def test_tls_modes_deliver(db, certificate, mode):
 
 def test_starttls_required_but_not_offered_sends_nothing(db, certificate):
     relay = LoopbackRelay().start()  # no TLS at all
-    pk, ids = running_campaign(db, "camp_no_tls", ["t1@x.test"])
+    pk, _ids = running_campaign(db, "camp_no_tls", ["t1@x.test"])
     send(db, f"smtp://127.0.0.1:{relay.port}?starttls=require", max_attempts=2)
     relay.stop()
     status, error, attempts, _, _ = recipients(db, pk)["t1@x.test"]
@@ -97,7 +97,7 @@ def test_starttls_required_but_not_offered_sends_nothing(db, certificate):
 
 def test_a_certificate_not_trusted_sends_nothing(db, certificate):
     relay = _relay(ssl_context=_context(certificate))
-    pk, ids = running_campaign(db, "camp_untrusted", ["t1@x.test"])
+    pk, _ids = running_campaign(db, "camp_untrusted", ["t1@x.test"])
     send(db, f"smtps://127.0.0.1:{relay.port}", max_attempts=1)  # no cafile: not trusted
     relay.stop()
     status, error, *_ = recipients(db, pk)["t1@x.test"]
