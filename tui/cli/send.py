@@ -40,7 +40,7 @@ def message_source(spec: str) -> delivery.MessageSource:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         hint = (
-            " (the templates issue's core.messages is not in this build yet)"
+            " (core.messages, the templates issue #15, is not in this build yet)"
             if spec == DEFAULT_MESSAGE_SOURCE
             else ""
         )
