@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.delivery import alarms, claims, outcomes, senders
@@ -153,22 +154,28 @@ class Sender:
             if self._queue.qsize() >= s.batch_size:
                 await self._pause_or_stop(0.005)
                 continue
-            running = await self._db(lambda x: claims.running_campaigns(x, s.campaigns))
-            self._not_running -= set(running)
-            got = 0
-            for k in range(len(running)):  # the next campaign with work, round the list
-                pk = running[(turn + k) % len(running)]
-                items = await self._claim(pk)
-                if items:
-                    turn = (turn + k + 1) % len(running)
-                    got = len(items)
-                    break
-            if got:
-                continue
-            if s.until_done and not self._held and not await self._work_left(running):
-                self.log("nothing left to send")
+            try:
+                turn = await self._feed(turn)
+            except DBAPIError as exc:  # the database away: what is queued goes on, retried
+                self.log(self.relay.mask(f"could not claim recipients, will retry: {exc.orig}"))
+                await self._pause_or_stop(1.0)
+            if turn < 0:
                 return
-            await self._pause_or_stop(s.idle_s)
+
+    async def _feed(self, turn: int) -> int:
+        """Claim the next batch; the next turn, or -1 when done (until_done)."""
+        s = self.settings
+        running = await self._db(lambda x: claims.running_campaigns(x, s.campaigns))
+        self._not_running -= set(running)
+        for k in range(len(running)):  # the next campaign with work, round the list
+            pk = running[(turn + k) % len(running)]
+            if await self._claim(pk):
+                return (turn + k + 1) % len(running)
+        if s.until_done and not self._held and not await self._work_left(running):
+            self.log("nothing left to send")
+            return -1
+        await self._pause_or_stop(s.idle_s)
+        return turn
 
     async def _work_left(self, running: list[int]) -> bool:
         return await self._db(lambda session: claims.work_left(session, running))

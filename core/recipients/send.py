@@ -138,9 +138,7 @@ def _queue(
     rows = session.execute(_QUEUE, params)
     counted = 1 if owner is not None else 0  # the attempt a leasing sender is about to make
     return [
-        ClaimedRecipient(r[0], r[1], r[2], r[3] - counted)
-        for r in rows
-        if r[4] == RS.QUEUED.value
+        ClaimedRecipient(r[0], r[1], r[2], r[3] - counted) for r in rows if r[4] == RS.QUEUED.value
     ]
 
 

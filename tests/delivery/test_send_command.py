@@ -113,3 +113,25 @@ def test_bad_arguments_are_one_line_errors(db_url, monkeypatch, capsys, args, me
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
     assert "Hidden99" not in err
+
+
+def test_alarms_shows_and_sets_a_campaigns_thresholds(db, db_url, monkeypatch, capsys):
+    from core.delivery import alarm_settings
+    from tui.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    pk, _ = running_campaign(db, "camp_alarms", ["a@x.test"])
+    assert main(["alarms", "camp_alarms"]) == 0
+    assert "errors: pause when over 50 % of the last 100 attempts failed" in capsys.readouterr().out
+    assert main(["alarms", "camp_alarms", "--error-percent", "20", "--bounce-percent", "2.5"]) == 0
+    out = capsys.readouterr().out
+    assert "over 20 % of the last 100" in out and "bounces: pause at 2.5 % of sent" in out
+    with db.reading() as s:
+        settings = alarm_settings(s, pk)
+    assert (settings.error_percent, settings.bounce_percent) == (20.0, 2.5)
+    with pytest.raises(SystemExit) as refused:  # argparse: exit 2, nothing written
+        main(["alarms", "camp_alarms", "--error-percent", "120"])
+    assert refused.value.code == 2
+    assert "120 is not between 0 and 100" in capsys.readouterr().err
+    assert main(["alarms", "camp_nope", "--error-window", "5"]) == 1
+    assert "No campaign 'camp_nope'" in capsys.readouterr().err
