@@ -11,7 +11,7 @@ import signal
 import pytest
 
 from tests.delivery.process import kill_nine_run
-from tests.delivery.test_send_command import test_a_signal_stops_it_cleanly
+from tests.delivery import test_send_command as commands
 
 RECIPIENTS = int(os.environ.get("CC_SOAK_SEND_RECIPIENTS", 5000))
 KILLS = int(os.environ.get("CC_SOAK_SEND_KILLS", 20))
@@ -26,4 +26,4 @@ def test_kill_nine_twenty_times(db, db_url, tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
 def test_the_other_signals_stop_it_cleanly(db, db_url, tmp_path, sig):
-    test_a_signal_stops_it_cleanly(db, db_url, tmp_path, sig)
+    commands.test_a_signal_stops_it_cleanly(db, db_url, tmp_path, sig)
