@@ -10,8 +10,8 @@ import signal
 
 import pytest
 
-from tests.delivery.process import kill_nine_run
 from tests.delivery import test_send_command as commands
+from tests.delivery.process import kill_nine_run
 
 RECIPIENTS = int(os.environ.get("CC_SOAK_SEND_RECIPIENTS", 5000))
 KILLS = int(os.environ.get("CC_SOAK_SEND_KILLS", 20))
