@@ -143,7 +143,9 @@ def test_ingest_with_and_without_the_rollup_trigger(bench_db_url):
         with db.reading() as s:
             pks = list(s.scalars(text("SELECT id FROM campaigns ORDER BY id LIMIT 3")))
             for pk in pks:
-                assert figures.campaign_stats(s, pk) == figures.campaign_stats_from_events(s, pk)
+                assert figures.campaign_stats(s, pk) == figures.campaign_stats_from_events(
+                    s, pk
+                )
                 assert figures.link_clicks(s, pk) == figures.link_clicks_from_events(s, pk)
     finally:
         conn.close()

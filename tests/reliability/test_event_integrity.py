@@ -49,7 +49,9 @@ def test_an_event_for_a_recipient_never_sent_is_refused(setup, kind):
     with unchanged(url), pytest.raises(InvalidInput, match="never sent the message"):
         db.run(lambda s: events.record_event(s, by_email))
     with unchanged(url), pytest.raises(InvalidEvents, match=r"line 2: recipient .* never sent"):
-        db.run(lambda s: events.record_events(s, [EventInput(kind, ids["sent@ev.test"]), by_email]))
+        db.run(
+            lambda s: events.record_events(s, [EventInput(kind, ids["sent@ev.test"]), by_email])
+        )
 
 
 @pytest.mark.parametrize("kind", ["bounce", "unsubscribe", "complain"])

@@ -162,7 +162,8 @@ CASES = [
         {"e.jsonl": jsonl(OPEN, OPEN | {"event_type": "explode"}, OPEN)},
         1,
         # core's message as it is, naming the file's line
-        "Nothing was recorded: 1 of 3 events can't be stored (line 2: unknown event type 'explode'",
+        "Nothing was recorded: 1 of 3 events can't be stored (line 2: unknown event type "
+        "'explode'",
     ),
     (
         "export-two-campaigns",

@@ -127,7 +127,9 @@ def test_the_cli_reads_a_time_without_a_zone_as_the_app_does(cli, db, berlin_mac
     assert code == 1 and "doesn't exist in Europe/Berlin" in err
 
 
-async def test_import_lists_every_refused_line_and_expands_home(started, db, tmp_path, monkeypatch):
+async def test_import_lists_every_refused_line_and_expands_home(
+    started, db, tmp_path, monkeypatch
+):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "people.csv").write_text(
         "email,name\n"

@@ -15,7 +15,9 @@ SCREENS: tuple[type[DataScreen], ...] = (CampaignsScreen, SuppressionsScreen)
 
 def test_every_write_action_is_a_key_of_its_screen():
     for screen in SCREENS:
-        actions = {b.action.partition("(")[0] for b in screen.BINDINGS if isinstance(b, Binding)}
+        actions = {
+            b.action.partition("(")[0] for b in screen.BINDINGS if isinstance(b, Binding)
+        }
         assert screen.WRITE_ACTIONS, screen
         assert actions >= screen.WRITE_ACTIONS, (screen, screen.WRITE_ACTIONS - actions)
         assert not any("(" in a for a in screen.WRITE_ACTIONS), screen
