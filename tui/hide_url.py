@@ -3,7 +3,8 @@
 `campaigns --database-url URL ...` starts again at once (os.execve, same pid) with the URL
 moved into DATABASE_URL, which only the process's own user (and root) can read in
 /proc/PID/environ. The URL is on the command line only for the moment before that. So are
---replica-url (to DATABASE_REPLICA_URL) and --listen-url (to DATABASE_LISTEN_URL).
+--replica-url (to DATABASE_REPLICA_URL), --listen-url (to DATABASE_LISTEN_URL) and --smtp
+(to CAMPAIGN_CONSOLE_SMTP_URL).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ FLAGS = {
     FLAG: ("DATABASE_URL", "--da"),
     "--replica-url": ("DATABASE_REPLICA_URL", "--rep"),
     "--listen-url": ("DATABASE_LISTEN_URL", "--lis"),
+    "--smtp": ("CAMPAIGN_CONSOLE_SMTP_URL", "--sm"),
 }
 
 

@@ -35,7 +35,16 @@ from core.campaigns.manage import (
     list_campaigns,
     status_counts,
 )
-from core.campaigns.sending import IDLE_AFTER, MovePreview, move_preview, sending_state
+from core.campaigns.sending import (
+    IDLE_AFTER,
+    STALE_AFTER,
+    MovePreview,
+    SenderAtWork,
+    SendingState,
+    move_preview,
+    senders_at_work,
+    sending_state,
+)
 from core.campaigns.summary import (
     SUMMARY_KEYS,
     CampaignSummary,
@@ -50,10 +59,13 @@ __all__ = [
     "IDLE_AFTER",
     "NAME_MAX",
     "ORDERABLE",
+    "STALE_AFTER",
     "SUMMARY_KEYS",
     "CampaignSummary",
     "MovePreview",
     "R",
+    "SenderAtWork",
+    "SendingState",
     "campaign_key",
     "campaign_not_found",
     "campaign_where",
@@ -76,6 +88,7 @@ __all__ = [
     "resolve_campaign",
     "resume",
     "schedule",
+    "senders_at_work",
     "sending_state",
     "start",
     "start_due",

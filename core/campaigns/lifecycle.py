@@ -121,6 +121,10 @@ def transition(
         c.started_at = now
     if target in (S.COMPLETED, S.FAILED):
         c.completed_at = now
+    if action in ("pause", "resume"):
+        c.pause_reason = None  # a person moved it: no alarm's reason stands (core.delivery)
+    if action == "resume":
+        c.alarm_since = now  # the error alarm counts the attempts from here on
     return load_summary(session, c.id)
 
 

@@ -1,10 +1,10 @@
 """What a lifecycle move will do, and whether anything is sending a running campaign.
 
 Read-only figures for the console's confirmations ("Start camp_x 'Name': send to 2,873
-recipients?") and for the hint on a running campaign nothing sends. This program has no
-sender of its own yet: mail goes out only while `campaigns simulate` (or another program
-calling core.recipients.send.claim_batch) works on the campaign; the background simulator that
-`demo` starts works on the demo's campaigns only.
+recipients?") and for the recipients header: the senders at work on a campaign (`campaigns
+send` keeps a heartbeat row in delivery_senders, core.delivery), else a hint when nothing
+sends it. `campaigns simulate` (the demo's) keeps no heartbeat: a claimed recipient or a send
+in the last minute says that something works on it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from core.campaigns.summary import CampaignSummary, get_campaign
 from core.store import CampaignStatus
 
 IDLE_AFTER = timedelta(minutes=1)  # no send for this long, nothing queued: nothing sends it
+STALE_AFTER = timedelta(seconds=15)  # a sender's heartbeat older than this: not at work
 
 # Each figure by one index (campaign_id, status, ...): none grows with the campaign's size,
 # except the pending count, read for a confirmation only.
@@ -39,20 +40,48 @@ _PENDING = "SELECT count(*) FROM campaign_recipients WHERE campaign_id = :c AND 
 
 
 @dataclass(frozen=True, slots=True)
+class SenderAtWork:
+    host: str
+    pid: int
+    last_sent_at: datetime | None
+    last_seen: datetime
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.pid}"
+
+
+_AT_WORK = text(
+    "SELECT host, pid, last_sent_at, last_seen FROM delivery_senders"
+    " WHERE campaign_id = :c AND last_seen > now() - CAST(:stale AS interval)"
+    " ORDER BY last_sent_at DESC NULLS LAST, id"
+)
+
+
+def senders_at_work(session: Session, campaign_pk: int) -> tuple[SenderAtWork, ...]:
+    """Senders seen in the last STALE_AFTER working on the campaign, the latest sender first
+    (one index probe of delivery_senders)."""
+    rows = session.execute(_AT_WORK, {"c": campaign_pk, "stale": STALE_AFTER})
+    return tuple(SenderAtWork(*row) for row in rows)
+
+
+@dataclass(frozen=True, slots=True)
 class SendingState:
     status: CampaignStatus
     pending: bool  # some recipient waits to be sent
     queued: bool  # some recipient is claimed by a sender right now
     last_sent_at: datetime | None  # the latest send
     now: datetime  # the database's time of this reading
+    senders: tuple[SenderAtWork, ...] = ()  # `campaigns send` processes at work on it
 
     @property
     def idle(self) -> bool:
-        """Running with recipients waiting, none claimed, and no send for IDLE_AFTER: nothing
-        is sending it."""
+        """Running with recipients waiting, no sender at work, none claimed, and no send for
+        IDLE_AFTER: nothing is sending it."""
         return (
             self.status == CampaignStatus.RUNNING
             and self.pending
+            and not self.senders
             and not self.queued
             and (self.last_sent_at is None or self.now - self.last_sent_at > IDLE_AFTER)
         )
@@ -62,7 +91,8 @@ def sending_state(session: Session, campaign: int | str) -> SendingState:
     """Whether anything is sending the campaign (see SendingState.idle). Raises NotFound."""
     c = resolve_campaign(session, campaign)
     pending, queued, last, now = session.execute(text(_STATE), {"c": c.id}).one()
-    return SendingState(CampaignStatus(c.status), pending, queued, last, now)
+    senders = senders_at_work(session, c.id)
+    return SendingState(CampaignStatus(c.status), pending, queued, last, now, senders)
 
 
 @dataclass(frozen=True, slots=True)

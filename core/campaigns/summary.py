@@ -45,6 +45,7 @@ class CampaignSummary:
     bounce_rate: float
     click_to_open_rate: float  # clicked / opened * 100, 0 when nothing was opened
     created_by: int | None
+    pause_reason: str | None  # why an alarm paused it (core.delivery), None otherwise
 
     @classmethod
     def of(cls, c: Campaign) -> CampaignSummary:
@@ -71,11 +72,12 @@ class CampaignSummary:
             bounce_rate=c.bounce_rate,
             click_to_open_rate=percent(c.emails_clicked, c.emails_opened),
             created_by=c.created_by,
+            pause_reason=c.pause_reason,
         )
 
 
 # The row's bookkeeping: not figures of the campaign.
-_BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "created_by"})
+_BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "created_by", "pause_reason"})
 # What a campaign's figures are called outside (`campaigns stats --json`): the seed's names.
 SUMMARY_KEYS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(CampaignSummary) if f.name not in _BOOKKEEPING

@@ -1,7 +1,9 @@
 """core.events: an event before it is stored (input), recording one (record) or a batch
 (batch) stored once by dedup key (dedup), the human-or-machine rules (machine), providers'
-delivery reports (deliveries), and timelines and event logs (read)."""
+delivery reports (deliveries), the sender's attempts (attempts), and timelines and event
+logs (read)."""
 
+from core.events.attempts import AttemptRow, recipient_attempts
 from core.events.batch import BatchResult, InvalidEvents, LineError, record_events
 from core.events.deliveries import DeliveryInput, DeliveryRow, record_deliveries
 from core.events.input import (
@@ -45,6 +47,7 @@ __all__ = [
     "RULE_NAMES",
     "SMALL_CAMPAIGN",
     "TOO_FAST_ENV",
+    "AttemptRow",
     "BatchResult",
     "DeliveryInput",
     "DeliveryRow",
@@ -62,6 +65,7 @@ __all__ = [
     "current_settings",
     "events_since",
     "latest_events",
+    "recipient_attempts",
     "recipient_events",
     "recipient_timeline",
     "reclassify",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.campaigns import R, campaign_key, check_limit, check_offset
 from core.errors import InvalidInput, NotFound
+from core.events.attempts import AttemptRow, recipient_attempts
 from core.events.deliveries import DeliveryRow, recipient_deliveries
 from core.recipients import ROW_COLUMNS, RecipientRow, recipient_row
 from core.store import AnyRow, Campaign, CampaignStatus, EmailTracking, EventSource, EventType
@@ -50,6 +51,7 @@ class Timeline:
     campaign_status: CampaignStatus
     events: tuple[EventRow, ...]
     deliveries: tuple[DeliveryRow, ...] = ()  # providers' delivery reports, in time order
+    attempts: tuple[AttemptRow, ...] = ()  # the sender's delivery attempts, in time order
 
 
 _EVENT_COLUMNS = (
@@ -125,8 +127,8 @@ def _recipient_or_not_found(session: Session, recipient_id: int) -> AnyRow:
 
 
 def recipient_timeline(session: Session, recipient_id: int) -> Timeline:
-    """The recipient, their campaign, every event of theirs in (created_at, id) order, and
-    their deliveries."""
+    """The recipient, their campaign, every event of theirs in (created_at, id) order, their
+    deliveries and their delivery attempts."""
     _check_id(recipient_id, "A recipient id")
     row = _recipient_or_not_found(session, recipient_id)
     n = len(ROW_COLUMNS)
@@ -137,6 +139,7 @@ def recipient_timeline(session: Session, recipient_id: int) -> Timeline:
         campaign_status=row[n + 2],
         events=recipient_events(session, recipient_id),
         deliveries=recipient_deliveries(session, recipient_id),
+        attempts=recipient_attempts(session, recipient_id),
     )
 
 

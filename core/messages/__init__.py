@@ -31,6 +31,7 @@ from core.messages.files import (
 from core.messages.markup import links, rewrite, text_part, to_text
 from core.messages.preview import Preview, parts, preview
 from core.messages.sandbox import FIELDS, MAX_OUTPUT_CHARS, SAMPLE, check_source
+from core.messages.source import MessageBuilder
 from core.messages.templates import (
     MAX_BODY_CHARS,
     TemplateListing,
@@ -51,6 +52,7 @@ __all__ = [
     "NEW_FILE",
     "SAMPLE",
     "CampaignMail",
+    "MessageBuilder",
     "Preview",
     "Recipient",
     "TemplateFile",

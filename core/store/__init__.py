@@ -22,6 +22,7 @@ from core.store.db import (
     rows_written,
     sqlalchemy_url,
 )
+from core.store.delivery_tables import ATTEMPT_OUTCOMES, DeliverySender, SendAttempt
 from core.store.embedded import ensure_database, start_server
 from core.store.enums import (
     CampaignStatus,
@@ -75,6 +76,7 @@ from core.store.tracking_tables import (
 
 __all__ = [
     "APPLICATION_NAME",
+    "ATTEMPT_OUTCOMES",
     "CHANNEL",
     "MIN_SECRET_BYTES",
     "ROLLUP_EVENT_COUNTS",
@@ -90,6 +92,7 @@ __all__ = [
     "Database",
     "DeepJson",
     "Delivery",
+    "DeliverySender",
     "EmailTracking",
     "EventSource",
     "EventType",
@@ -100,6 +103,7 @@ __all__ = [
     "Replica",
     "ReplicaState",
     "ReplicaStatus",
+    "SendAttempt",
     "Setting",
     "Suppression",
     "SuppressionReason",

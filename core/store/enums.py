@@ -56,3 +56,4 @@ class EventSource(enum.StrEnum):
     IMPORT = "import"  # `campaigns track`
     SIMULATOR = "simulator"
     BOUNCE_PIPE = "bounce-pipe"
+    SMTP = "smtp"  # the relay's reply in the SMTP dialogue (core.delivery; migration 0012)

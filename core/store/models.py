@@ -87,6 +87,16 @@ NAMING = {
 }
 
 
+# Migration 0011: the alarm settings' bounds.
+ALARM_CHECKS = (
+    ("alarm_error_percent", "alarm_error_percent BETWEEN 0 AND 100"),
+    ("alarm_error_window", "alarm_error_window BETWEEN 1 AND 100000"),
+    ("alarm_bounce_percent", "alarm_bounce_percent BETWEEN 0 AND 100"),
+    ("alarm_complaint_percent", "alarm_complaint_percent BETWEEN 0 AND 100"),
+    ("alarm_min_sends", "alarm_min_sends BETWEEN 1 AND 100000000"),
+)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: DateTime(timezone=True)}
@@ -125,6 +135,7 @@ class Campaign(Base):
         # The seed declares campaign_id both UNIQUE and with a unique index; we keep both.
         UniqueConstraint("campaign_id"),
         CheckConstraint(_in_list("status", CampaignStatus), name="ck_campaigns_status"),
+        *(CheckConstraint(check, name=f"ck_campaigns_{name}") for name, check in ALARM_CHECKS),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -148,6 +159,14 @@ class Campaign(Base):
     )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # Migration 0011 (core.delivery): why an alarm paused it, and the alarms' thresholds.
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    alarm_since: Mapped[datetime | None]  # the error alarm counts attempts from then on
+    alarm_error_percent: Mapped[float] = mapped_column(Float, server_default=text("50"))
+    alarm_error_window: Mapped[int] = mapped_column(server_default=text("100"))
+    alarm_bounce_percent: Mapped[float] = mapped_column(Float, server_default=text("5"))
+    alarm_complaint_percent: Mapped[float] = mapped_column(Float, server_default=text("0.1"))
+    alarm_min_sends: Mapped[int] = mapped_column(server_default=text("100"))
 
     creator: Mapped[User | None] = relationship(back_populates="campaigns")
     recipients: Mapped[list[CampaignRecipient]] = relationship(
@@ -215,6 +234,13 @@ class CampaignRecipient(Base):
             )
             for key in ("sent_at", "opened_at", "clicked_at", "replied_at", "bounced_at")
         ),
+        # Migration 0011: leases in force, for the sender that takes expired ones again.
+        Index(
+            "ix_campaign_recipients_leases",
+            "campaign_id",
+            "lease_expires_at",
+            postgresql_where=text("status = 'queued' AND lease_expires_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -234,6 +260,12 @@ class CampaignRecipient(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # Migration 0011 (core.delivery): the sender's lease while the message is in flight, the
+    # attempts made, and when a recipient that failed for now may be tried again.
+    lease_owner: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[datetime | None]
+    send_attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None]
 
     campaign: Mapped[Campaign] = relationship(back_populates="recipients")
     lead: Mapped[Lead] = relationship(back_populates="campaign_recipients")

@@ -28,14 +28,38 @@ EXTRA_INDEXES: set[str] = {
     "ix_email_tracking_machine",
     # 0010_tracking: an event stored once by its dedup key (a partial unique index).
     "uq_email_tracking_dedup_key",
+    # 0012_delivery: the sender's leases in force (a partial index).
+    "ix_campaign_recipients_leases",
 }
 # Columns and constraints later migrations add to the seed's tables on purpose.
 EXTRA_COLUMNS: set[tuple[str, str]] = {
     # 0010_tracking: where an event came from, and its dedup key.
     ("email_tracking", "source"),
     ("email_tracking", "dedup_key"),
+    # 0012_delivery: the sender's lease and attempts; alarms and their pause reason.
+    ("campaign_recipients", "lease_owner"),
+    ("campaign_recipients", "lease_expires_at"),
+    ("campaign_recipients", "send_attempts"),
+    ("campaign_recipients", "next_attempt_at"),
+    ("campaigns", "pause_reason"),
+    ("campaigns", "alarm_since"),
+    ("campaigns", "alarm_error_percent"),
+    ("campaigns", "alarm_error_window"),
+    ("campaigns", "alarm_bounce_percent"),
+    ("campaigns", "alarm_complaint_percent"),
+    ("campaigns", "alarm_min_sends"),
 }
-EXTRA_CONSTRAINTS: set[str] = {"ck_email_tracking_source"}  # 0010_tracking
+EXTRA_CONSTRAINTS: set[str] = {
+    "ck_email_tracking_source",  # 0010_tracking
+    # 0012_delivery: the alarms' bounds.
+    "ck_campaigns_alarm_error_percent",
+    "ck_campaigns_alarm_error_window",
+    "ck_campaigns_alarm_bounce_percent",
+    "ck_campaigns_alarm_complaint_percent",
+    "ck_campaigns_alarm_min_sends",
+    # PostgreSQL 18 lists NOT NULL as constraints: those of the added columns.
+    *(f"{table}_{column}_not_null" for table, column in EXTRA_COLUMNS),
+}
 
 
 def _catalog(url: str) -> dict[str, object]:

@@ -27,6 +27,7 @@ from tui.cli import (
     events,
     export,
     recipients,
+    send,
     serve,
     templates,
     tracking,
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     templates.add_commands(sub)
     demo.add_commands(sub)
     serve.add_commands(sub)
+    send.add_commands(sub)
     web.add_commands(sub)
     return parser
 

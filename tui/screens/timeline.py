@@ -13,11 +13,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from core import events
-from core.events import DeliveryRow, EventRow, Timeline
+from core.events import AttemptRow, DeliveryRow, EventRow, Timeline
 from tui import format as fmt
 from tui.screens.shared.base import DataScreen
 from tui.widgets.events_table import (
     TIMELINE_COLUMNS,
+    attempt_panel,
+    attempt_rows,
     delivered_rows,
     delivery_panel,
     delivery_rows,
@@ -45,6 +47,7 @@ class TimelineScreen(DataScreen):
         self.campaign_pk: int | None = None
         self.events: dict[str, EventRow] = {}
         self.deliveries: dict[str, DeliveryRow] = {}
+        self.attempts: dict[str, AttemptRow] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,15 +110,20 @@ class TimelineScreen(DataScreen):
         counted = fmt.plural(len(t.events), "event")
         if t.deliveries:
             counted += f", {fmt.plural(len(t.deliveries), 'delivery report')}"
+        if t.attempts:
+            counted += f", {fmt.plural(len(t.attempts), 'delivery attempt')}"
         lines.append(Text(counted, style="dim"))
         self.query_one("#recipient", Static).update(Text("\n").join(lines))
         self.events = {str(e.id): e for e in t.events}
         self.deliveries = {f"delivery:{d.id}": d for d in t.deliveries}
+        self.attempts = {f"attempt:{a.id}": a for a in t.attempts}
         table = self.query_one("#events", ResponsiveTable)
-        # In time order: "sent", then providers' delivery reports, then events at the same
-        # time; queued or failed (undated) first.
+        # In time order: the sender's attempts, "sent", then providers' delivery reports, then
+        # events at the same time; queued or failed (undated) first.
         undated = [row for row in delivery_rows(r, tz) if r.sent_at is None]
-        timed = [(r.sent_at, 0, row) for row in delivery_rows(r, tz) if r.sent_at is not None]
+        tries = attempt_rows(t.attempts, tz)
+        timed = [(a.attempted_at, 0, row) for a, row in zip(t.attempts, tries, strict=True)]
+        timed += [(r.sent_at, 0, row) for row in delivery_rows(r, tz) if r.sent_at is not None]
         reports = delivered_rows(t.deliveries, tz)
         timed += [(d.delivered_at, 1, row) for d, row in zip(t.deliveries, reports, strict=True)]
         timed += [(e.created_at, 2, (str(e.id), event_cells(e, tz))) for e in t.events]
@@ -133,6 +141,10 @@ class TimelineScreen(DataScreen):
         delivery = self.deliveries.get(key) if key else None
         if delivery is not None:
             target.update(delivery_panel(delivery, self.console.tz))
+            return
+        attempt = self.attempts.get(key) if key else None
+        if attempt is not None:
+            target.update(attempt_panel(attempt, self.console.tz))
             return
         if event is None:
             target.update(Text("no events" if not self.events else "", style="dim"))

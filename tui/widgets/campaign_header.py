@@ -58,3 +58,34 @@ def counters_grid(s) -> list[Text]:
             if rate is not None:
                 line.append(f" {rate:>5.1f}%", style="bold")
     return lines
+
+
+def sending_line(s, state, tz) -> Text | None:
+    """Under the header: why an alarm paused the campaign, or the senders at work on it
+    (`campaigns send`'s heartbeat), or that nothing is sending it. `s` is a core
+    CampaignSummary, `state` a core SendingState (None: not read)."""
+    if s.pause_reason:
+        return Text.assemble(("Paused by its alarm: ", "bold yellow"), fmt.literal(s.pause_reason))
+    if state is None:
+        return None
+    if state.senders:
+        first = state.senders[0]
+        line = Text.assemble(("Sender at work on ", "bold"), fmt.literal(first.where))
+        line.append(
+            f", last sent {_local_time(first.last_sent_at, tz)}"
+            if first.last_sent_at
+            else ", nothing sent yet"
+        )
+        if len(state.senders) > 1:
+            line.append(f" (and {len(state.senders) - 1} more)")
+        return line
+    if state.idle:  # running, recipients waiting, and nothing has claimed any
+        return Text.assemble(
+            ("Nothing is sending this campaign: run ", "bold yellow"),
+            (f"campaigns simulate {fmt.clean(s.campaign_id)}", "bold"),
+        )
+    return None
+
+
+def _local_time(value: datetime, tz) -> str:
+    return fmt.when(value, tz, seconds=True).rsplit(" ", 1)[-1]

@@ -200,3 +200,43 @@ def delivery_panel(delivery, tz) -> Text:
     if delivery.detail:
         lines.append(Text.assemble(("Detail: ", "bold"), fmt.clean(delivery.detail)))
     return Text("\n").join(lines)
+
+
+_OUTCOME_STYLE = {"sent": "green", "retry": "yellow", "failed": "red", "bounced": "red"}
+
+
+def attempt_rows(attempts, tz) -> list[tuple[str, dict[str, RenderableType]]]:
+    """Timeline rows of the sender's delivery attempts (core.events.AttemptRow): each try,
+    what the relay answered, and what followed (sent, retry, failed, bounced)."""
+    return [
+        (
+            f"attempt:{a.id}",
+            {
+                "created_at": fmt.when(a.attempted_at, tz, seconds=True),
+                "event_type": Text(f"attempt {a.attempt}", style=_OUTCOME_STYLE.get(a.outcome, "")),
+                "source": Text("smtp"),
+                "detail": Text.assemble(f"{a.outcome}: ", fmt.literal(fmt.clean(a.reply))),
+            },
+        )
+        for a in attempts
+    ]
+
+
+def attempt_panel(attempt, tz) -> Text:
+    """Everything about one delivery attempt, for the panel under the timeline."""
+    code = "no reply" if attempt.code is None else str(attempt.code)
+    lines = [
+        Text.assemble(
+            (f"attempt {attempt.attempt}", "bold"),
+            " · ",
+            fmt.when(attempt.attempted_at, tz, seconds=True),
+            " · ",
+            (attempt.outcome, f"bold {_OUTCOME_STYLE.get(attempt.outcome, '')}".strip()),
+        ),
+        Text.assemble(("Reply: ", "bold"), code, "  ", fmt.clean(attempt.reply)),
+    ]
+    if attempt.enhanced_status:
+        lines.append(Text.assemble(("Enhanced status: ", "bold"), attempt.enhanced_status))
+    if attempt.sender_id:
+        lines.append(Text.assemble(("Sender: ", "bold"), fmt.clean(attempt.sender_id)))
+    return Text("\n").join(lines)

@@ -12,7 +12,7 @@ from textual.reactive import var
 from textual.widgets import DataTable, Header, Input, Static
 
 from core import campaigns, recipients
-from core.campaigns import CampaignSummary
+from core.campaigns import CampaignSummary, SendingState
 from core.recipients import PageCursor, RecipientPage, RecipientRow
 from core.store import RecipientStatus
 from tui import format as fmt
@@ -21,7 +21,7 @@ from tui.screens.recipients.keys import BINDINGS
 from tui.screens.recipients.table import COLUMNS, SORTS, SUPPRESSED_MARK, row_cells
 from tui.screens.shared.navigation import PagedScreen
 from tui.screens.shared.sorting import SortableScreen
-from tui.widgets.campaign_header import campaign_header
+from tui.widgets.campaign_header import campaign_header, sending_line
 from tui.widgets.export_dialog import open_export
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
@@ -64,6 +64,7 @@ class RecipientsScreen(PagedScreen, SortableScreen):
     class StatsFetched(Message):
         stats: CampaignSummary
         idle: bool = False  # running, yet nothing is sending it (core.campaigns.sending)
+        sending: SendingState | None = None  # the senders at work on it
 
     @dataclass
     class CountFetched(Message):
@@ -137,8 +138,8 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         # The header needs only the counters: one indexed row, whatever the campaign's size.
         with self.db.reading() as session:
             summary = campaigns.get_campaign(session, self.campaign_pk)
-            idle = campaigns.sending_state(session, self.campaign_pk).idle  # three index probes
-        self.post_message(self.StatsFetched(summary, idle))
+            sending = campaigns.sending_state(session, self.campaign_pk)  # four index probes
+        self.post_message(self.StatsFetched(summary, sending.idle, sending))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page")
     def fetch_page(self, query: PageQuery) -> None:
@@ -187,16 +188,9 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         self.stats = message.stats
         self.sub_title = message.stats.name
         header = campaign_header(message.stats, self.console.tz)
-        if message.idle:  # running, recipients waiting, and nothing has claimed any
-            header = Text("\n").join(
-                [
-                    header,
-                    Text.assemble(
-                        ("Nothing is sending this campaign: run ", "bold yellow"),
-                        (f"campaigns simulate {fmt.clean(message.stats.campaign_id)}", "bold"),
-                    ),
-                ]
-            )
+        line = sending_line(message.stats, message.sending, self.console.tz)
+        if line is not None:
+            header = Text("\n").join([header, line])
         self.query_one("#stats", Static).update(header)
 
     @on(PageFetched)
