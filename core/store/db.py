@@ -76,13 +76,18 @@ def read_only_everywhere(on: bool) -> None:
     _read_only_everywhere = on
 
 
-def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, read_only: bool = False, settings: Mapping[str, str] | None = None, **kwargs: Any
+) -> Engine:
+    """`settings`: server settings for every connection (name -> value), sent with the
+    connection request: no round trip of their own."""
     read_only = read_only or _read_only_everywhere
     parsed = _parsed(url)
     # connect_args' options replace the URL's: keep the user's (a statement_timeout, say)
     # and put ours last, so they win where both set the same thing.
     given = parsed.query.get("options") or ()
     options = [given] if isinstance(given, str) else list(given)
+    options.extend(f"-c {name}={value}" for name, value in (settings or {}).items())
     options.append("-c timezone=UTC")
     if read_only:
         # The server refuses writes itself, so nothing in the app can slip one through.
@@ -142,12 +147,14 @@ class Database:
     read_only: bool = False
     # For the embedded server this process started: start it again if it died.
     revive: Callable[[], bool] | None = None
+    # Server settings of every connection (make_engine's `settings`), e.g. a statement_timeout.
+    settings: Mapping[str, str] | None = None
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:
         self.read_only = self.read_only or _read_only_everywhere
-        self.engine = make_engine(self.url, read_only=self.read_only)
+        self.engine = make_engine(self.url, read_only=self.read_only, settings=self.settings)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
