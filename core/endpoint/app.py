@@ -68,7 +68,9 @@ def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None
 
     def hit(request: Request, kind: str, c: Claim, source: str, data: Any = None) -> Hit:
         peer = request.client.host if request.client else None
-        ip = client_ip(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies)
+        # The headers are read only when a proxy is trusted: else they can't count.
+        forwarded = request.headers.getlist("x-forwarded-for") if settings.trusted_proxies else ()
+        ip = client_ip(peer, forwarded, settings.trusted_proxies)
         return Hit.new(
             kind,
             c.recipient_id,
