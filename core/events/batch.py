@@ -178,7 +178,7 @@ _WRITE_AND_APPLY_KEYED = text(
 )
 
 _LOCK_RECIPIENTS = text(
-    "SELECT id FROM campaign_recipients WHERE id = ANY(CAST(:rid AS int[]))"
+    "SELECT id, campaign_id FROM campaign_recipients WHERE id = ANY(CAST(:rid AS int[]))"
     " ORDER BY id FOR NO KEY UPDATE"
 )
 
@@ -365,7 +365,9 @@ def _write(session: Session, rows: list[_Row], found: _Found, settings: machine.
     # first (the write statement's _INSERT_LOCKING), after the recipients the statement updates
     # (as a plain UPDATE's trigger does), locked here unless resolving locked them.
     if not found.locked:
-        session.execute(_LOCK_RECIPIENTS, {"rid": params["f_rid"]})
+        # Their campaigns as locked (a recipient moved since it was resolved: its new one).
+        locked = session.execute(_LOCK_RECIPIENTS, {"rid": params["f_rid"]})
+        found.campaign.update((r, c) for r, c in locked)
     params["cids"] = sorted({found.campaign[r] for r in rid})
     for name, column in (
         ("f_opened", "opened_at"),
