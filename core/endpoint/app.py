@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,6 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 import core.endpoint.pages as pages
 from core.endpoint.hits import Hit
@@ -58,26 +60,30 @@ def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None
     """The app; the providers' webhooks configured from the environment unless given."""
     endpoint = Endpoint(settings)
 
-    def claim(request: Request, kind: str, link: int | None = None) -> Claim | None:
+    def verified(token: str, kind: str, link: int | None = None) -> Claim | None:
         ring = endpoint.ring
-        token = request.path_params["token"]
         found = verify(ring, token, link=link) if ring is not None else None
         if found is None and ring is not None:
             endpoint.metrics.refuse(kind)
         return found
 
+    def claim(request: Request, kind: str, link: int | None = None) -> Claim | None:
+        return verified(request.path_params["token"], kind, link)
+
+    def new_hit(scope: Scope, kind: str, c: Claim, source: str, data: Any = None) -> Hit:
+        client = scope.get("client")
+        agent = None
+        forwarded: list[str] = []
+        for name, value in scope["headers"]:  # as Starlette's Headers read them: latin-1
+            if name == b"user-agent" and agent is None:
+                agent = value.decode("latin-1")
+            elif name == b"x-forwarded-for" and settings.trusted_proxies:
+                forwarded.append(value.decode("latin-1"))
+        ip = client_ip(client[0] if client else None, forwarded, settings.trusted_proxies)
+        return Hit.new(kind, c.recipient_id, source, datetime.now(UTC), agent, ip, data)
+
     def hit(request: Request, kind: str, c: Claim, source: str, data: Any = None) -> Hit:
-        peer = request.client.host if request.client else None
-        ip = client_ip(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies)
-        return Hit.new(
-            kind,
-            c.recipient_id,
-            source,
-            datetime.now(UTC),
-            request.headers.get("user-agent"),
-            ip,
-            data,
-        )
+        return new_hit(request.scope, kind, c, source, data)
 
     async def record(h: Hit, c: Claim) -> bool:
         try:
@@ -101,13 +107,13 @@ def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None
     async def metrics(request: Request) -> Response:
         return Response(endpoint.metrics.render(), media_type=CONTENT_TYPE)
 
-    async def open_hit(request: Request) -> Response:
+    async def open_hit(scope: Scope, token: str) -> Response:
         if endpoint.ring is None:
             return pages.unavailable()
-        c = claim(request, "open")
-        if c is None or request.method == "HEAD":
+        c = verified(token, "open")
+        if c is None or scope["method"] == "HEAD":
             return pages.pixel()
-        if not await record(hit(request, "open", c, "pixel"), c):
+        if not await record(new_hit(scope, "open", c, "pixel"), c):
             return Response(status_code=503, headers=pages.NO_STORE)
         return pages.pixel()
 
@@ -158,16 +164,65 @@ def create_app(settings: EndpointSettings, webhooks: WebhookConfig | None = None
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route(f"{track}/open", open_hit, methods=["GET"]),
+        # Only other methods get here (a 405): Endpoint.__call__ answers GET and HEAD.
+        Route(f"{track}/open", _OpenRoute(open_hit), methods=["GET"]),
         Route(f"{track}/click/{{position:int}}", click, methods=["GET"]),
         Route(f"{track}/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         *webhook_routes(endpoint.db, webhooks or WebhookConfig.from_env()),
     ]
-    return Starlette(
+    return _App(
+        open_hit,
         routes=routes,
         lifespan=endpoint.lifespan,
         exception_handlers={404: not_found, 405: not_found},
     )
+
+
+_OpenHandler = Callable[[Scope, str], Awaitable[Response]]
+_OPEN_START, _OPEN_END = f"{TRACK_PREFIX}/", "/open"
+
+
+class _App(Starlette):
+    """The app, with the pixel (nearly every request it gets) answered before Starlette's
+    middleware and router: its GET and HEAD need no Request, no routing, no exception
+    wrapping, and skipping them is a good part of each hit's time in this process."""
+
+    def __init__(self, open_hit: _OpenHandler, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._open_hit = open_hit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            token = open_token(scope)
+            if token is not None:
+                response = await self._open_hit(scope, token)
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def open_token(scope: Scope) -> str | None:
+    """The token of a pixel's path ({TRACK_PREFIX}/{token}/open, as its Route matches it:
+    a token is one path segment), else None."""
+    path = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    if not (path.startswith(_OPEN_START) and path.endswith(_OPEN_END)):
+        return None
+    token = path[len(_OPEN_START) : -len(_OPEN_END)]
+    return token if token and "/" not in token else None
+
+
+class _OpenRoute:
+    """The pixel's route as an ASGI app (Starlette calls it with path_params in the scope)."""
+
+    def __init__(self, open_hit: _OpenHandler) -> None:
+        self._open_hit = open_hit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._open_hit(scope, scope["path_params"]["token"])
+        await response(scope, receive, send)
 
 
 async def _unsubscribe_source(request: Request) -> str | None:

@@ -52,8 +52,12 @@ def redirect(url: str) -> Response:
     return Response(status_code=302, headers={"location": location(url), **NO_STORE})
 
 
+# Built once: a Response only sends its body and headers, so every request can share it.
+_PIXEL_RESPONSE = Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+
+
 def pixel() -> Response:
-    return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+    return _PIXEL_RESPONSE
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:

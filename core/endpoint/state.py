@@ -13,7 +13,7 @@ from core.endpoint.hits import Hit
 from core.endpoint.metrics import Metrics
 from core.endpoint.settings import EndpointSettings
 from core.endpoint.spool import Spool
-from core.endpoint.writer import RECORDED, REJECTED, Writer
+from core.endpoint.writer import RECORDED, REJECTED, Writer, timeout_settings
 from core.errors import InvalidInput
 from core.events import record_event
 from core.store import Database
@@ -30,14 +30,13 @@ class Endpoint:
         self.metrics = Metrics()
         self.db = Database(settings.database_url)
         self.writer = Writer(
-            self.db,
+            Database(settings.database_url, settings=timeout_settings(settings.write_timeout_s)),
             Spool(settings.spool_dir, self.metrics),
             self.metrics,
             batch_size=settings.batch_size,
             max_wait=settings.max_wait_ms / 1000,
             writers=settings.writers,
             replay_every=settings.replay_every_s,
-            write_timeout=settings.write_timeout_s,
         )
         self.ring: KeyRing | None = None
         self._links: OrderedDict[tuple[int, int], str] = OrderedDict()
@@ -55,6 +54,7 @@ class Endpoint:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresh
             await self.writer.stop()
+            self.writer.db.close()
             self.db.close()
 
     # --- the keyring --------------------------------------------------------------------------

@@ -18,9 +18,6 @@ import threading
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-
 from core import config
 from core.endpoint.hits import Hit
 from core.endpoint.metrics import Metrics
@@ -31,8 +28,15 @@ from core.store import Database
 log = logging.getLogger("core.endpoint.writer")
 
 RECORDED, SPOOLED, REJECTED = "recorded", "spooled", "rejected"
-_TIMEOUT = text("SELECT set_config('statement_timeout', :ms, true)")
 ADOPT_EVERY = 10.0  # seconds between looks for the spool files of dead workers
+
+
+def timeout_settings(write_timeout: float) -> dict[str, str]:
+    """The writer's connections' settings: a batch stuck longer than `write_timeout` seconds
+    (behind another transaction's locks, say) is cancelled and goes to the spool instead of
+    holding its requests: answered, and replayed once the locks are gone. Set when the
+    connection is made, so a batch spends no round trip on it."""
+    return {"statement_timeout": str(max(1, round(write_timeout * 1000)))}
 
 
 class WriteFailed(Exception):
@@ -53,8 +57,8 @@ class Writer:
         max_wait: float = 0.001,
         writers: int = 2,
         replay_every: float = 0.5,
-        write_timeout: float = 5.0,
     ) -> None:
+        """`db`: the writer's own, whose connections carry the write timeout (timeout_settings)."""
         self.db = db
         self.spool = spool
         self.metrics = metrics
@@ -62,7 +66,6 @@ class Writer:
         self.max_wait = max_wait
         self.writers = writers
         self.replay_every = replay_every
-        self._timeout = {"ms": str(max(1, round(write_timeout * 1000)))}
         # One queue that every writer takes from: while one batch commits, the next is gathered
         # and written by another writer, so the requests' HTTP work overlaps the commits.
         self._queue: asyncio.Queue[_Waiting | None] = asyncio.Queue()
@@ -164,14 +167,7 @@ class Writer:
 
     def _commit(self, hits: Sequence[Hit]) -> BatchResult:
         events = [h.event() for h in hits]
-
-        def write(session: Session) -> BatchResult:
-            # A batch stuck behind another transaction's locks goes to the spool instead of
-            # holding its requests: answered, and replayed once the locks are gone.
-            session.execute(_TIMEOUT, self._timeout)
-            return record_events(session, events, skip_invalid=True)
-
-        return self.db.run(write)
+        return self.db.run(lambda session: record_events(session, events, skip_invalid=True))
 
     def _note_down(self, exc: BaseException) -> None:
         if not self._down_logged:

@@ -101,7 +101,7 @@ class _Effect:
 
 
 _RESOLVE_IDS = """
-    SELECT id, NULL AS campaign, NULL AS email_address, now() AS now, sent_at
+    SELECT id, NULL AS campaign, NULL AS email_address, now() AS now, sent_at, campaign_id
     FROM campaign_recipients WHERE id = ANY(CAST(:ids AS int[]))
 """
 _RESOLVE = {
@@ -109,6 +109,16 @@ _RESOLVE = {
     (False, True): text(RESOLVE_PAIRS),
     (True, True): text(f"{_RESOLVE_IDS} UNION ALL {RESOLVE_PAIRS}"),
 }
+# A batch whose every event names its recipient by id and changes it (opens, clicks,
+# unsubscribes: the endpoint's): one round trip finds the recipients, locks them in id order
+# (as _LOCK_RECIPIENTS would, a little earlier) and reads which dedup keys are stored.
+_RESOLVE_AND_LOCK = text(
+    "SELECT id, NULL AS campaign, NULL AS email_address, now() AS now, sent_at, campaign_id,"
+    " (SELECT array_agg(e.dedup_key) FROM email_tracking e"
+    "  WHERE e.dedup_key = ANY(CAST(:keys AS text[]))) AS stored"
+    " FROM campaign_recipients WHERE id = ANY(CAST(:ids AS int[]))"
+    " ORDER BY id FOR NO KEY UPDATE OF campaign_recipients"
+)
 
 _INSERT_MANY = """
     INSERT INTO email_tracking
@@ -119,6 +129,17 @@ _INSERT_MANY = """
         CAST(:user_agent AS text[]), CAST(:ip_address AS inet[]),
         CAST(:created_at AS timestamptz[]), CAST(:source AS text[]), CAST(:dedup_key AS text[]))
 """
+# The same INSERT locking the rows of campaigns :cids (in id order) before its first row: a
+# one-time filter's InitPlan runs when the INSERT starts, before any trigger of the statement
+# (they all fire at its end), so the campaigns are locked in one set, after the recipients,
+# without a round trip of its own.
+_INSERT_LOCKING = (
+    _INSERT_MANY
+    + """    WHERE (SELECT count(*) FROM (
+        SELECT c.id FROM campaigns c WHERE c.id = ANY(CAST(:cids AS int[]))
+        ORDER BY c.id FOR NO KEY UPDATE OF c) AS locked) >= 0
+"""
+)
 # One row per affected recipient, already reduced: the earliest timestamp of each kind, the
 # status and bounce error of its latest status-setting event. Rows are sorted by id, so
 # concurrent batches lock recipients in the same order.
@@ -145,25 +166,33 @@ _APPLY_EFFECTS = """
         OR (f.error_message IS NOT NULL AND f.error_message IS DISTINCT FROM r.error_message))
 """
 _WRITE_ONLY = text(_INSERT_MANY)
-_WRITE_AND_APPLY = text(f"WITH ins AS ({_INSERT_MANY})\n{_APPLY_EFFECTS}")
+_WRITE_AND_APPLY = text(f"WITH ins AS ({_INSERT_LOCKING})\n{_APPLY_EFFECTS}")
 # With dedup keys: ON CONFLICT is the backstop for a writer racing this one with the same key
 # (the keys stored before were filtered out already); the events it skipped apply no effect
 # (unless their recipient has another event inserted) and are not counted as recorded.
-_INSERT_KEYED = f"{_INSERT_MANY} {ON_CONFLICT} RETURNING campaign_recipient_id"
-_WRITE_ONLY_KEYED = text(f"WITH ins AS ({_INSERT_KEYED})\nSELECT count(*) FROM ins")
+_KEYED = f" {ON_CONFLICT} RETURNING campaign_recipient_id"
+_WRITE_ONLY_KEYED = text(f"WITH ins AS ({_INSERT_MANY}{_KEYED})\nSELECT count(*) FROM ins")
 _WRITE_AND_APPLY_KEYED = text(
-    f"WITH ins AS ({_INSERT_KEYED}),\nupd AS ({_APPLY_EFFECTS}"
+    f"WITH ins AS ({_INSERT_LOCKING}{_KEYED}),\nupd AS ({_APPLY_EFFECTS}"
     " AND r.id IN (SELECT campaign_recipient_id FROM ins))\nSELECT count(*) FROM ins"
 )
 
 _LOCK_RECIPIENTS = text(
-    "SELECT id FROM campaign_recipients WHERE id = ANY(CAST(:rid AS int[]))"
+    "SELECT id, campaign_id FROM campaign_recipients WHERE id = ANY(CAST(:rid AS int[]))"
     " ORDER BY id FOR NO KEY UPDATE"
 )
-_LOCK_CAMPAIGNS = text(
-    "SELECT c.id FROM campaigns c WHERE c.id IN (SELECT r.campaign_id FROM campaign_recipients r"
-    " WHERE r.id = ANY(CAST(:rid AS int[]))) ORDER BY c.id FOR NO KEY UPDATE OF c"
-)
+
+
+@dataclass(slots=True)
+class _Found:
+    """What resolving a batch read: the transaction's now(), each found recipient's sent_at and
+    campaign, and (when read along) the stored dedup keys and whether the rows are locked."""
+
+    now: datetime | None = None
+    sent: dict[int, datetime | None] = field(default_factory=dict)
+    campaign: dict[int, int] = field(default_factory=dict)
+    stored: set[str] | None = None  # None: not read yet
+    locked: bool = False
 
 
 def record_events(
@@ -194,15 +223,16 @@ def record_events(
         except Rejected as exc:
             rejected.append(LineError(line, str(exc)))
 
-    rows, now, sent = _resolve(session, checked, rejected)
+    rows, found = _resolve(session, checked, rejected)
     if rejected and not skip_invalid:
         rejected.sort(key=lambda e: e.line)
         raise InvalidEvents(_batch_message(rejected, len(rows) + len(rejected)), tuple(rejected))
-    rows, duplicates = drop_duplicates(session, rows, lambda row: row.event.dedup_key)
+    rows, duplicates = drop_duplicates(
+        session, rows, lambda row: row.event.dedup_key, stored=found.stored
+    )
     recorded = 0
     if rows:
-        assert now is not None  # read by the query that found the rows
-        recorded = _write(session, rows, now, sent, settings or machine.current_settings())
+        recorded = _write(session, rows, found, settings or machine.current_settings())
         duplicates += len(rows) - recorded
     rejected.sort(key=lambda e: e.line)
     return BatchResult(recorded=recorded, rejected=tuple(rejected), duplicates=duplicates)
@@ -210,14 +240,15 @@ def record_events(
 
 def _resolve(
     session: Session, checked: list[tuple[int, Prepared]], rejected: list[LineError]
-) -> tuple[list[_Row], datetime | None, dict[int, datetime | None]]:
+) -> tuple[list[_Row], _Found]:
     """A row (line, recipient id, event) for each event whose recipient exists, in one query; the
     others go to `rejected`. Also the transaction's now(), for events without a time, and
-    each found recipient's sent_at."""
+    each found recipient's sent_at and campaign."""
     ids = sorted({p.recipient_id for _, p in checked if p.recipient_id is not None})
     pairs = sorted({p.recipient_key for _, p in checked if p.recipient_key is not None})
+    found = _Found()
     if not checked:
-        return [], None, {}
+        return [], found
     params: dict[str, list[Any]] = {}
     if ids:
         params["ids"] = ids
@@ -226,17 +257,23 @@ def _resolve(
         params["emails"] = [e for _, e in pairs]
     found_ids: set[int] = set()
     by_pair: dict[tuple[str, str], list[int]] = {}
-    now: datetime | None = None
-    sent: dict[int, datetime | None] = {}
-    for rid, campaign, email, row_now, sent_at in session.execute(
-        _RESOLVE[bool(ids), bool(pairs)], params
-    ):
-        now = row_now
-        sent[rid] = sent_at
+    if not pairs and all(_changes_recipient(p.event_type) for _, p in checked):
+        params["keys"] = sorted({p.dedup_key for _, p in checked if p.dedup_key is not None})
+        found.stored, found.locked = set(), True
+        result = session.execute(_RESOLVE_AND_LOCK, params)
+    else:
+        result = session.execute(_RESOLVE[bool(ids), bool(pairs)], params)
+    for rid, campaign, email, row_now, sent_at, campaign_pk, *stored in result:
+        found.now = row_now
+        found.sent[rid] = sent_at
+        found.campaign[rid] = campaign_pk
+        if stored and stored[0] and found.stored is not None:
+            found.stored.update(stored[0])
         if campaign is None:
             found_ids.add(rid)
         else:
             by_pair.setdefault((campaign, email), []).append(rid)
+    sent = found.sent
 
     rows: list[_Row] = []
     problems: dict[tuple[str, str], str] = {}
@@ -261,17 +298,17 @@ def _resolve(
         if key not in problems:
             problems[key] = pair_problem(session, *key, matches)
         rejected.append(LineError(line, problems[key]))
-    return rows, now, sent
+    return rows, found
 
 
-def _write(
-    session: Session,
-    rows: list[_Row],
-    now: datetime,
-    sent: dict[int, datetime | None],
-    settings: machine.Settings,
-) -> int:
+def _changes_recipient(event_type: str) -> bool:
+    return event_type in TIMESTAMPS or event_type in STATUS
+
+
+def _write(session: Session, rows: list[_Row], found: _Found, settings: machine.Settings) -> int:
     """Insert the rows and apply their effects; returns how many rows were inserted."""
+    now, sent = found.now, found.sent
+    assert now is not None  # read by the query that found the rows
     rid: list[int] = []
     types: list[str] = []
     data: list[str | None] = []
@@ -325,9 +362,13 @@ def _write(
     # order. The statement's triggers lock campaigns twice, the counters' those of the
     # recipients it changes and the rollup's those of all its events, each set in id order but
     # one after the other: two batches would deadlock between the two sets. So all of them
-    # first, after the recipients the statement updates (as a plain UPDATE's trigger does).
-    session.execute(_LOCK_RECIPIENTS, {"rid": params["f_rid"]})
-    session.execute(_LOCK_CAMPAIGNS, {"rid": sorted(set(rid))})
+    # first (the write statement's _INSERT_LOCKING), after the recipients the statement updates
+    # (as a plain UPDATE's trigger does), locked here unless resolving locked them.
+    if not found.locked:
+        # Their campaigns as locked (a recipient moved since it was resolved: its new one).
+        locked = session.execute(_LOCK_RECIPIENTS, {"rid": params["f_rid"]})
+        found.campaign.update((r, c) for r, c in locked)
+    params["cids"] = sorted({found.campaign[r] for r in rid})
     for name, column in (
         ("f_opened", "opened_at"),
         ("f_clicked", "clicked_at"),

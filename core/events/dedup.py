@@ -35,14 +35,19 @@ def stored_id(session: Session, key: str) -> int | None:
 
 
 def drop_duplicates(
-    session: Session, items: Sequence[T], key: Callable[[T], str | None]
+    session: Session,
+    items: Sequence[T],
+    key: Callable[[T], str | None],
+    *,
+    stored: set[str] | None = None,
 ) -> tuple[list[T], int]:
     """`items` without those whose key is stored or repeats an earlier item's (items without
-    a key all stay), and how many were dropped."""
+    a key all stay), and how many were dropped. `stored`: the stored keys among them, when the
+    caller read them already in this transaction (else they are looked up here)."""
     keys = [k for k in map(key, items) if k is not None]
     if not keys:
         return list(items), 0
-    seen = stored_keys(session, sorted(set(keys)))
+    seen = set(stored) if stored is not None else stored_keys(session, sorted(set(keys)))
     kept: list[T] = []
     for item in items:
         k = key(item)

@@ -169,7 +169,7 @@ def _why_unresolved(session: Session, p: Prepared) -> str:
 # --- recipients named by (campaign, email address), for both paths --------------------------
 
 RESOLVE_PAIRS = """
-    SELECT r.id, k.campaign, k.email_address, now() AS now, r.sent_at
+    SELECT r.id, k.campaign, k.email_address, now() AS now, r.sent_at, r.campaign_id
     FROM unnest(CAST(:campaigns AS text[]), CAST(:emails AS text[])) AS k(campaign, email_address)
     JOIN campaigns c ON c.campaign_id = k.campaign
     JOIN campaign_recipients r ON r.campaign_id = c.id AND r.email_address = k.email_address

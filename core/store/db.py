@@ -94,13 +94,18 @@ def raw_connect(url: str, **kwargs: Any) -> psycopg.Connection:
     return psycopg.connect(conninfo, **kwargs)
 
 
-def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, read_only: bool = False, settings: Mapping[str, str] | None = None, **kwargs: Any
+) -> Engine:
+    """`settings`: server settings for every connection (name -> value), sent with the
+    connection request: no round trip of their own."""
     read_only = read_only or _read_only_everywhere
     parsed = _parsed(url)
     # connect_args' options replace the URL's: keep the user's (a statement_timeout, say)
     # and put ours last, so they win where both set the same thing.
     given = parsed.query.get("options") or ()
     options = [given] if isinstance(given, str) else list(given)
+    options.extend(f"-c {name}={value}" for name, value in (settings or {}).items())
     options.append("-c timezone=UTC")
     if read_only:
         # The server refuses writes itself, so nothing in the app can slip one through.
@@ -118,7 +123,7 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_deserializer", jsonb.loads)  # JSON nested too deep to parse
     engine = create_engine(parsed, connect_args=connect_args, **kwargs)
     _ping_after_idle(engine)
-    pooler.connect_through_poolers(engine, read_only=read_only)
+    pooler.connect_through_poolers(engine, read_only=read_only, settings=settings)
     if read_only:
         event.listen(engine, "connect", _assert_read_only)
     return engine
@@ -177,13 +182,15 @@ class Database:
     replica_url: str | None = None
     # Where the change feed LISTENs, when `url` goes through a pooler that can't (PgBouncer).
     listen_url: str | None = None
+    # Server settings of every connection (make_engine's `settings`), e.g. a statement_timeout.
+    settings: Mapping[str, str] | None = None
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
     replica: Replica | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.read_only = self.read_only or _read_only_everywhere
-        self.engine = make_engine(self.url, read_only=self.read_only)
+        self.engine = make_engine(self.url, read_only=self.read_only, settings=self.settings)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if self.replica_url:
             # A ping at each checkout: a standby that went away is found before the read,

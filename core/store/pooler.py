@@ -6,16 +6,20 @@ included ("unsupported startup parameter: options"). On that refusal the engine 
 again without it, for good: the time zone goes as the TimeZone startup parameter (libpq
 sends $PGTZ as one, and PgBouncer keeps it per client), and read-only as psycopg's
 read_only, which begins every transaction READ ONLY: both hold whichever server connection
-the pooler hands the next transaction. The URL's own `options` can't go through it either.
+the pooler hands the next transaction. The URL's own `options` can't go through it either;
+the engine's own settings (a writer's statement_timeout) are set with SET LOCAL as each
+transaction begins instead (a session's SET would stay on the server connection for the
+pooler's next client).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -26,8 +30,22 @@ def is_pooled(record: ConnectionPoolEntry) -> bool:
     return bool(record.info.get("pooled"))
 
 
-def connect_through_poolers(engine: Engine, *, read_only: bool) -> None:
+def connect_through_poolers(
+    engine: Engine, *, read_only: bool, settings: Mapping[str, str] | None = None
+) -> None:
     pooled = False
+    set_local = [
+        f"SET LOCAL {name} = '{str(value).replace(chr(39), chr(39) * 2)}'"
+        for name, value in (settings or {}).items()
+    ]
+
+    if set_local:
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            if pooled:
+                for statement in set_local:
+                    conn.exec_driver_sql(statement)
 
     @event.listens_for(engine, "do_connect")
     def _connect(

@@ -69,10 +69,11 @@ APP = textwrap.dedent(
     from tests.benchmarks.frames import FrameClock
 
     IDLE, LOAD = float(sys.argv[2]), float(sys.argv[3])
+    WATCHED = sys.argv[4] if len(sys.argv) > 4 else "1"  # the campaign's id (campaigns.id)
     paints = []
 
-    def note():  # after each frame: the big campaign's opens it showed, when they changed
-        summary = getattr(app.screen, "summaries", {}).get("1")
+    def note():  # after each frame: the watched campaign's opens it showed, when they changed
+        summary = getattr(app.screen, "summaries", {}).get(WATCHED)
         if summary is not None:
             if not paints or paints[-1][1] != summary.emails_opened:
                 paints.append((time.time(), summary.emails_opened))

@@ -94,3 +94,20 @@ async def test_listen_url_makes_the_app_live_behind_the_pooler(pooled, listen_ur
             await until(lambda: "Opened  10" in stats_text(app), "the notified open")
     finally:
         db.close()
+
+
+def test_connection_settings_hold_in_every_transaction_through_the_pooler(pooled):
+    """The endpoint writer's statement_timeout goes in `options`, which PgBouncer refuses: it
+    is then set in each transaction (SET LOCAL), so it holds on whichever server connection
+    the pooler hands out, and a session without it (another client) never sees it."""
+    db = Database(pooled, settings={"statement_timeout": "4321ms"})
+    other = Database(pooled)
+    try:
+        for _ in range(6):
+            with db.transaction() as session:
+                assert session.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
+            with other.transaction() as session:
+                assert session.execute(text("SHOW statement_timeout")).scalar() == "0"
+    finally:
+        db.close()
+        other.close()
