@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile -q --durations=20 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/pytest -q -s -p no:xdist -o python_files='bench_*.py' tests/benchmarks $(PYTEST_ARGS)

@@ -295,7 +295,14 @@ def prepare(
 
 def recipient(session: Session, mail: CampaignMail, email: str) -> Recipient:
     rid = find_recipient_id(session, mail.campaign_pk, mail.campaign_id, email)
-    r = session.execute(_RECIPIENT, {"id": rid, "pk": mail.campaign_pk}).one()
+    return recipient_by_id(session, mail, rid)
+
+
+def recipient_by_id(session: Session, mail: CampaignMail, rid: int) -> Recipient:
+    """The campaign's recipient `rid` with its lead's name and company; NotFound if none."""
+    r = session.execute(_RECIPIENT, {"id": rid, "pk": mail.campaign_pk}).one_or_none()
+    if r is None:
+        raise NotFound(f"Recipient {rid} is not in campaign {mail.campaign_id}.")
     return Recipient(r.id, r.email_address, r.name or "", r.company or "")
 
 

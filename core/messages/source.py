@@ -13,8 +13,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound
-from core.messages.compose import _RECIPIENT, CampaignMail, Recipient, prepare
+from core.messages.compose import CampaignMail, prepare, recipient_by_id
 
 KEEP_S = 5.0  # a campaign's shared parts are prepared again after this
 
@@ -44,8 +43,5 @@ class MessageBuilder:
 
     def __call__(self, session: Session, campaign_pk: int, recipient: Claimed) -> EmailMessage:
         mail = self.mail(session, campaign_pk)
-        row = session.execute(_RECIPIENT, {"id": recipient.id, "pk": campaign_pk}).one_or_none()
-        if row is None:
-            raise NotFound(f"Recipient {recipient.id} is not in campaign {campaign_pk}.")
-        r = Recipient(row.id, row.email_address, row.name or "", row.company or "")
+        r = recipient_by_id(session, mail, recipient.id)
         return mail.message(session, r, date=datetime.now(UTC))
