@@ -54,6 +54,7 @@ from core.tracking import (
     sign,
     unsubscribe_url,
 )
+from core.tracking.tokens import Signer
 from core.tracking.urls import find_recipient_id
 
 MAIL_FROM_SETTING = "mail_from"
@@ -151,6 +152,7 @@ class CampaignMail:
     skeletons: dict[str, Skeleton | None] = field(default_factory=dict)  # by marked render
     fast: bool = field(init=False)
     marked_html: Marked[str] = field(init=False)
+    signer: Signer = field(init=False)
     marked_text: tuple[Marked[_Plan] | None, Marked[_Plan] | None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +163,7 @@ class CampaignMail:
             None if t.text_body is None else TEXT_ENV.from_string(t.text_body),
         )
         self.fast = plain_fields_only(t.html_body)
+        self.signer = Signer(self.ring, self.campaign_pk)
         body = self.compiled[1]
         self.marked_html = Marked(
             t.html_body, lambda v: render_limited(body, v, "html body"), MAX_MARKED
@@ -230,16 +233,11 @@ class CampaignMail:
             if self.compiled[2] is not None:
                 return self._text(1, values, "text body"), html_part
             return text_part(html_part), html_part
-        ring, pk, base = self.ring, self.campaign_pk, self.base_url
-
-        signed: dict[int, str] = {}
-
-        def clicks(position: int) -> str:
-            url = signed.get(position)
-            if url is None:
-                url = signed[position] = click_url(base, sign(ring, pk, r.id, position), position)
-            return url
-
+        base, positions = self.base_url, skeleton.positions
+        clicks = {
+            n: click_url(base, signed, n)
+            for n, signed in zip(positions, self.signer.links(r.id, positions), strict=True)
+        }
         token = values["unsubscribe_url"].rsplit("/", 2)[-2]
         html_part, plain = skeleton.fill(values, clicks, open_url(base, token))
         if plain is None:
@@ -272,7 +270,7 @@ class CampaignMail:
     def message(
         self, session: Session, r: Recipient, *, date: datetime | None = None
     ) -> EmailMessage:
-        token = sign(self.ring, self.campaign_pk, r.id)
+        token = self.signer.token(r.id)
         values = self.fields(r, token)
         subject = _one_line(self._text(0, values, "subject"))
         plain, html_part = self.parts(session, r, values)

@@ -194,7 +194,7 @@ def fill_plain(planned: tuple[tuple[str, ...], tuple[int, ...]], values: Mapping
 def _fill(
     planned: tuple[tuple[str, ...], tuple[int, ...]],
     fields: list[str],
-    clicks: Callable[[int], str],
+    clicks: Mapping[int, str],
     pixel: str,
 ) -> str:
     pieces, codes = planned
@@ -202,7 +202,7 @@ def _fill(
     top = len(fields)
     for code, piece in zip(codes, pieces[1:], strict=True):
         if code >= top:
-            out.append(clicks(code - top))
+            out.append(clicks[code - top])
         else:
             out.append(fields[code] if code >= 0 else pixel)
         out.append(piece)
@@ -215,19 +215,25 @@ class Skeleton:
     text: str | None  # None: the template has a text body of its own
     html_plan: tuple[tuple[str, ...], tuple[int, ...]] = field(init=False)
     text_plan: tuple[tuple[str, ...], tuple[int, ...]] | None = field(init=False)
+    positions: tuple[int, ...] = field(init=False)  # the links' positions, each once
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "html_plan", plan(self.html))
+        html_plan = plan(self.html)
+        object.__setattr__(self, "html_plan", html_plan)
         object.__setattr__(self, "text_plan", None if self.text is None else plan(self.text))
+        top = len(_ORDER)
+        clicks = dict.fromkeys(code - top for code in html_plan[1] if code >= top)
+        object.__setattr__(self, "positions", tuple(clicks))
 
     def fill(
-        self, values: Mapping[str, str], clicks: Callable[[int], str], pixel: str
+        self, values: Mapping[str, str], clicks: Mapping[int, str], pixel: str
     ) -> tuple[str, str | None]:
-        """(the HTML part, the text part made from it) for one recipient; `clicks(position)`
-        gives a link's click URL (called for the HTML part first, then for the text)."""
+        """(the HTML part, the text part made from it) for one recipient; `clicks`: each of
+        the positions' click URL."""
         escape = html.escape
         escaped = [escape(values[k]) for k in _ORDER]
-        filled = _fill(self.html_plan, escaped, lambda n: escape(clicks(n)), escape(pixel))
+        in_html = {n: escape(url) for n, url in clicks.items()}
+        filled = _fill(self.html_plan, escaped, in_html, escape(pixel))
         if self.text_plan is None:
             return filled, None
         plain = [" ".join(values[k].split()) for k in _ORDER]
