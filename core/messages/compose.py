@@ -44,6 +44,7 @@ from core.tracking import (
     bounce_address,
     check_domain,
     click_url,
+    click_urls,
     load_keyring,
     message_id,
     open_url,
@@ -234,10 +235,8 @@ class CampaignMail:
                 return self._text(1, values, "text body"), html_part
             return text_part(html_part), html_part
         base, positions = self.base_url, skeleton.positions
-        clicks = {
-            n: click_url(base, signed, n)
-            for n, signed in zip(positions, self.signer.links(r.id, positions), strict=True)
-        }
+        signed = self.signer.links(r.id, positions)
+        clicks = dict(zip(positions, click_urls(base, signed, positions), strict=True))
         token = values["unsubscribe_url"].rsplit("/", 2)[-2]
         html_part, plain = skeleton.fill(values, clicks, open_url(base, token))
         if plain is None:

@@ -33,6 +33,7 @@ _PIXEL = "\ue004"
 _ANY = re.compile("[\ue000-\ue004]")
 _MARKER = re.compile("\ue000(\\d+)\ue001|\ue002(\\d+)\ue003|\ue004")
 _ORDER = tuple(FIELDS)
+_SPECIAL = re.compile("[&<>\"']")  # what html.escape() replaces
 T = TypeVar("T")
 
 
@@ -232,8 +233,12 @@ class Skeleton:
         the positions' click URL."""
         escape = html.escape
         escaped = [escape(values[k]) for k in _ORDER]
-        in_html = {n: escape(url) for n, url in clicks.items()}
-        filled = _fill(self.html_plan, escaped, in_html, escape(pixel))
+        if _SPECIAL.search(pixel) or any(_SPECIAL.search(url) for url in clicks.values()):
+            clicks_in_html = {n: escape(url) for n, url in clicks.items()}
+            pixel_in_html = escape(pixel)
+        else:  # nothing html.escape() changes: the same URLs
+            clicks_in_html, pixel_in_html = dict(clicks), pixel
+        filled = _fill(self.html_plan, escaped, clicks_in_html, pixel_in_html)
         if self.text_plan is None:
             return filled, None
         plain = [" ".join(values[k].split()) for k in _ORDER]
