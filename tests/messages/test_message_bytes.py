@@ -1,9 +1,10 @@
 """Every message byte for byte as it was: a corpus of templates (skeleton and full path, own
-text body or not, long and non-ASCII subjects) and recipients (markup, quotes, non-ASCII,
-empty names) built with a fixed key and fixed link positions, no database, and each message's
-digest compared with the one recorded in data/message_digests.json (made by the code before
-the rendering was made faster: `CC_WRITE_DIGESTS=1` writes it again, on purpose only). Each
-message's header values and parts, and the same of it parsed back, are in its digest too."""
+text body or not, long and non-ASCII subjects, a base URL with characters HTML escapes) and
+recipients (markup, quotes, non-ASCII, empty names) built with a fixed key and fixed link
+positions, no database. Each message's digest (its bytes, header values and parts, and the
+same of it parsed back) is compared with the one in data/message_digests.json, made by the
+code before the rendering was made faster (main at 5884b3d); `CC_WRITE_DIGESTS=1` writes the
+file again, on purpose only."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ SUBJECTS = {
     "utf8": "Grüße an {{ name }} von {{ company }} ✓",
     "empty": "",
 }
+ODD_BASE = "https://t.example.net/x?a=1&b='2'/"
 TEXT_BODY = "Hello {{ name }},\n\nsee {{ unsubscribe_url }}\nGrüße\n"
 PEOPLE = (
     Recipient(1, "lead1@example.com", "Lead 1", "Acme"),
@@ -53,7 +55,9 @@ PEOPLE = (
 )
 
 
-def _mail(body: str, subject: str, text_body: str | None, fast: bool) -> CampaignMail:
+def _mail(
+    body: str, subject: str, text_body: str | None, fast: bool, base: str = "https://t.example.net/"
+) -> CampaignMail:
     row = TemplateRow(7, "Corpus", subject, body, text_body, T0, T0)
     mail = CampaignMail(
         campaign_pk=99,
@@ -61,7 +65,7 @@ def _mail(body: str, subject: str, text_body: str | None, fast: bool) -> Campaig
         campaign_name="Spring <Launch> & Co",
         template=row,
         ring=RING,
-        base_url="https://t.example.net/",
+        base_url=base,
         from_address="Acme News <news@mail.acme.test>",
         domain="mail.acme.test",
     )
@@ -75,22 +79,27 @@ def _mail(body: str, subject: str, text_body: str | None, fast: bool) -> Campaig
     return mail
 
 
-def _cases() -> list[tuple[str, str, str, str | None, bool]]:
+def _cases() -> list[tuple[str, str, str, str | None, bool, str]]:
     out = []
+    for bname in ("compose", "fast1"):  # a base URL that html.escape() changes
+        for fast in (True, False):
+            key = f"{bname}/odd-base/{'fast' if fast else 'full'}"
+            out.append((key, BODIES[bname], SUBJECTS["plain"], None, fast, ODD_BASE))
     for bname, body in BODIES.items():
         for sname, subject in SUBJECTS.items():
             for own_text in (False, True):
                 for fast in (True, False):
                     key = f"{bname}/{sname}/{'text' if own_text else 'made'}/"
                     key += "fast" if fast else "full"
-                    out.append((key, body, subject, TEXT_BODY if own_text else None, fast))
+                    text = TEXT_BODY if own_text else None
+                    out.append((key, body, subject, text, fast, "https://t.example.net/"))
     return out
 
 
 def _digests() -> dict[str, str]:
     found: dict[str, str] = {}
-    for key, body, subject, text_body, fast in _cases():
-        mail = _mail(body, subject, text_body, fast)
+    for key, body, subject, text_body, fast, base in _cases():
+        mail = _mail(body, subject, text_body, fast, base)
         for i, r in enumerate(PEOPLE):
             msg = mail.message(None, r, date=T0 if i % 2 else None)  # type: ignore[arg-type]
             raw = msg.as_bytes()
