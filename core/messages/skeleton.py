@@ -11,6 +11,9 @@ attribute value other than a link's (a link holding a field is one link per reci
 Anything else: build() says None and CampaignMail renders that message in full. The part the
 skeleton gives means the same as the full rendering (tests/messages check both on the same
 recipients): the same text, links, pixel and inlined CSS; values escaped with html.escape.
+Marked keeps a part's marked rendering by what it depends on (the fields' truth and the values
+of the fields it compares), so Jinja2 runs once for each such key, not for each recipient; the
+subject and a text body use it too, filled with the raw values (fill_plain).
 """
 
 from __future__ import annotations
