@@ -34,8 +34,8 @@ from core.campaigns import campaign_key
 from core.errors import InvalidInput, NotFound
 from core.messages.markup import rewrite, text_part
 from core.messages.mime import address, assemble
-from core.messages.sandbox import HTML_ENV, TEXT_ENV, render_limited
-from core.messages.skeleton import Skeleton, build, marked, plain_fields_only
+from core.messages.sandbox import HTML_ENV, MAX_OUTPUT_CHARS, TEXT_ENV, render_limited
+from core.messages.skeleton import Marked, Skeleton, build, fill_plain, plain_fields_only, plan
 from core.messages.templates import TemplateRow, get_template
 from core.tracking import (
     HEADER_CAMPAIGN,
@@ -44,6 +44,7 @@ from core.tracking import (
     bounce_address,
     check_domain,
     click_url,
+    click_urls,
     load_keyring,
     message_id,
     open_url,
@@ -54,12 +55,15 @@ from core.tracking import (
     sign,
     unsubscribe_url,
 )
+from core.tracking.tokens import Signer
 from core.tracking.urls import find_recipient_id
 
 MAIL_FROM_SETTING = "mail_from"
 DEFAULT_FROM = "Campaign Console <campaigns@localhost>"
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 MAX_SKELETONS = 64  # shapes of one campaign's HTML kept (its if-branches); past it: in full
+MAX_MARKED = 256  # marked renderings kept a template part (by the key they depend on)
+_Plan = tuple[tuple[str, ...], tuple[int, ...]]
 
 _CAMPAIGN = text("SELECT campaign_id, name, template_id FROM campaigns WHERE id = :pk")
 _RECIPIENT = text(
@@ -114,6 +118,8 @@ def set_mail_from(session: Session, value: str) -> str:
 
 def _one_line(value: str) -> str:
     """A header's text: whitespace runs as one space, control characters dropped."""
+    if value.isprintable():
+        return " ".join(value.split())
     return " ".join("".join(c for c in value if c.isprintable() or c.isspace()).split())
 
 
@@ -146,6 +152,9 @@ class CampaignMail:
     compiled: tuple[Any, Any, Any | None] = field(init=False)
     skeletons: dict[str, Skeleton | None] = field(default_factory=dict)  # by marked render
     fast: bool = field(init=False)
+    marked_html: Marked[str] = field(init=False)
+    signer: Signer = field(init=False)
+    marked_text: tuple[Marked[_Plan] | None, Marked[_Plan] | None] = field(init=False)
 
     def __post_init__(self) -> None:
         t = self.template
@@ -155,6 +164,34 @@ class CampaignMail:
             None if t.text_body is None else TEXT_ENV.from_string(t.text_body),
         )
         self.fast = plain_fields_only(t.html_body)
+        self.signer = Signer(self.ring, self.campaign_pk)
+        body = self.compiled[1]
+        self.marked_html = Marked(
+            t.html_body, lambda v: render_limited(body, v, "html body"), MAX_MARKED
+        )
+        self.marked_text = (
+            self._marked_text(t.subject, self.compiled[0], "subject"),
+            None
+            if t.text_body is None
+            else self._marked_text(t.text_body, self.compiled[2], "text body"),
+        )
+
+    @staticmethod
+    def _marked_text(source: str, compiled: Any, part: str) -> Marked[_Plan] | None:
+        if not plain_fields_only(source):
+            return None
+        return Marked(source, lambda v: plan(render_limited(compiled, v, part)), MAX_MARKED)
+
+    def _text(self, which: int, values: Mapping[str, str], part: str) -> str:
+        """The subject (0) or the text body (1) rendered with these values: from its marked
+        rendering with the values put in when it has one (the same text), else in full."""
+        marked_text = self.marked_text[which]
+        if marked_text is None:
+            return render_limited(self.compiled[2 * which], values, part)
+        out = fill_plain(marked_text(values), values)
+        if len(out) > MAX_OUTPUT_CHARS:
+            raise InvalidInput(f"{part}: renders to more than {MAX_OUTPUT_CHARS:,} characters.")
+        return out
 
     def fields(self, r: Recipient, token: str) -> Mapping[str, str]:
         return {
@@ -176,7 +213,7 @@ class CampaignMail:
     def _skeleton(self, session: Session, values: Mapping[str, str]) -> Skeleton | None:
         if not self.fast:
             return None
-        rendered = render_limited(self.compiled[1], marked(values), "html body")
+        rendered = self.marked_html(values)
         if rendered in self.skeletons:
             return self.skeletons[rendered]
         made = build(
@@ -195,22 +232,15 @@ class CampaignMail:
         if skeleton is None:
             html_part = self.html(session, r, values)
             if self.compiled[2] is not None:
-                return render_limited(self.compiled[2], values, "text body"), html_part
+                return self._text(1, values, "text body"), html_part
             return text_part(html_part), html_part
-        ring, pk, base = self.ring, self.campaign_pk, self.base_url
-
-        signed: dict[int, str] = {}
-
-        def clicks(position: int) -> str:
-            url = signed.get(position)
-            if url is None:
-                url = signed[position] = click_url(base, sign(ring, pk, r.id, position), position)
-            return url
-
+        base, positions = self.base_url, skeleton.positions
+        signed = self.signer.links(r.id, positions)
+        clicks = dict(zip(positions, click_urls(base, signed, positions), strict=True))
         token = values["unsubscribe_url"].rsplit("/", 2)[-2]
         html_part, plain = skeleton.fill(values, clicks, open_url(base, token))
         if plain is None:
-            plain = render_limited(self.compiled[2], values, "text body")
+            plain = self._text(1, values, "text body")
         return plain, html_part
 
     def html(self, session: Session, r: Recipient, values: Mapping[str, str]) -> str:
@@ -239,9 +269,9 @@ class CampaignMail:
     def message(
         self, session: Session, r: Recipient, *, date: datetime | None = None
     ) -> EmailMessage:
-        token = sign(self.ring, self.campaign_pk, r.id)
+        token = self.signer.token(r.id)
         values = self.fields(r, token)
-        subject = _one_line(render_limited(self.compiled[0], values, "subject"))
+        subject = _one_line(self._text(0, values, "subject"))
         plain, html_part = self.parts(session, r, values)
         headers = [
             ("From", self.from_address),

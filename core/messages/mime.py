@@ -21,15 +21,23 @@ POLICY = policy.default
 _MAX_RAW = 900  # RFC 5322 allows 998 a line; the policy folds long ones when it writes them
 
 
+_PART_HEADERS = {
+    kind: (
+        ("Content-Type", f'text/{kind}; charset="utf-8"'),
+        ("Content-Transfer-Encoding", "quoted-printable"),
+    )
+    for kind in ("plain", "html")
+}
+
+
 def _part(kind: str, content: str) -> EmailMessage:
     part = EmailMessage(policy=POLICY)
-    part.set_raw("Content-Type", f'text/{kind}; charset="utf-8"')
-    part.set_raw("Content-Transfer-Encoding", "quoted-printable")
+    state = vars(part)  # email.message.Message's own attributes
+    state["_headers"].extend(_PART_HEADERS[kind])  # what set_raw() does, header by header
     if not content.endswith("\n"):
         content += "\n"
-    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True)
-    part.set_payload(encoded.decode("ascii"))
-    return part
+    state["_payload"] = binascii.b2a_qp(content.encode("utf-8"), istext=True).decode("ascii")
+    return part  # set_payload() of a str without a charset: that str as the payload
 
 
 def _plain(value: str) -> bool:
@@ -48,14 +56,15 @@ def address(name: str, email: str) -> str:
 
 def assemble(headers: Iterable[tuple[str, str]], plain: str, html: str) -> EmailMessage:
     msg = EmailMessage(policy=POLICY)
+    state = vars(msg)
+    raw = state["_headers"]  # set_raw() appends (name, value) here; msg[name] = ... too, parsed
     for name, value in headers:
         if _plain(value):
-            msg.set_raw(name, value)
+            raw.append((name, value))
         else:
             msg[name] = value
     digest = hashlib.sha256(f"{plain}\x00{html}".encode()).hexdigest()[:32]
-    msg.set_raw("MIME-Version", "1.0")
-    msg.set_raw("Content-Type", f'multipart/alternative; boundary="=_cc_{digest}"')
-    msg.attach(_part("plain", plain))
-    msg.attach(_part("html", html))
+    raw.append(("MIME-Version", "1.0"))
+    raw.append(("Content-Type", f'multipart/alternative; boundary="=_cc_{digest}"'))
+    state["_payload"] = [_part("plain", plain), _part("html", html)]  # what attach() makes
     return msg

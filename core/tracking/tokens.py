@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import re
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from core.errors import InvalidInput
 from core.tracking.keys import KeyRing
@@ -68,6 +71,78 @@ def sign(ring: KeyRing, campaign_pk: int, recipient_id: int, link: int | None = 
         body += _LINK.pack(_check(link, "A link position", MAX_LINK))
     raw = body + _tag(key.secret, body)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+_B64URL = bytes.maketrans(b"+/", b"-_")
+_BLOCK = hashlib.sha256().block_size
+_LINKED_CHARS = -(-_LINKED * 4 // 3)  # 42: a link's token, unpadded
+_PADDED_CHARS = (_LINKED + 2) * 4 // 3  # 44: its bytes padded to 33
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def _b64url(raw: bytes) -> str:
+    return binascii.b2a_base64(raw, newline=False).translate(_B64URL).rstrip(b"=").decode("ascii")
+
+
+class Signer:
+    """sign() for one campaign's recipients, many tokens at a time, the same tokens: HMAC-SHA256
+    as RFC 2104 defines it, on hashlib's SHA-256 states, the inner one keyed and fed DOMAIN and
+    the token's head up to the recipient once, the outer one keyed once, each copied per token
+    (hmac.HMAC.copy() costs about three times as much; tests check every token against
+    sign(), which is hmac.digest())."""
+
+    __slots__ = ("_head", "_inner", "_outer", "_tails")
+
+    def __init__(self, ring: KeyRing, campaign_pk: int) -> None:
+        _check(campaign_pk, "A campaign's key", _INT4)
+        key = ring.signing
+        secret = key.secret
+        if len(secret) > _BLOCK:
+            secret = hashlib.sha256(secret).digest()
+        secret = secret.ljust(_BLOCK, b"\x00")
+        self._head = _HEAD.pack(VERSION, key.kid, campaign_pk, 1)[:-4]
+        self._inner = hashlib.sha256(secret.translate(_IPAD) + DOMAIN + self._head)
+        self._outer = hashlib.sha256(secret.translate(_OPAD))
+        self._tails: dict[int, bytes] = {}
+
+    def _tag(self, inner: Any) -> bytes:
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:TAG_BYTES]
+
+    def _mine(self, recipient_id: int) -> tuple[bytes, Any]:
+        _check(recipient_id, "A recipient id", _INT4)
+        rid = recipient_id.to_bytes(4, "big")
+        mine = self._inner.copy()
+        mine.update(rid)
+        return self._head + rid, mine
+
+    def token(self, recipient_id: int) -> str:
+        """sign(ring, campaign_pk, recipient_id)."""
+        body, mine = self._mine(recipient_id)
+        return _b64url(body + self._tag(mine))
+
+    def links(self, recipient_id: int, links: Iterable[int]) -> list[str]:
+        """[sign(ring, campaign_pk, recipient_id, link) for link in links]. One base64 for
+        them all: each token's bytes (31) padded with two zero bytes to 33, a multiple of 3,
+        so each encodes on its own 44 characters, of which its unpadded encoding is the
+        first 42 (the bits after the last byte are zero either way)."""
+        body, mine = self._mine(recipient_id)
+        raw = []
+        tails = self._tails
+        for link in links:
+            tail = tails.get(link)
+            if tail is None:
+                tail = tails[link] = _LINK.pack(_check(link, "A link position", MAX_LINK))
+            inner = mine.copy()
+            inner.update(tail)
+            raw.append(body + tail + self._tag(inner) + b"\x00\x00")
+        if not raw:
+            return []
+        joined = binascii.b2a_base64(b"".join(raw), newline=False).translate(_B64URL)
+        text = joined.decode("ascii")
+        return [text[at : at + _LINKED_CHARS] for at in range(0, len(text), _PADDED_CHARS)]
 
 
 def _decode(token: object) -> bytes | None:

@@ -52,6 +52,12 @@ def click_url(public_url: str, token: str, position: int) -> str:
     return f"{_base(public_url)}{TRACK_PREFIX}/{token}/click/{position}"
 
 
+def click_urls(public_url: str, tokens: list[str], positions: tuple[int, ...]) -> list[str]:
+    """[click_url(public_url, token, position) for each pair], the base worked out once."""
+    base = f"{_base(public_url)}{TRACK_PREFIX}/"
+    return [f"{base}{t}/click/{n}" for t, n in zip(tokens, positions, strict=True)]
+
+
 def unsubscribe_url(public_url: str, token: str) -> str:
     return f"{_base(public_url)}{TRACK_PREFIX}/{token}/unsubscribe"
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.errors import InvalidInput
-from core.tracking import Claim, TrackingKey, ring_of, sign, verify
+from core.tracking import Claim, TrackingKey, ring_of, sign, tokens, verify
 from core.tracking.tokens import DOMAIN, TAG_BYTES
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -156,3 +156,22 @@ def test_the_key_repr_shows_no_secret():
     key = TrackingKey(3, b"\x01secretsecretsecretsecret", None)
     assert "secret" not in repr(key).replace("TrackingKey", "")
     assert "\\x01" not in repr(key) and "\\x01" not in repr(ring_of(key))
+
+
+@pytest.mark.parametrize("secret", [b"k", bytes(range(32)), bytes(64), bytes(range(100))])
+def test_signer_gives_the_tokens_sign_gives(secret):
+    """Signer (one campaign, many tokens, RFC 2104 on hashlib states) and sign() (hmac.digest)
+    give the same tokens, for keys shorter than, as long as and longer than SHA-256's block."""
+    ring = ring_of(TrackingKey(2**32 - 1, secret, None))
+    for campaign, rid in ((1, 1), (12, 3456), (2**31 - 1, 2**31 - 1), (255, 256)):
+        signer = tokens.Signer(ring, campaign)
+        links = signer.links(rid, [1, 2, 300, 1, tokens.MAX_LINK])
+        assert signer.token(rid) == sign(ring, campaign, rid)
+        assert links == [sign(ring, campaign, rid, n) for n in (1, 2, 300, 1, tokens.MAX_LINK)]
+        assert verify(ring, links[2], link=300, now=NOW) == Claim(campaign, rid, 300)
+    with pytest.raises(InvalidInput):
+        tokens.Signer(ring, 0)
+    with pytest.raises(InvalidInput):
+        tokens.Signer(ring, 1).token(2**31)
+    with pytest.raises(InvalidInput):
+        tokens.Signer(ring, 1).links(1, [0])
