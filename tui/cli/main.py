@@ -21,6 +21,7 @@ from core import config, store
 from core.errors import CampaignConsoleError
 from tui import outer_edge
 from tui.cli import (
+    bounces,
     campaigns,
     db,
     demo,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_commands(sub)
     serve.add_commands(sub)
     send.add_commands(sub)
+    bounces.add_commands(sub)
     web.add_commands(sub)
     return parser
 
