@@ -25,6 +25,7 @@ from tui.widgets.campaign_header import campaign_header, sending_line
 from tui.widgets.export_dialog import open_export
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
+from tui.widgets.trial_dialog import open_test_message
 
 PAGE = 100
 
@@ -277,6 +278,9 @@ class RecipientsScreen(PagedScreen, SortableScreen):
     def action_export(self) -> None:
         campaign_id = self.stats.campaign_id if self.stats else str(self.campaign_pk)
         open_export(self, self.campaign_pk, campaign_id, self.campaign_name)
+
+    def action_test_message(self) -> None:
+        open_test_message(self, self.campaign_pk, self.campaign_name)
 
     # -- navigation ------------------------------------------------------------------------
     def _set_query(self, **changes) -> None:
