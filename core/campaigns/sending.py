@@ -36,6 +36,14 @@ SELECT EXISTS (SELECT 1 FROM campaign_recipients WHERE campaign_id = :c AND stat
             WHERE campaign_id = :c AND status = 'unsubscribed')),
        now()
 """
+# The recent sends the rate is read from: those of the last RATE_WINDOW (an index range of
+# (campaign_id, status, sent_at) per status; at most the rate times the window's rows).
+RATE_WINDOW = timedelta(seconds=30)
+_RECENT = text(
+    "SELECT count(*), min(sent_at), max(sent_at) FROM campaign_recipients"
+    " WHERE campaign_id = :c AND status IN ('sent', 'bounced', 'unsubscribed')"
+    " AND sent_at > now() - CAST(:w AS interval)"
+)
 _PENDING = "SELECT count(*) FROM campaign_recipients WHERE campaign_id = :c AND status = 'pending'"
 
 
@@ -73,6 +81,25 @@ class SendingState:
     last_sent_at: datetime | None  # the latest send
     now: datetime  # the database's time of this reading
     senders: tuple[SenderAtWork, ...] = ()  # `campaigns send` processes at work on it
+    recent: int = 0  # recipients sent in the last RATE_WINDOW
+    recent_first: datetime | None = None  # the first and last of those sends
+    recent_last: datetime | None = None
+
+    @property
+    def rate(self) -> float | None:
+        """Messages a second over the recent sends (the gaps between the first and last of
+        the window); None with fewer than two, or all at one instant."""
+        first, last = self.recent_first, self.recent_last
+        if self.recent < 2 or first is None or last is None or last <= first:
+            return None
+        return (self.recent - 1) / (last - first).total_seconds()
+
+    def seconds_left(self, remaining: int) -> float | None:
+        """How long `remaining` more messages take at the recent rate; None without one."""
+        rate = self.rate
+        if rate is None or remaining <= 0:
+            return None
+        return remaining / rate
 
     @property
     def idle(self) -> bool:
@@ -92,7 +119,10 @@ def sending_state(session: Session, campaign: int | str) -> SendingState:
     c = resolve_campaign(session, campaign)
     pending, queued, last, now = session.execute(text(_STATE), {"c": c.id}).one()
     senders = senders_at_work(session, c.id)
-    return SendingState(CampaignStatus(c.status), pending, queued, last, now, senders)
+    recent = (0, None, None)
+    if c.status == CampaignStatus.RUNNING:
+        recent = session.execute(_RECENT, {"c": c.id, "w": RATE_WINDOW}).one()
+    return SendingState(CampaignStatus(c.status), pending, queued, last, now, senders, *recent)
 
 
 @dataclass(frozen=True, slots=True)

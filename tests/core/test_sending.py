@@ -47,3 +47,25 @@ def test_a_running_campaign_nothing_sends_is_idle_until_a_sender_claims(db):
         )
     with db.reading() as s:
         assert campaigns.sending_state(s, "camp_idle").idle  # a minute without a send
+
+
+def test_the_send_rate_and_time_left_come_from_the_recent_sends(db):
+    with db.transaction() as s:
+        c = make_campaign(s, "camp_rate", status="running", started_at=datetime.now(UTC))
+        ids = make_recipients(s, c, 10)
+        recipients.mark_sent(s, ids[:5])
+        now = s.execute(text("SELECT now()")).scalar_one()
+        for i, rid in enumerate(ids[:5]):  # 4 s apart, the last a moment ago; one long ago
+            at = now - timedelta(seconds=4 * i + 0.5) if i < 4 else now - timedelta(hours=1)
+            s.execute(
+                text("UPDATE campaign_recipients SET sent_at = :t WHERE id = :i"),
+                {"t": at, "i": rid},
+            )
+    with db.reading() as s:
+        state = campaigns.sending_state(s, "camp_rate")
+    assert state.recent == 4 and state.rate == 3 / 12  # 3 gaps over 12 s
+    assert state.seconds_left(5) == 20 and state.seconds_left(0) is None
+    with db.transaction() as s:
+        s.execute(text("UPDATE campaigns SET status = 'paused' WHERE id = :c"), {"c": c.id})
+    with db.reading() as s:
+        assert campaigns.sending_state(s, "camp_rate").rate is None  # not running: not read

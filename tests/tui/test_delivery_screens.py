@@ -5,6 +5,7 @@ panel shows an attempt's every detail."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -97,3 +98,35 @@ async def test_the_timeline_lists_the_delivery_attempts(make_app, db, ids):
         assert "attempt 1" in panel and "retry" in panel
         assert "Reply: 421  421 4.7.0 Greylisted" in panel and "Enhanced status: 4.7.0" in panel
         assert "Sender: mx1:4242:ab" in panel
+
+
+async def test_the_header_shows_a_running_campaigns_progress_rate_and_time_left(started, db, ids):
+    with db.transaction() as s:  # its sends 2 s apart, the last one now: 0.5 msg/s
+        s.execute(
+            text(
+                "UPDATE campaign_recipients r SET sent_at = now() - x.n * interval '2 seconds'"
+                " FROM (SELECT id, row_number() OVER (ORDER BY id DESC) - 1 AS n"
+                "       FROM campaign_recipients WHERE campaign_id = :c AND sent_at IS NOT NULL"
+                "       AND status IN ('sent', 'bounced', 'unsubscribed')) x WHERE r.id = x.id"
+            ),
+            {"c": ids["spring"]},
+        )
+        total, sent, recent = s.execute(
+            text(
+                "SELECT total_recipients, emails_sent, (SELECT count(*) FROM campaign_recipients"
+                " WHERE campaign_id = :c AND sent_at IS NOT NULL"
+                " AND status IN ('sent', 'bounced', 'unsubscribed'))"
+                " FROM campaigns WHERE id = :c"
+            ),
+            {"c": ids["spring"]},
+        ).one()
+    assert recent >= 2 and total > sent
+    left = round((total - sent) / 0.5)
+    async with started(size=(100, 30)) as (app, pilot):
+        await select_campaign(pilot, "camp_spring")
+        await press(pilot, "enter")
+        assert f"Sent {sent} of {total} · 0.5 msg/s · about {left} s left" in _header(app)
+        await press(pilot, "escape")
+        await select_campaign(pilot, "camp_paused")  # not running: no progress line
+        await press(pilot, "enter")
+        assert "msg/s" not in _header(app) and not re.search(r"Sent [\d,]+ of ", _header(app))

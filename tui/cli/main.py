@@ -14,13 +14,16 @@ from tui import hide_url  # first: the `campaigns` script restarts here without 
 hide_url.reexec_if_the_command()
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from core import config, store
+from core.delivery import SMTP_URL_ENV
 from core.errors import CampaignConsoleError
 from tui import outer_edge
 from tui.cli import (
+    bounces,
     campaigns,
     db,
     demo,
@@ -40,6 +43,8 @@ from tui.signals import exit_on_signals, run_app
 def cmd_app(args: argparse.Namespace) -> int:
     from tui.app import CampaignConsoleApp  # Textual and the screens: only for the app
 
+    if getattr(args, "smtp", None):  # one without a password (tui.hide_url moved any other)
+        os.environ[SMTP_URL_ENV] = args.smtp
     database = connect(args)
     try:
         label = "embedded PostgreSQL" if config.resolve(args.database_url).embedded else None
@@ -71,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a direct connection to the primary for live refresh, when the database URL "
         "is a pooler's (default: $DATABASE_LISTEN_URL); without it the app polls there",
     )
+    parser.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="the relay for the app's test messages (T), as `campaigns send --smtp` "
+        "(default: $CAMPAIGN_CONSOLE_SMTP_URL)",
+    )
     parser.set_defaults(handler=cmd_app)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     # The order of `campaigns --help`.
@@ -87,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_commands(sub)
     serve.add_commands(sub)
     send.add_commands(sub)
+    bounces.add_commands(sub)
     web.add_commands(sub)
     return parser
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from core import delivery, store
+from core.delivery import trial
 from core.errors import InvalidInput
 from tui.cli.common import Subcommands, say, subcommand, with_db
 
@@ -88,6 +89,18 @@ def cmd_send(args: argparse.Namespace, db: store.Database) -> int:
     return 0
 
 
+def cmd_send_test(args: argparse.Namespace, db: store.Database) -> int:
+    relay = delivery.parse_relay(args.smtp or os.environ.get(delivery.SMTP_URL_ENV, ""))
+    message = db.run(lambda session: trial.trial_message(session, args.campaign, args.address))
+    reply = trial.send_test(relay, message)
+    if reply.outcome() != delivery.Outcome.SENT:
+        raise InvalidInput(
+            f"The relay {relay.display_url} refused the test message: {reply.describe()}"
+        )
+    print(f"sent a test message of {args.campaign} to {args.address}: {reply.describe()}")
+    return 0
+
+
 def cmd_alarms(args: argparse.Namespace, db: store.Database) -> int:
     changes = {
         name: getattr(args, name) for name in delivery.BOUNDS if getattr(args, name) is not None
@@ -120,14 +133,18 @@ def _number(kind: type, low: float, high: float) -> argparse._ActionType:
     return parse
 
 
-def add_commands(sub: Subcommands) -> None:
-    p = subcommand(sub, "send", help="send the running campaigns by SMTP (foreground)")
+def _smtp_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--smtp",
         metavar="URL",
         help="the relay: smtp://user:password@host:port (smtps:// for TLS, ?starttls=require);"
         f" default ${delivery.SMTP_URL_ENV}",
     )
+
+
+def add_commands(sub: Subcommands) -> None:
+    p = subcommand(sub, "send", help="send the running campaigns by SMTP (foreground)")
+    _smtp_option(p)
     p.add_argument(
         "--campaign",
         action="append",
@@ -185,6 +202,11 @@ def add_commands(sub: Subcommands) -> None:
     )
     p.set_defaults(handler=with_db(cmd_send))
 
+    t = subcommand(sub, "send-test", help="send a campaign's message once, to a test address")
+    t.add_argument("campaign", help="the campaign's id (campaign_id)")
+    t.add_argument("address", help="where the test goes; it records nothing on any recipient")
+    _smtp_option(t)
+    t.set_defaults(handler=with_db(cmd_send_test))
     a = subcommand(sub, "alarms", help="show or set the alarms that pause a campaign")
     a.add_argument("campaign", help="campaign_id or row id")
     percent = _number(float, 0, 100)

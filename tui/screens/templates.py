@@ -24,6 +24,7 @@ from tui.screens.shared.base import DataScreen, WriteFinished
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import Footer
 from tui.widgets.table import Column, ResponsiveTable
+from tui.widgets.trial_dialog import open_test_message
 
 COLUMNS = (
     Column("name", "Name", 16, priority=0, flex=True),
@@ -45,6 +46,14 @@ class TemplatesScreen(DataScreen):
         Binding("n", "new", "New", id="templates.new", tooltip="Write a new template in $EDITOR"),
         Binding("e", "edit", "Edit", id="templates.edit", tooltip="Edit it in $VISUAL/$EDITOR"),
         Binding("d", "delete", "Delete", id="templates.delete", tooltip="Delete it (asks first)"),
+        Binding(
+            "T",
+            "test_message",
+            "Test",
+            show=False,
+            id="templates.test_message",
+            tooltip="Send it once to an address of yours, as the preview renders it",
+        ),
         Binding(
             "ctrl+r",
             "refresh",
@@ -141,6 +150,11 @@ class TemplatesScreen(DataScreen):
         t = self.selected()
         if t is not None:
             self.drill_down(OpenPreview(self, t.id, t.name))
+
+    def action_test_message(self) -> None:
+        t = self.selected()
+        if t is not None:
+            open_test_message(self, None, t.name, template=t.id)
 
     # -- editing ---------------------------------------------------------------------------
     def action_new(self) -> None:

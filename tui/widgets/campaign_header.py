@@ -60,6 +60,32 @@ def counters_grid(s) -> list[Text]:
     return lines
 
 
+def progress_line(s, state) -> Text | None:
+    """A running campaign's "Sent 1,200 of 5,000 · 41.5 msg/s · about 1 min 32 s left" (the
+    rate from the last sends, core SendingState.rate)."""
+    if state is None or state.status != "running":
+        return None
+    line = Text(f"Sent {s.emails_sent:,} of {s.total_recipients:,}")
+    rate = state.rate
+    if rate is not None:
+        line.append(f" · {rate:,.1f} msg/s")
+        left = state.seconds_left(s.total_recipients - s.emails_sent)
+        if left is not None:
+            line.append(f" · about {_duration(left)} left")
+    return line
+
+
+def _duration(seconds: float) -> str:
+    whole = max(1, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
 def sending_line(s, state, tz) -> Text | None:
     """Under the header: why an alarm paused the campaign, or the senders at work on it
     (`campaigns send`'s heartbeat), or that nothing is sending it. `s` is a core

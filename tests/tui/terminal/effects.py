@@ -279,6 +279,7 @@ CAMPAIGNS = Walk(
     },
 )
 
+TRIAL_DIALOG = "Send a test message of"
 RECIPIENTS_HOME = "rows 1-100 of 250"
 RECIPIENTS = Walk(
     open=b"g\r",
@@ -310,6 +311,9 @@ RECIPIENTS = Walk(
         **row_effects(r"^lead\d+0@", r"^lead\d+1@", r"^lead\d+99@"),
         **paged_effects(RECIPIENTS_HOME, "rows 101-200", "rows 151-250", b"2001\r", "rows 201-250"),
         **app_effects(b"\r"),
+        # T on this screen sends a test message (the app's T, templates, is shadowed here).
+        "recipients.test_message": Effect(expect=TRIAL_DIALOG, undo=ESC),
+        "app.templates": Effect(expect=TRIAL_DIALOG, undo=ESC),
     },
 )
 
@@ -516,7 +520,9 @@ TEMPLATES = Walk(
             undo=CTRL_L,
         ),
         **app_effects(b"T"),
-        "app.templates": Effect(expect=TEMPLATES_HOME),  # already here: stays
+        # T sends the selected template as a test message (the app's T would stay here).
+        "templates.test_message": Effect(expect=TRIAL_DIALOG, undo=ESC),
+        "app.templates": Effect(expect=TRIAL_DIALOG, undo=ESC),
     },
 )
 

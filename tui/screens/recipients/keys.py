@@ -52,6 +52,14 @@ BINDINGS: list[BindingType] = [
         tooltip="Rates, human opens, links, bounces, activity",
     ),
     Binding(
+        "T",
+        "test_message",
+        "Test",
+        show=False,
+        id="recipients.test_message",
+        tooltip="Send this campaign's message once to an address of yours",
+    ),
+    Binding(
         "x", "export", "Export", show=False, id="recipients.export", tooltip="Export to a file"
     ),
 ]

@@ -21,10 +21,11 @@ from tui.screens.recipients.keys import BINDINGS
 from tui.screens.recipients.table import COLUMNS, SORTS, SUPPRESSED_MARK, row_cells
 from tui.screens.shared.navigation import PagedScreen
 from tui.screens.shared.sorting import SortableScreen
-from tui.widgets.campaign_header import campaign_header, sending_line
+from tui.widgets.campaign_header import campaign_header, progress_line, sending_line
 from tui.widgets.export_dialog import open_export
 from tui.widgets.footer import Footer
 from tui.widgets.table import ResponsiveTable
+from tui.widgets.trial_dialog import open_test_message
 
 PAGE = 100
 
@@ -188,9 +189,11 @@ class RecipientsScreen(PagedScreen, SortableScreen):
         self.stats = message.stats
         self.sub_title = message.stats.name
         header = campaign_header(message.stats, self.console.tz)
-        line = sending_line(message.stats, message.sending, self.console.tz)
-        if line is not None:
-            header = Text("\n").join([header, line])
+        lines = [
+            progress_line(message.stats, message.sending),
+            sending_line(message.stats, message.sending, self.console.tz),
+        ]
+        header = Text("\n").join([header, *(line for line in lines if line is not None)])
         self.query_one("#stats", Static).update(header)
 
     @on(PageFetched)
@@ -277,6 +280,9 @@ class RecipientsScreen(PagedScreen, SortableScreen):
     def action_export(self) -> None:
         campaign_id = self.stats.campaign_id if self.stats else str(self.campaign_pk)
         open_export(self, self.campaign_pk, campaign_id, self.campaign_name)
+
+    def action_test_message(self) -> None:
+        open_test_message(self, self.campaign_pk, self.campaign_name)
 
     # -- navigation ------------------------------------------------------------------------
     def _set_query(self, **changes) -> None:
