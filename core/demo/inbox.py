@@ -194,6 +194,11 @@ async def _fetch(client: httpx.AsyncClient, item: _Due, totals: Counter[str]) ->
         log.debug("%s %s: %s", item.kind, item.url, exc)
 
 
+def _summary(people: Recipients) -> str:
+    done = ", ".join(f"{v} {k}" for k, v in sorted(people.totals.items())) or "nothing yet"
+    return f"{done}; {len(people.heap)} waiting"
+
+
 async def serve(
     host: str,
     port: int,
@@ -248,12 +253,7 @@ async def serve(
                     inflight.add(task)
                     task.add_done_callback(inflight.discard)
                 if now - reported >= report_every:
-                    log.info(
-                        "%s; %d waiting",
-                        ", ".join(f"{v} {k}" for k, v in sorted(people.totals.items()))
-                        or "nothing yet",
-                        len(people.heap),
-                    )
+                    log.info("%s", _summary(people))
                     reported = now
                 nxt = people.next_at()
                 wait = 1.0 if nxt is None else min(1.0, max(0.01, nxt - time.monotonic()))
@@ -270,4 +270,5 @@ async def serve(
             await server.wait_closed()
             if inflight:
                 await asyncio.wait(inflight, timeout=5)
+            log.info("stopped: %s", _summary(people))
     return people.totals

@@ -72,8 +72,9 @@ def cmd_demo(args: argparse.Namespace, db: store.Database) -> int:
 
 
 def cmd_sink(args: argparse.Namespace) -> int:
+    # aiosmtpd and httpx log each command and request at INFO: only their warnings here.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s sink: %(message)s", stream=sys.stderr
+        level=logging.WARNING, format="%(asctime)s sink: %(message)s", stream=sys.stderr
     )
     logging.getLogger("core.demo.inbox").setLevel(logging.INFO)
 
@@ -84,8 +85,7 @@ def cmd_sink(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
-        totals = await inbox.serve("127.0.0.1", args.port, stop, seed=args.seed)
-        logging.info("stopped: %s", dict(totals))
+        await inbox.serve("127.0.0.1", args.port, stop, seed=args.seed)
 
     asyncio.run(main())
     return 0
