@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from core.demo import demo_campaign_ids, seed_demo
 from core.demo.inbox import bounces, read_message
+from tests.factories import make_campaign
 from tui.cli import background
 
 SEEN = text(
@@ -65,6 +66,26 @@ def test_real_path_demo_sends_to_the_sink_whose_recipients_open_and_click(
             os.kill(pid, 0)
         assert not background.pid_file(name).exists()
     assert "stopped" in background.log_file("sink").read_text()
+
+
+def test_on_a_database_url_the_demo_starts_the_direct_simulator(
+    db, db_url, tmp_path, monkeypatch, capsys
+):
+    from tui.cli import main
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    with db.transaction() as s:  # one demo campaign is enough (demo_campaigns lists it)
+        pk = make_campaign(s, "demo_one").id
+        s.execute(text("INSERT INTO demo_campaigns (campaign_id) VALUES (:c)"), {"c": pk})
+    assert main(["demo", "--database-url", db_url, "--if-empty"]) == 0
+    err = capsys.readouterr().err
+    assert "embedded database only: starting the direct simulator" in err
+    assert "Simulator started" in err
+    pid = int(background.pid_file("simulator").read_text())
+    assert not background.pid_file("sink").exists()
+    assert background.stop_background() == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_sink_bounces_a_steady_share_and_reads_the_tracking_urls():
