@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# First run on the embedded server: seed the small demo and start its traffic simulator
-# (`campaigns simulate --stop` stops it). A database named by DATABASE_URL is never seeded.
+# First run on the embedded server: seed the small demo and start its traffic (an SMTP sink,
+# the tracking endpoint and the sender on 127.0.0.1; `campaigns simulate --stop` stops them). A database named by DATABASE_URL is never seeded.
 run: $(STAMP)
 	@if [ -z "$$DATABASE_URL" ]; then $(BIN)/campaigns demo --if-empty; fi
 	$(BIN)/campaigns $(ARGS)

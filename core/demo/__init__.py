@@ -14,6 +14,7 @@ from core.demo.common import (
     DemoResult,
     Progress,
     ResetResult,
+    demo_campaign_ids,
     has_campaigns,
     has_demo_campaigns,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "ResetResult",
     "Simulator",
     "StepResult",
+    "demo_campaign_ids",
     "drop",
     "has_campaigns",
     "has_demo_campaigns",

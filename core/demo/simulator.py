@@ -48,6 +48,24 @@ BURST_SECONDS = 2.0  # unused budget carried over at most
 IDLE_TICK = 2.0
 
 
+def demo_funnel(rng: random.Random, campaign_id: str) -> Funnel:
+    """A campaign's funnel: a demo campaign's own rates and links, or drawn ones."""
+    plan = next((p for p in d.SMALL_CAMPAIGNS if d.DEMO_PREFIX + p.slug == campaign_id), None)
+    if plan is not None and plan.links:
+        rates, name, links = (plan.open_rate, plan.click_rate), plan.name, plan.links
+    else:
+        rates = (rng.uniform(0.25, 0.45), rng.uniform(0.03, 0.08))
+        name = campaign_id
+        links = ("https://www.example.com/?utm_source=newsletter&utm_medium=email",)
+    return Funnel(rng, open_rate=rates[0], click_rate=rates[1], name=name, links=links)
+
+
+def compressed(rng: random.Random, real: float, time_scale: float = TIME_SCALE) -> float:
+    """A real-world delay in compressed time; those a person needs stay human."""
+    scaled = min(MAX_DELAY, real * time_scale)
+    return max(scaled, min(real, HUMAN_FLOOR + 2 * rng.random()))
+
+
 def check_rate(rate: float) -> float:
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
         raise InvalidInput(f"The rate is a number of writes per second above 0, not {rate!r}.")
@@ -184,20 +202,11 @@ class Simulator:
         return self._funnels[pk]
 
     def _new_funnel(self, campaign_id: str) -> Funnel:
-        plan = next((p for p in d.SMALL_CAMPAIGNS if d.DEMO_PREFIX + p.slug == campaign_id), None)
-        rng = self.rng
-        if plan is not None and plan.links:
-            rates, name, links = (plan.open_rate, plan.click_rate), plan.name, plan.links
-        else:
-            rates = (rng.uniform(0.25, 0.45), rng.uniform(0.03, 0.08))
-            name = campaign_id
-            links = ("https://www.example.com/?utm_source=newsletter&utm_medium=email",)
-        return Funnel(rng, open_rate=rates[0], click_rate=rates[1], name=name, links=links)
+        return demo_funnel(self.rng, campaign_id)
 
     def delay(self, real: float) -> float:
         """A real-world delay in compressed time; those a person needs stay human."""
-        scaled = min(MAX_DELAY, real * self.time_scale)
-        return max(scaled, min(real, HUMAN_FLOOR + 2 * self.rng.random()))
+        return compressed(self.rng, real, self.time_scale)
 
     # --- running -------------------------------------------------------------------------
 
