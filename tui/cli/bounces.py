@@ -14,8 +14,16 @@ import sys
 
 from core import store
 from core.delivery import bounces
-from core.errors import CampaignConsoleError, DatabaseFailed, DatabaseUnavailable
-from tui.cli.common import Subcommands, connect, one_line, print_error, say, subcommand
+from core.errors import CampaignConsoleError, DatabaseFailed, DatabaseUnavailable, ReadOnly
+from tui.cli.common import (
+    Subcommands,
+    connect,
+    one_line,
+    print_error,
+    refuse_in_read_only,
+    say,
+    subcommand,
+)
 
 EX_OK = 0
 EX_DATAERR = 65
@@ -43,8 +51,10 @@ def _ingest(args: argparse.Namespace, raw: bytes) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    if getattr(args, "read_only", False):
-        print_error("`campaigns bounces ingest` writes: refused under --read-only.")
+    try:
+        refuse_in_read_only(args, reads_only=False)
+    except ReadOnly as exc:  # a setup error: the MTA keeps the bounce and tries again
+        print_error(str(exc))
         return EX_TEMPFAIL
     raw = sys.stdin.buffer.read(bounces.MAX_BYTES + 1)
     try:

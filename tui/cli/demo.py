@@ -38,7 +38,7 @@ from core.demo import (
     seed_demo,
 )
 from tui.cli.background import start_background, start_real_traffic, stop_background
-from tui.cli.common import Subcommands, say, subcommand, with_db
+from tui.cli.common import Subcommands, refuse_in_read_only, say, subcommand, with_db
 
 
 def cmd_demo(args: argparse.Namespace, db: store.Database) -> int:
@@ -72,6 +72,9 @@ def cmd_demo(args: argparse.Namespace, db: store.Database) -> int:
 
 
 def cmd_sink(args: argparse.Namespace) -> int:
+    # It reads no database, but its recipients' fetches write through the endpoint: it is
+    # traffic, which --read-only refuses as it refuses `simulate`.
+    refuse_in_read_only(args, reads_only=False)
     # aiosmtpd and httpx log each command and request at INFO: only their warnings here.
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s sink: %(message)s", stream=sys.stderr
