@@ -20,6 +20,7 @@ from tests.core.test_counters import assert_counters_match
 from tests.delivery import messages
 from tests.delivery.data import running_campaign
 from tests.delivery.relay import LoopbackRelay
+from tests.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGNS = Path(sys.executable).with_name("campaigns")
@@ -42,14 +43,7 @@ class SendProcess:
             time.sleep(0.02)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"send did not stop on {sig}: {self.stderr()}") from None
+        return stop_process(self.process, "send", self.stderr, sig, timeout)
 
 
 def start_send(db_url: str, tmp: Path, *args: str, env: dict | None = None) -> SendProcess:

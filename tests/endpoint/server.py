@@ -20,6 +20,7 @@ from core import tracking
 from core.endpoint.pages import PIXEL
 from core.store import Database
 from tests.factories import make_campaign, make_recipients
+from tests.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 LINKS = ("https://example.com/spring?utm=1", "https://shop.example.org/a/b")
@@ -33,14 +34,7 @@ class Server:
     log: Path
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"the server did not stop on {sig}: {self.stderr()}") from None
+        return stop_process(self.process, "the server", self.stderr, sig, timeout)
 
     def kill(self) -> None:
         self.process.kill()
